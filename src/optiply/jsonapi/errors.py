@@ -1,0 +1,70 @@
+"""JSON:API error objects (§6.2): stable codes, and a pointer or parameter to the culprit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class ErrorCode(StrEnum):
+    """Stable error codes; never reused for another meaning."""
+
+    INVALID_VALUE = "INVALID_VALUE"  # an attribute value breaks a rule
+    REQUIRED = "REQUIRED"  # a required attribute is missing on POST
+    INVALID_DOCUMENT = "INVALID_DOCUMENT"  # malformed JSON or document structure
+    INVALID_QUERY = "INVALID_QUERY"  # a filter, sort or page parameter
+    INVALID_ID = "INVALID_ID"  # a path id that is not a positive integer
+    NOT_FOUND = "NOT_FOUND"
+    REFERENCE_NOT_FOUND = "REFERENCE_NOT_FOUND"  # a referenced id is not in the account
+    CONFLICT = "CONFLICT"  # a unique pair exists already
+    ACCOUNT_REQUIRED = "ACCOUNT_REQUIRED"  # several accounts and no way to choose
+    ACCOUNT_FORBIDDEN = "ACCOUNT_FORBIDDEN"  # an account the user cannot reach
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+    PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
+
+
+TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Payload Too Large",
+    415: "Unsupported Media Type",
+    500: "Internal Server Error",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorObject:
+    """One entry of an ``errors`` array."""
+
+    status: int
+    code: ErrorCode
+    detail: str
+    pointer: str | None = None  # JSON pointer into the request document
+    parameter: str | None = None  # the offending query parameter
+
+    def to_json(self) -> dict[str, Any]:
+        """The wire form; ``meta.message`` repeats the detail for clients that read it there."""
+        body: dict[str, Any] = {
+            "status": str(self.status),
+            "code": self.code.value,
+            "title": TITLES.get(self.status, "Error"),
+            "detail": self.detail,
+        }
+        if self.pointer is not None:
+            body["source"] = {"pointer": self.pointer}
+        elif self.parameter is not None:
+            body["source"] = {"parameter": self.parameter}
+        body["meta"] = {"message": self.detail}
+        return body
+
+
+def error_document(errors: list[ErrorObject]) -> dict[str, Any]:
+    """A top-level error document."""
+    return {"errors": [error.to_json() for error in errors]}

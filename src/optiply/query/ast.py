@@ -1,0 +1,74 @@
+"""The typed form of a list request's query string: filters, sort keys and the page.
+
+A ``ListQuery`` is produced once by ``optiply.query.parse`` and consumed by the storage layer's
+compiler and by ``optiply.query.build``; nothing after the parser looks at raw query text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from optiply.query.operators import Operator
+from optiply.resources.spec import Attribute
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """One condition: ``attribute operator value``.
+
+    ``values`` are canonical Python values (see ``optiply.resources.types.parse_text``); ``None``
+    stands for the ``null`` literal. Several values mean IN for ``EQ`` and NOT IN for ``NEQ``;
+    the other operators always carry exactly one value. ``LIKE`` values are the raw text.
+    """
+
+    attribute: Attribute
+    operator: Operator
+    values: tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SortKey:
+    """One ``sort`` key; ``descending`` for a ``-`` prefix."""
+
+    attribute: Attribute
+    descending: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Offset paging: ``limit`` rows from ``offset`` (a multiple of ``limit``)."""
+
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    """Everything a collection GET asks for: the filters (ANDed), the order and the page."""
+
+    filters: tuple[Filter, ...] = ()
+    sort: tuple[SortKey, ...] = ()
+    page: Page = Page()
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a query string: the offending ``parameter`` and a human ``detail``."""
+
+    parameter: str
+    detail: str
+
+
+class QueryError(Exception):
+    """A query string that cannot be parsed; ``problems`` lists every fault found (never empty)."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        if not self.problems:
+            raise ValueError("a QueryError needs at least one problem")
+        super().__init__("; ".join(f"{p.parameter}: {p.detail}" for p in self.problems))

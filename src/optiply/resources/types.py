@@ -1,0 +1,263 @@
+"""Attribute values: loose input parsing, single-attribute rules and the canonical text forms.
+
+``coerce`` turns a JSON request value into the canonical Python value (§3.6, §8.4, §8.5);
+``parse_text`` does the same for a query-string value (§5.2). Both raise ``InvalidValue`` with a
+message meant for a JSON:API error ``detail``. Canonical values: ``str``, ``int``, ``Decimal``
+(two places), ``bool``, timezone-aware UTC ``datetime``, ``list[str]``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, datetime
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+
+from optiply.resources.spec import Attribute, Kind
+
+INT64_MAX = 2**63 - 1
+INT64_MIN = -(2**63)
+CENT = Decimal("0.01")
+
+_INTEGER_TEXT = re.compile(r"[+-]?\d+(\.0*)?")
+_LONG_FRACTION = re.compile(r"(\.\d{6})\d+")
+_SPACE_OFFSET = re.compile(r" (\d{2}:?\d{2})$")  # an unencoded '+' in a query string
+
+
+class InvalidValue(ValueError):
+    """A value that does not fit its attribute; ``str(error)`` is the detail."""
+
+
+def coerce(attribute: Attribute, value: Any) -> Any:
+    """Parse a JSON request value for ``attribute`` and check its single-attribute rules.
+
+    >>> from optiply.resources.registry import get
+    >>> coerce(get("products").attribute("price"), "12.349")
+    Decimal('12.34')
+    >>> coerce(get("products").attribute("stockLevel"), "7")
+    7
+    """
+    if value is None:
+        if not attribute.nullable:
+            raise InvalidValue(f"{attribute.name} must not be null")
+        return None
+    parsed = _COERCERS[attribute.kind](attribute, value)
+    check(attribute, parsed)
+    return parsed
+
+
+def parse_text(attribute: Attribute, text: str) -> Any:
+    """Parse a query-string value (a filter) for ``attribute``; no range rules apply.
+
+    >>> from optiply.resources.registry import get
+    >>> parse_text(get("products").attribute("status"), "ENABLED")
+    'enabled'
+    """
+    kind = attribute.kind
+    if kind in (Kind.ID, Kind.INTEGER, Kind.REFERENCE):
+        return _integer(attribute, text)
+    if kind is Kind.DECIMAL:
+        return _decimal(attribute, text)
+    if kind is Kind.BOOLEAN:
+        lowered = text.strip().lower()
+        if lowered in ("true", "1"):
+            return True
+        if lowered in ("false", "0"):
+            return False
+        raise InvalidValue(f"'{text}' is not a boolean (true or false)")
+    if kind is Kind.DATETIME:
+        return parse_datetime(_SPACE_OFFSET.sub(r"+\1", text.strip()))
+    if kind is Kind.ENUM:
+        return _enum(attribute, text)
+    return text
+
+
+def check(attribute: Attribute, value: Any) -> None:
+    """Apply the single-attribute rules (ranges, lengths) to a canonical value."""
+    if attribute.minimum is not None and value < attribute.minimum:
+        raise InvalidValue(_range_message(attribute))
+    if attribute.maximum is not None and value > attribute.maximum:
+        raise InvalidValue(_range_message(attribute))
+    if isinstance(value, str):
+        if attribute.max_length is not None and len(value) > attribute.max_length:
+            raise InvalidValue(
+                f"{attribute.name} must be at most {attribute.max_length} characters long"
+            )
+        if attribute.exact_length is not None and len(value) != attribute.exact_length:
+            raise InvalidValue(
+                f"{attribute.name} must be exactly {attribute.exact_length} characters long"
+            )
+        if attribute.required and not value.strip():
+            raise InvalidValue(f"{attribute.name} must not be blank")
+
+
+def _range_message(attribute: Attribute) -> str:
+    low, high = attribute.minimum, attribute.maximum
+    nullable = "null or " if attribute.nullable else ""
+    if low is not None and high is not None:
+        if high == low + 1 and isinstance(low, int):
+            return f"{attribute.name} must be {nullable}{low} or {high}"
+        return f"{attribute.name} must be {nullable}between {low} and {high}, inclusive"
+    if low is not None:
+        return f"{attribute.name} must be {nullable}greater than or equal to {low}"
+    return f"{attribute.name} must be {nullable}less than or equal to {high}"
+
+
+def parse_datetime(text: str) -> datetime:
+    """Parse ISO-8601 with ``Z``, an offset or no zone (UTC), any fraction, or a date alone.
+
+    >>> parse_datetime("2024-03-05T10:00:00.1234567+01:00").isoformat()
+    '2024-03-05T09:00:00.123456+00:00'
+    """
+    cleaned = _LONG_FRACTION.sub(r"\1", text.strip())
+    try:
+        parsed = datetime.fromisoformat(cleaned)
+    except ValueError:
+        raise InvalidValue(f"'{text}' is not an ISO-8601 date-time") from None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def format_datetime(value: datetime) -> str:
+    """The wire form: ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z`` (Q7).
+
+    >>> format_datetime(parse_datetime("2024-01-02T03:04:05+00:00"))
+    '2024-01-02T03:04:05Z'
+    """
+    text = value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return text.removesuffix(".000000") + "Z"
+
+
+def format_decimal(value: Decimal) -> str:
+    """The wire form of a decimal: a string with exactly two places (Q8)."""
+    return str(value.quantize(CENT, rounding=ROUND_DOWN))
+
+
+def _integer(attribute: Attribute, value: Any) -> int:
+    if isinstance(value, bool):
+        raise InvalidValue(f"{attribute.name} must be an integer, not a boolean")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, float):
+        if not math.isfinite(value) or not value.is_integer():
+            raise InvalidValue(f"{attribute.name} must be an integer, got {value!r}")
+        number = int(value)
+    elif isinstance(value, str) and _INTEGER_TEXT.fullmatch(value.strip()):
+        number = int(Decimal(value.strip()))
+    else:
+        raise InvalidValue(f"{attribute.name} must be an integer, got {_show(value)}")
+    if not INT64_MIN <= number <= INT64_MAX:
+        raise InvalidValue(f"{attribute.name} is out of the 64-bit integer range")
+    if attribute.kind in (Kind.REFERENCE, Kind.ID) and number < 1:
+        raise InvalidValue(f"{attribute.name} must be a positive id, got {number}")
+    return number
+
+
+def _decimal(attribute: Attribute, value: Any) -> Decimal:
+    if isinstance(value, bool):
+        raise InvalidValue(f"{attribute.name} must be a number, not a boolean")
+    try:
+        if isinstance(value, int | str):
+            number = Decimal(value.strip() if isinstance(value, str) else value)
+        elif isinstance(value, float):
+            number = Decimal(repr(value))
+        else:
+            raise InvalidOperation
+    except InvalidOperation:
+        raise InvalidValue(f"{attribute.name} must be a number, got {_show(value)}") from None
+    if not number.is_finite():
+        raise InvalidValue(f"{attribute.name} must be a finite number, got {_show(value)}")
+    digits = attribute.integer_digits or 17
+    if abs(number) >= Decimal(10) ** digits:
+        raise InvalidValue(f"{attribute.name} must have at most {digits} digits before the point")
+    rounded = number.quantize(CENT, rounding=ROUND_DOWN)  # §8.4: round toward zero
+    return rounded if rounded else abs(rounded)  # never "-0.00"
+
+
+def _boolean(attribute: Attribute, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise InvalidValue(f"{attribute.name} must be a boolean, got {_show(value)}")
+
+
+def _string(attribute: Attribute, value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise InvalidValue(f"{attribute.name} must be a string, got {_show(value)}")
+
+
+def _datetime(attribute: Attribute, value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise InvalidValue(f"{attribute.name} must be an ISO-8601 date-time, got {_show(value)}")
+    try:
+        return parse_datetime(value)
+    except InvalidValue:
+        raise InvalidValue(
+            f"{attribute.name} must be an ISO-8601 date-time, got {value!r}"
+        ) from None
+
+
+def _enum(attribute: Attribute, value: Any) -> str:
+    if not isinstance(value, str):
+        raise InvalidValue(f"{attribute.name} must be a string, got {_show(value)}")
+    lowered = value.strip().lower()
+    lowered = dict(attribute.choice_aliases).get(lowered, lowered)
+    if lowered not in attribute.choices:
+        allowed = ", ".join(attribute.choices)
+        raise InvalidValue(f"{attribute.name} must be one of {allowed}; got {value!r}")
+    return lowered
+
+
+def _emails(attribute: Attribute, value: Any) -> list[str]:
+    if isinstance(value, str):
+        value = [part for part in re.split(r"[,;]", value) if part.strip()]
+    if not isinstance(value, list):
+        raise InvalidValue(f"{attribute.name} must be an array of e-mail addresses")
+    addresses = []
+    for item in value:
+        if not isinstance(item, str):
+            raise InvalidValue(f"{attribute.name} must be an array of e-mail addresses")
+        address = item.strip()
+        try:
+            validate_email(address, check_deliverability=False)
+        except EmailNotValidError:
+            raise InvalidValue(f"Supplier email {address!r} is not a valid address") from None
+        addresses.append(address)
+    return addresses
+
+
+def _reject(attribute: Attribute, value: Any) -> Any:
+    raise InvalidValue(f"{attribute.name} cannot be written")
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+_COERCERS = {
+    Kind.ID: _integer,
+    Kind.INTEGER: _integer,
+    Kind.REFERENCE: _integer,
+    Kind.DECIMAL: _decimal,
+    Kind.BOOLEAN: _boolean,
+    Kind.STRING: _string,
+    Kind.DATETIME: _datetime,
+    Kind.UUID: _string,
+    Kind.ENUM: _enum,
+    Kind.EMAILS: _emails,
+    Kind.OBJECT: _reject,
+    Kind.LINES: _reject,
+}

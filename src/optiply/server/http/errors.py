@@ -1,0 +1,122 @@
+"""Exceptions to error documents: the only place HTTP statuses of errors are chosen (§6)."""
+
+from __future__ import annotations
+
+import logging
+
+import orjson
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from optiply.jsonapi.errors import ErrorCode, ErrorObject, error_document
+from optiply.jsonapi.media import MEDIA_TYPE
+from optiply.query import QueryError
+from optiply.server.auth.tokens import AuthError
+from optiply.server.service.errors import DomainError
+
+logger = logging.getLogger("optiply.server")
+
+STATUS = {
+    ErrorCode.INVALID_VALUE: 400,
+    ErrorCode.REQUIRED: 400,
+    ErrorCode.INVALID_DOCUMENT: 400,
+    ErrorCode.INVALID_QUERY: 400,
+    ErrorCode.INVALID_ID: 400,
+    ErrorCode.ACCOUNT_REQUIRED: 400,
+    ErrorCode.ACCOUNT_FORBIDDEN: 403,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.REFERENCE_NOT_FOUND: 404,
+    ErrorCode.METHOD_NOT_ALLOWED: 405,
+    ErrorCode.CONFLICT: 409,
+    ErrorCode.PAYLOAD_TOO_LARGE: 413,
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
+    ErrorCode.INTERNAL_ERROR: 500,
+}
+# When one request has problems of several kinds, the response takes the most specific status.
+_PRECEDENCE = (403, 404, 409, 400)
+
+
+class ApiError(Exception):
+    """An HTTP-level problem (media type, path id, body size) raised by the HTTP layer."""
+
+    def __init__(self, code: ErrorCode, detail: str, *, parameter: str | None = None) -> None:
+        super().__init__(detail)
+        self.error = ErrorObject(STATUS[code], code, detail, parameter=parameter)
+
+
+def errors_response(errors: list[ErrorObject], headers: dict[str, str] | None = None) -> Response:
+    """A JSON:API error document; the status is the most telling one of ``errors``."""
+    statuses = {error.status for error in errors}
+    status = next((s for s in _PRECEDENCE if s in statuses), errors[0].status)
+    shown = [error for error in errors if error.status == status]
+    return Response(orjson.dumps(error_document(shown)), status, headers, media_type=MEDIA_TYPE)
+
+
+async def domain_error(_request: Request, exc: Exception) -> Response:
+    """Business-rule refusals: 400, 403, 404 or 409 with pointers."""
+    assert isinstance(exc, DomainError)
+    return errors_response(
+        [
+            ErrorObject(STATUS[p.code], p.code, p.detail, p.pointer, p.parameter)
+            for p in exc.problems
+        ]
+    )
+
+
+async def query_error(_request: Request, exc: Exception) -> Response:
+    """Bad filter, sort or page parameters: 400 with ``source.parameter``."""
+    assert isinstance(exc, QueryError)
+    return errors_response(
+        [
+            ErrorObject(400, ErrorCode.INVALID_QUERY, p.detail, parameter=p.parameter)
+            for p in exc.problems
+        ]
+    )
+
+
+async def api_error(_request: Request, exc: Exception) -> Response:
+    """HTTP-level problems."""
+    assert isinstance(exc, ApiError)
+    return errors_response([exc.error])
+
+
+async def auth_error(_request: Request, exc: Exception) -> Response:
+    """401/403 from the security layer, OAuth2-style (§2.5, Q4)."""
+    assert isinstance(exc, AuthError)
+    body = {"error": exc.error, "error_description": exc.description}
+    challenge = f'Bearer realm="optiply", error="{exc.error}"'
+    return Response(
+        orjson.dumps(body),
+        exc.status,
+        {"WWW-Authenticate": challenge},
+        media_type="application/json",
+    )
+
+
+async def http_exception(_request: Request, exc: Exception) -> Response:
+    """Routing misses (404) and wrong methods (405) as JSON:API errors."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        error = ErrorObject(405, ErrorCode.METHOD_NOT_ALLOWED, "method not allowed on this path")
+    elif exc.status_code == 404:
+        error = ErrorObject(404, ErrorCode.NOT_FOUND, "no such path")
+    else:
+        error = ErrorObject(exc.status_code, ErrorCode.INVALID_DOCUMENT, str(exc.detail))
+    return errors_response([error], dict(exc.headers or {}))
+
+
+async def unexpected_error(request: Request, exc: Exception) -> Response:
+    """A real 500: logged with its traceback, answered without anything internal."""
+    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return errors_response([ErrorObject(500, ErrorCode.INTERNAL_ERROR, "internal server error")])
+
+
+HANDLERS = {
+    DomainError: domain_error,
+    QueryError: query_error,
+    ApiError: api_error,
+    AuthError: auth_error,
+    HTTPException: http_exception,
+    Exception: unexpected_error,
+}

@@ -1,0 +1,36 @@
+"""Paging links (§4.3): absolute, keeping every query parameter the client sent."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from urllib.parse import urlencode
+
+from optiply.query import Page
+
+
+def page_links(
+    url: str, params: Sequence[tuple[str, str]], page: Page, total: int
+) -> dict[str, str | None]:
+    """``first``, ``last``, ``prev`` and ``next`` for ``page`` of ``total`` rows.
+
+    >>> links = page_links("http://h/v1/products", [("sort", "id")], Page(10, 10), 25)
+    >>> links["next"]
+    'http://h/v1/products?sort=id&page[limit]=10&page[offset]=20'
+    >>> links["prev"], links["last"][-15:]
+    ('http://h/v1/products?sort=id&page[limit]=10&page[offset]=0', 'page[offset]=20')
+    """
+    kept = [(k, v) for k, v in params if k not in ("page[limit]", "page[offset]")]
+
+    def link(offset: int) -> str:
+        query = [*kept, ("page[limit]", str(page.limit)), ("page[offset]", str(offset))]
+        return f"{url}?{urlencode(query, safe='[]')}"
+
+    last = max(0, (total - 1) // page.limit * page.limit)
+    return {
+        "first": link(0),
+        "last": link(last),
+        "prev": link(max(0, min(page.offset, last + page.limit) - page.limit))
+        if page.offset > 0
+        else None,
+        "next": link(page.offset + page.limit) if page.offset + page.limit < total else None,
+    }

@@ -1,0 +1,201 @@
+"""The /v1 routes: one loop over the registry mounts list, create, read, update, delete and the
+relationship endpoints of every resource (§1.2, §4.4, §4.5).
+
+Handlers are ``async`` and run their (short, synchronous) database work on the event loop thread:
+with SQLite a thread pool only adds GIL hand-offs, and one process serves about as fast as its
+database allows. Scale out with ``--workers`` on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from optiply.jsonapi.errors import ErrorCode
+from optiply.jsonapi.media import MEDIA_TYPE
+from optiply.query import ListQuery, parse
+from optiply.resources import REGISTRY, ResourceSpec
+from optiply.resources import get as get_spec
+from optiply.resources.types import INT64_MAX
+from optiply.server.auth.principal import METHOD_SCOPES
+from optiply.server.auth.tokens import AuthError, authenticate
+from optiply.server.http.deserialize import parse_document
+from optiply.server.http.errors import ApiError
+from optiply.server.http.negotiation import read_json_body
+from optiply.server.http.pagination import page_links
+from optiply.server.http.serialize import (
+    ResourceWriter,
+    identifiers_document,
+    list_document,
+    single_document,
+)
+from optiply.server.service import crud
+from optiply.server.service.crud import Context
+from optiply.server.service.tenancy import request_scope
+from optiply.server.settings import Settings
+from optiply.server.storage.repository import Connection
+
+
+def _row_id(request: Request) -> int:
+    text = request.path_params["id"]
+    if not text.isdigit() or not 0 < int(text) <= INT64_MAX:
+        raise ApiError(
+            ErrorCode.INVALID_ID, f"{text!r} is not a valid id: ids are positive integers"
+        )
+    return int(text)
+
+
+def _jsonapi(body: bytes, status: int = 200) -> Response:
+    return Response(body, status, media_type=MEDIA_TYPE)
+
+
+class ResourceEndpoints:
+    """The endpoints of one resource type."""
+
+    def __init__(self, spec: ResourceSpec, engine: Engine, settings: Settings) -> None:
+        self.spec = spec
+        self.engine = engine
+        self.public_url = settings.public_url.rstrip("/") if settings.public_url else None
+
+    def routes(self) -> list[BaseRoute]:
+        """The Starlette routes of this resource."""
+        base = f"/v1/{self.spec.type}"
+        methods = self.spec.methods
+        return [
+            Route(base, self.collection, methods=sorted({"GET"} | (methods & {"POST"}))),
+            Route(
+                base + "/{id}",
+                self.item,
+                methods=sorted({"GET"} | (methods & {"PATCH", "DELETE"})),
+            ),
+            Route(base + "/{id}/relationships/{name}", self.relationship, methods=["GET"]),
+            Route(base + "/{id}/{name}", self.related, methods=["GET"]),
+        ]
+
+    @contextmanager
+    def _transaction(self, request: Request) -> Iterator[tuple[Connection, Context]]:
+        now = datetime.now(UTC)
+        with self.engine.begin() as connection:
+            principal = authenticate(connection, request.headers.get("authorization"), now=now)
+            if METHOD_SCOPES[request.method] not in principal.scopes:
+                raise AuthError(
+                    403,
+                    "insufficient_scope",
+                    f"Insufficient scope for this resource: {request.method} needs "
+                    f"the {METHOD_SCOPES[request.method].value} scope",
+                )
+            params = request.query_params
+            scope = request_scope(principal, params.get("accountId"))
+            context = Context(principal, scope, params.get("couplingId") or None, now)
+            yield connection, context
+
+    def _writer(self, request: Request, spec: ResourceSpec | None = None) -> ResourceWriter:
+        base = self.public_url or str(request.base_url).rstrip("/")
+        return ResourceWriter(spec or self.spec, base)
+
+    def _list(
+        self,
+        request: Request,
+        spec: ResourceSpec,
+        total: int,
+        rows: list[tuple[int, str]],
+        query: ListQuery,
+    ) -> Response:
+        base = self.public_url or str(request.base_url).rstrip("/")
+        links = page_links(
+            base + request.url.path, request.query_params.multi_items(), query.page, total
+        )
+        return _jsonapi(list_document(self._writer(request, spec).resources(rows), links, total))
+
+    async def collection(self, request: Request) -> Response:
+        """GET a page of the collection, or POST a new resource."""
+        spec = self.spec
+        if request.method == "POST":
+            body = await read_json_body(request)
+            with self._transaction(request) as (connection, context):
+                document = parse_document(body, spec)
+                created = crud.create(connection, spec, context, document.values, document.lines)
+                attributes = crud.get_row(connection, spec, context, created.id)
+            # Extension (Q17): the ids of embedded lines, in input order.
+            meta = None
+            if spec.embedded is not None:
+                meta = {"orderLineIds": [str(i) for i in created.line_ids]}
+            resource = self._writer(request).resource(created.id, attributes)
+            return _jsonapi(single_document(resource, meta), 201)
+        with self._transaction(request) as (connection, context):
+            query = parse(request.query_params.multi_items(), spec)
+            total, rows = crud.list_rows(connection, spec, context, query)
+        return self._list(request, spec, total, rows, query)
+
+    async def item(self, request: Request) -> Response:
+        """GET, PATCH or DELETE one resource."""
+        spec = self.spec
+        body = await read_json_body(request) if request.method == "PATCH" else b""
+        with self._transaction(request) as (connection, context):
+            row_id = _row_id(request)
+            if request.method == "DELETE":
+                crud.delete(connection, spec, context, row_id)
+                return Response(status_code=204)
+            if request.method == "PATCH":
+                document = parse_document(body, spec, row_id=row_id)
+                crud.update(connection, spec, context, row_id, document.values)
+            attributes = crud.get_row(connection, spec, context, row_id)
+        return _jsonapi(single_document(self._writer(request).resource(row_id, attributes)))
+
+    async def related(self, request: Request) -> Response:
+        """GET the resource(s) a relationship points at (§4.4)."""
+        spec = self.spec
+        relationship = spec.relationship(request.path_params["name"])
+        if relationship is None:
+            raise ApiError(ErrorCode.NOT_FOUND, "no such relationship")
+        target = get_spec(relationship.target)
+        with self._transaction(request) as (connection, context):
+            row_id = _row_id(request)
+            if relationship.to_many:
+                query = parse(request.query_params.multi_items(), target)
+                total, rows = crud.related_to_many(
+                    connection, spec, context, row_id, target, relationship.attribute, query
+                )
+                return self._list(request, target, total, rows, query)
+            _, target_id = crud.related_to_one(
+                connection, spec, context, row_id, relationship.attribute
+            )
+            if target_id is None:
+                return _jsonapi(b'{"data":null}')
+            attributes = crud.get_row(connection, target, context, target_id)
+        return _jsonapi(
+            single_document(self._writer(request, target).resource(target_id, attributes))
+        )
+
+    async def relationship(self, request: Request) -> Response:
+        """GET the resource identifiers of a relationship."""
+        spec = self.spec
+        relationship = spec.relationship(request.path_params["name"])
+        if relationship is None:
+            raise ApiError(ErrorCode.NOT_FOUND, "no such relationship")
+        target = get_spec(relationship.target)
+        with self._transaction(request) as (connection, context):
+            row_id = _row_id(request)
+            if relationship.to_many:
+                query = parse(request.query_params.multi_items(), target)
+                _, rows = crud.related_to_many(
+                    connection, spec, context, row_id, target, relationship.attribute, query
+                )
+                return _jsonapi(identifiers_document(target.type, [r[0] for r in rows]))
+            _, target_id = crud.related_to_one(
+                connection, spec, context, row_id, relationship.attribute
+            )
+        return _jsonapi(identifiers_document(target.type, target_id))
+
+
+def api_routes(engine: Engine, settings: Settings) -> list[BaseRoute]:
+    """Every /v1 route, derived from the registry."""
+    return [
+        route for spec in REGISTRY for route in ResourceEndpoints(spec, engine, settings).routes()
+    ]

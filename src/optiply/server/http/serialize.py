@@ -1,0 +1,77 @@
+"""Resource objects and documents as JSON text, derived from the spec (§4.1-§4.4).
+
+The attributes object arrives as JSON text rendered by the database (``storage/render.py``);
+this module wraps it with the id, type, relationship links and self link through a template
+prepared once per resource type, so a list page costs a few string joins per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import orjson
+
+from optiply.resources import ResourceSpec
+
+_ID, _BASE, _ATTRIBUTES = "\x00", "\x01", "\x02"
+
+
+def _template(spec: ResourceSpec) -> str:
+    self_url = f"{_BASE}/v1/{spec.type}/{_ID}"
+    parts = [f'{{"id":"{_ID}","type":"{spec.type}","attributes":{_ATTRIBUTES}']
+    if spec.relationships:
+        links = ",".join(
+            f'"{r.name}":{{"links":{{"self":"{self_url}/relationships/{r.name}",'
+            f'"related":"{self_url}/{r.name}"}}}}'
+            for r in spec.relationships
+        )
+        parts.append(f',"relationships":{{{links}}}')
+    parts.append(f',"links":{{"self":"{self_url}"}}}}')
+    return "".join(parts)
+
+
+class ResourceWriter:
+    """Renders resource objects of one type for one base URL."""
+
+    __slots__ = ("_after", "_before")
+
+    def __init__(self, spec: ResourceSpec, base_url: str) -> None:
+        escaped = orjson.dumps(base_url).decode()[1:-1]
+        before, after = _template(spec).replace(_BASE, escaped).split(_ATTRIBUTES)
+        self._before = before.split(_ID)
+        self._after = after.split(_ID)
+
+    def resource(self, row_id: int, attributes: str) -> str:
+        """One resource object."""
+        text_id = str(row_id)
+        return text_id.join(self._before) + attributes + text_id.join(self._after)
+
+    def resources(self, rows: Iterable[tuple[int, str]]) -> str:
+        """A JSON array of resource objects."""
+        return (
+            "[" + ",".join(self.resource(row_id, attributes) for row_id, attributes in rows) + "]"
+        )
+
+
+def single_document(resource: str, meta: dict[str, Any] | None = None) -> bytes:
+    """``{"data": <resource>}`` with optional top-level meta."""
+    tail = "" if meta is None else ',"meta":' + orjson.dumps(meta).decode()
+    return f'{{"data":{resource}{tail}}}'.encode()
+
+
+def list_document(resources: str, links: dict[str, str | None], total: int) -> bytes:
+    """A collection document with paging links and ``meta.totalResourceCount``."""
+    return (
+        f'{{"data":{resources},"links":{orjson.dumps(links).decode()},'
+        f'"meta":{{"totalResourceCount":{total}}}}}'
+    ).encode()
+
+
+def identifiers_document(resource_type: str, ids: Sequence[int] | int | None) -> bytes:
+    """A relationship document of resource identifiers (to-one, or to-many when a sequence)."""
+    if ids is None:
+        return b'{"data":null}'
+    if isinstance(ids, int):
+        return orjson.dumps({"data": {"type": resource_type, "id": str(ids)}})
+    return orjson.dumps({"data": [{"type": resource_type, "id": str(i)} for i in ids]})

@@ -1,0 +1,35 @@
+"""Unique pairs (§8.3): a second live row with the same pair is a 409, deleted rows don't count."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from optiply.jsonapi.errors import ErrorCode
+from optiply.resources import ResourceSpec
+from optiply.server.service.errors import DomainError, Problem
+from optiply.server.storage import repository
+from optiply.server.storage.repository import Connection
+
+
+def check(
+    connection: Connection,
+    spec: ResourceSpec,
+    row: Mapping[str, Any],
+    exclude_id: int | None = None,
+) -> None:
+    """Raise a conflict when another live row holds one of ``spec``'s unique pairs of ``row``."""
+    for unique in spec.unique:
+        attributes = [spec.attribute(name) for name in unique.attributes]
+        columns = [a.column for a in attributes if a is not None]
+        values = [row.get(column) for column in columns]
+        if any(value is None for value in values):
+            continue
+        pair = dict(zip(columns, values, strict=True))
+        if repository.other_live_row(connection, spec, pair, exclude_id) is not None:
+            described = " and ".join(
+                f"{name} {value}" for name, value in zip(unique.attributes, values, strict=True)
+            )
+            raise DomainError(
+                Problem(ErrorCode.CONFLICT, f"{unique.label} with {described} already exists")
+            )

@@ -1,0 +1,295 @@
+"""Create, read, update and delete for every resource, driven by its ResourceSpec.
+
+Input values arrive parsed and checked attribute by attribute (``http/deserialize.py``); this
+module applies the rules that need the database: the owning account, references that must exist
+in that account, uniqueness, provenance and server-set values. The caller owns the transaction,
+so a failure anywhere leaves nothing written.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from optiply.jsonapi.errors import ErrorCode
+from optiply.query import ListQuery
+from optiply.resources import Access, Attribute, Kind, ResourceSpec
+from optiply.resources import get as get_spec
+from optiply.server.auth.principal import Principal
+from optiply.server.service import conflicts
+from optiply.server.service.errors import DomainError, Problem
+from optiply.server.service.tenancy import AccountScope, account_for_create
+from optiply.server.storage import repository
+from optiply.server.storage.repository import Connection, Rendered, RowMapping
+
+PUBLIC_API_KEY = "publicApi"  # the remoteIdMap key without a couplingId (Q13)
+ATTRIBUTES = "/data/attributes/"
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Who asks, in which accounts, for which coupling, at what time."""
+
+    principal: Principal
+    scope: AccountScope
+    coupling_id: str | None
+    now: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    """The id of a created row and of its embedded lines, in input order."""
+
+    id: int
+    line_ids: tuple[int, ...] = ()
+
+
+def not_found(spec: ResourceSpec, row_id: int | str) -> DomainError:
+    """The error for a row that does not exist (or is not visible)."""
+    return DomainError(Problem(ErrorCode.NOT_FOUND, f"{spec.label} with id {row_id} not found"))
+
+
+def list_rows(
+    connection: Connection, spec: ResourceSpec, context: Context, query: ListQuery
+) -> tuple[int, list[Rendered]]:
+    """A page of visible rows and the total count."""
+    return repository.list_page(connection, spec, context.scope.account_ids, query)
+
+
+def get_row(connection: Connection, spec: ResourceSpec, context: Context, row_id: int) -> str:
+    """The rendered attributes of one visible row."""
+    if repository.find(connection, spec, row_id, context.scope.account_ids) is None:
+        raise not_found(spec, row_id)
+    return repository.render_one(connection, spec, row_id)
+
+
+def related_to_one(
+    connection: Connection, spec: ResourceSpec, context: Context, row_id: int, attribute: str
+) -> tuple[ResourceSpec, int | None]:
+    """The spec and id of the row a to-one relationship points at (None when unset)."""
+    row = repository.find(connection, spec, row_id, context.scope.account_ids)
+    if row is None:
+        raise not_found(spec, row_id)
+    reference = spec.attribute(attribute)
+    assert reference is not None and reference.references is not None
+    target = get_spec(reference.references)
+    target_id = row[reference.column]
+    if target_id is None or not repository.find(
+        connection, target, target_id, context.scope.account_ids
+    ):
+        return target, None
+    return target, int(target_id)
+
+
+def related_to_many(
+    connection: Connection,
+    spec: ResourceSpec,
+    context: Context,
+    row_id: int,
+    target: ResourceSpec,
+    attribute: str,
+    query: ListQuery,
+) -> tuple[int, list[Rendered]]:
+    """A page of the ``target`` rows whose ``attribute`` points at row ``row_id``."""
+    if repository.find(connection, spec, row_id, context.scope.account_ids) is None:
+        raise not_found(spec, row_id)
+    table = repository.table_of(target)
+    column = table.c[get_attribute(target, attribute).column]
+    return repository.list_page(
+        connection, target, context.scope.account_ids, query, extra=[column == row_id]
+    )
+
+
+def create(
+    connection: Connection,
+    spec: ResourceSpec,
+    context: Context,
+    values: Mapping[str, Any],
+    lines: Sequence[Mapping[str, Any]] = (),
+) -> Created:
+    """Insert one row (and its embedded lines) after the account, reference and pair checks."""
+    account_id = _owning_account(connection, spec, context, values)
+    row = _new_row(spec, context, values)
+    row["account_id"] = account_id
+    if spec.has_account:
+        row["account_uuid"] = _uuid_of(connection, get_spec("accounts"), account_id)
+    row.update(_references(connection, spec, values, account_id))
+    conflicts.check(connection, spec, row)
+    row_id = repository.insert_row(connection, spec, row)
+    line_ids = _create_lines(connection, spec, context, row_id, row, lines)
+    return Created(row_id, line_ids)
+
+
+def update(
+    connection: Connection,
+    spec: ResourceSpec,
+    context: Context,
+    row_id: int,
+    values: Mapping[str, Any],
+) -> None:
+    """Apply a partial update: attributes left out stay as they are."""
+    current = repository.find(connection, spec, row_id, context.scope.account_ids, for_update=True)
+    if current is None:
+        raise not_found(spec, row_id)
+    changes: dict[str, Any] = {}
+    for name, value in values.items():
+        attribute = get_attribute(spec, name)
+        if attribute.stored:
+            changes[attribute.column] = value
+    if "remoteId" in values:
+        changes["remote_id_map"] = _remote_id_map(
+            current.get("remote_id_map"), context, values["remoteId"]
+        )
+    changes.update(_references(connection, spec, values, current.get("account_id", row_id)))
+    if spec.unique:
+        conflicts.check(connection, spec, {**current, **changes}, exclude_id=row_id)
+    changes["updated_at"] = context.now
+    repository.update_row(connection, spec, row_id, changes)
+
+
+def delete(connection: Connection, spec: ResourceSpec, context: Context, row_id: int) -> None:
+    """Soft-delete one visible row."""
+    if repository.find(connection, spec, row_id, context.scope.account_ids) is None:
+        raise not_found(spec, row_id)
+    repository.soft_delete(connection, spec, [row_id], context.now)
+
+
+def get_attribute(spec: ResourceSpec, name: str) -> Attribute:
+    """The attribute ``name`` of ``spec``; a KeyError means a registry bug."""
+    attribute = spec.attribute(name)
+    if attribute is None:
+        raise KeyError(f"{spec.type} has no attribute {name}")
+    return attribute
+
+
+def _owning_account(
+    connection: Connection, spec: ResourceSpec, context: Context, values: Mapping[str, Any]
+) -> int:
+    if spec.parent is None:
+        return account_for_create(context.principal, context.scope, values.get("accountId"))
+    parent_attribute = get_attribute(spec, spec.parent)
+    assert parent_attribute.references is not None
+    parent_spec = get_spec(parent_attribute.references)
+    parent = repository.find(
+        connection, parent_spec, values[spec.parent], context.scope.account_ids
+    )
+    if parent is None:
+        raise _missing_reference(parent_spec, spec.parent, values[spec.parent])
+    return int(parent["account_id"])
+
+
+def _new_row(spec: ResourceSpec, context: Context, values: Mapping[str, Any]) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for attribute in spec.stored:
+        if attribute.kind is Kind.ID or attribute.access is Access.HIDDEN:
+            continue
+        if attribute.name in values:
+            row[attribute.column] = values[attribute.name]
+        elif attribute.default is not None:
+            row[attribute.column] = attribute.default
+    row["uuid"] = str(uuid.uuid4())
+    row["created_at"] = row["updated_at"] = context.now
+    if spec.attribute("createdFromPublicApi"):
+        row["created_from_public_api"] = True
+    if spec.attribute("remoteIdMap"):
+        row["remote_id_map"] = _remote_id_map(None, context, values.get("remoteId"))
+    return row
+
+
+def _remote_id_map(current: Any, context: Context, remote_id: Any) -> dict[str, str]:
+    mapping = dict(current or {})
+    key = context.coupling_id or PUBLIC_API_KEY
+    if remote_id is None:
+        mapping.pop(key, None)
+    else:
+        mapping[key] = str(remote_id)
+    return mapping
+
+
+def _references(
+    connection: Connection,
+    spec: ResourceSpec,
+    values: Mapping[str, Any],
+    account_id: int,
+    prefix: str = "/data/attributes/",
+) -> dict[str, Any]:
+    """Check that referenced rows exist in ``account_id``; returns their ``*_uuid`` columns."""
+    found: dict[str, Any] = {}
+    problems = []
+    for attribute in spec.references:
+        if attribute.name == "accountId" or attribute.name not in values:
+            continue
+        value = values[attribute.name]
+        uuid_column = attribute.column.removesuffix("_id") + "_uuid"
+        if value is None:
+            found[uuid_column] = None
+            continue
+        assert attribute.references is not None
+        target = get_spec(attribute.references)
+        row = repository.find(connection, target, value, (account_id,))
+        if row is None:
+            problems.extend(_missing_reference(target, attribute.name, value, prefix).problems)
+        else:
+            found[uuid_column] = row["uuid"]
+    if problems:
+        raise DomainError(*problems)
+    return found
+
+
+def _missing_reference(
+    target: ResourceSpec, attribute: str, value: Any, pointer_base: str = ATTRIBUTES
+) -> DomainError:
+    return DomainError(
+        Problem(
+            ErrorCode.REFERENCE_NOT_FOUND,
+            f"{target.label} with id {value} not found",
+            pointer=pointer_base + attribute,
+        )
+    )
+
+
+def _uuid_of(connection: Connection, spec: ResourceSpec, row_id: int) -> str:
+    row: RowMapping | None = repository.find(connection, spec, row_id, (row_id,))
+    assert row is not None
+    return str(row["uuid"])
+
+
+def _create_lines(
+    connection: Connection,
+    spec: ResourceSpec,
+    context: Context,
+    parent_id: int,
+    parent: Mapping[str, Any],
+    lines: Sequence[Mapping[str, Any]],
+) -> tuple[int, ...]:
+    if not lines or spec.embedded is None:
+        return ()
+    line_spec = get_spec(spec.embedded.target)
+    parent_column = get_attribute(line_spec, spec.embedded.parent_attribute).column
+    ids = []
+    problems: list[Problem] = []
+    for index, line in enumerate(lines):
+        row = _new_row(line_spec, context, line)
+        row[parent_column] = parent_id
+        row[parent_column.removesuffix("_id") + "_uuid"] = parent["uuid"]
+        row["account_id"] = parent["account_id"]
+        try:
+            row.update(
+                _references(
+                    connection,
+                    line_spec,
+                    line,
+                    parent["account_id"],
+                    f"{ATTRIBUTES}{spec.embedded.attribute}/{index}/",
+                )
+            )
+        except DomainError as error:
+            problems.extend(error.problems)
+            continue
+        ids.append(repository.insert_row(connection, line_spec, row))
+    if problems:
+        raise DomainError(*problems)
+    return tuple(ids)

@@ -1,0 +1,30 @@
+"""Domain errors raised by the service layer; the HTTP layer alone turns them into statuses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from optiply.jsonapi.errors import ErrorCode
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a request, pointing at the attribute or parameter at fault."""
+
+    code: ErrorCode
+    detail: str
+    pointer: str | None = None
+    parameter: str | None = None
+
+
+class DomainError(Exception):
+    """A request the business rules refuse; carries every problem found."""
+
+    def __init__(self, *problems: Problem) -> None:
+        super().__init__(problems[0].detail if problems else "")
+        self.problems = problems
+
+
+def attribute_pointer(name: str) -> str:
+    """The JSON pointer of a request attribute."""
+    return f"/data/attributes/{name}"

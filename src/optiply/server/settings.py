@@ -1,0 +1,25 @@
+"""Server settings, read from ``OPTIPLY_*`` environment variables."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///./optiply.db"
+
+
+class Settings(BaseSettings):
+    """Everything a server process needs; one instance per process."""
+
+    model_config = SettingsConfigDict(env_prefix="OPTIPLY_", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    access_token_ttl: int = Field(default=86400, gt=0, description="Access-token lifetime (s).")
+    refresh_token_ttl: int = Field(
+        default=30 * 86400, gt=0, description="Refresh-token lifetime (s)."
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="Base URL for absolute links (e.g. https://api.example.com); "
+        "default: taken from each request's Host header.",
+    )

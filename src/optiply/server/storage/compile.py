@@ -1,0 +1,184 @@
+"""Compile a parsed ``ListQuery`` into SQLAlchemy WHERE conditions and ORDER BY keys.
+
+The only place filters and sort keys become SQL. Results are the same on SQLite and
+PostgreSQL; the differences in storage (see ``columns.py``) are bridged here:
+
+- Decimals are text on SQLite, so they are compared and ordered as ``CAST(... AS FLOAT)`` there
+  (exact for up to 15 significant digits, i.e. for every realistic amount).
+- Date-times are fixed-width UTC text on SQLite; values are bound through the column type, so
+  text comparison is time comparison.
+- NULLs sort as the largest value in both (ascending: last; descending: first), PostgreSQL's
+  default, rendered explicitly so SQLite agrees.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Float, String, Table, and_, case, cast, func, literal, null, or_
+from sqlalchemy.sql.elements import ColumnElement
+
+from optiply.query.ast import Filter, ListQuery, SortKey
+from optiply.query.operators import Operator
+from optiply.resources.spec import Attribute, Kind
+
+_TEXT_KINDS = (Kind.STRING, Kind.UUID, Kind.ENUM)
+_PG_TIMESTAMP_TEXT = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'  # the SQLite storage form
+_LIKE_ESCAPE = "\\"
+
+
+def where(table: Table, query: ListQuery, dialect: str) -> list[ColumnElement[bool]]:
+    """The conditions (to be ANDed) selecting the rows of ``table`` that match ``query``.
+
+    Semantics per operator:
+
+    - ``EQ v1 v2``: ``col IN (v1, v2)``; a ``null`` value adds ``OR col IS NULL``.
+    - ``NEQ v``: ``col IS NULL OR col <> v``. Rows without a value do differ from ``v``, and
+      plain SQL three-valued logic would hide them, which surprises clients. ``NEQ null`` is
+      ``col IS NOT NULL`` (and, with other values, excludes the NULL rows again).
+    - ``LT``/``LE``/``GT``/``GE``: plain comparisons; NULL rows never match.
+    - ``LIKE v`` (Q15): case-insensitive. A value without ``%`` or ``_`` matches anywhere in the
+      text (contains); otherwise it is the pattern itself, with ``\\`` escaping a wildcard.
+      Non-text columns are matched on their text form (date-times as
+      ``YYYY-MM-DDTHH:MM:SS.ffffffZ``, booleans as ``true``/``false``, JSON as JSON text).
+
+    Args:
+        table: The resource table (``RESOURCE_TABLES[spec.type]``).
+        query: The parsed query; only its filters are used.
+        dialect: The SQLAlchemy dialect name, ``"sqlite"`` or ``"postgresql"``.
+
+    Returns:
+        One condition per filter.
+    """
+    return [_condition(table, condition, dialect) for condition in query.filters]
+
+
+def order_by(table: Table, query: ListQuery, dialect: str) -> list[ColumnElement[Any]]:
+    """The ORDER BY keys: the query's sort keys, then ``id`` ascending as the tie breaker (Q24).
+
+    Args:
+        table: The resource table.
+        query: The parsed query; only its sort keys are used.
+        dialect: The SQLAlchemy dialect name.
+
+    Returns:
+        The keys, never empty, ending with ``id`` unless ``id`` is already a sort key.
+    """
+    keys = [_sort_key(table, key, dialect) for key in query.sort]
+    if not any(key.attribute.kind is Kind.ID for key in query.sort):
+        keys.append(table.c.id.asc())
+    return keys
+
+
+def _sort_key(table: Table, key: SortKey, dialect: str) -> ColumnElement[Any]:
+    expression = _comparable(table, key.attribute, dialect)
+    if key.descending:
+        ordered = expression.desc()
+        return ordered.nulls_first() if key.attribute.nullable else ordered
+    ordered = expression.asc()
+    return ordered.nulls_last() if key.attribute.nullable else ordered
+
+
+def _condition(table: Table, condition: Filter, dialect: str) -> ColumnElement[bool]:
+    attribute, operator = condition.attribute, condition.operator
+    if operator is Operator.LIKE:
+        return _like(table, attribute, condition.values[0], dialect)
+    if operator is Operator.EQ:
+        return _equal(table, attribute, condition.values, dialect)
+    if operator is Operator.NEQ:
+        return _not_equal(table, attribute, condition.values, dialect)
+    left = _comparable(table, attribute, dialect)
+    right = _value(table, attribute, condition.values[0], dialect)
+    if operator is Operator.LT:
+        return left < right
+    if operator is Operator.LE:
+        return left <= right
+    if operator is Operator.GT:
+        return left > right
+    return left >= right
+
+
+def _equal(
+    table: Table, attribute: Attribute, values: tuple[Any, ...], dialect: str
+) -> ColumnElement[bool]:
+    column = table.c[attribute.column]
+    present = [value for value in values if value is not None]
+    conditions: list[ColumnElement[bool]] = []
+    if present:
+        conditions.append(_in(table, attribute, present, dialect))
+    if None in values:
+        conditions.append(column.is_(None))
+    return or_(*conditions) if len(conditions) > 1 else conditions[0]
+
+
+def _not_equal(
+    table: Table, attribute: Attribute, values: tuple[Any, ...], dialect: str
+) -> ColumnElement[bool]:
+    column = table.c[attribute.column]
+    present = [value for value in values if value is not None]
+    if not present:
+        return column.is_not(None)
+    different = ~_in(table, attribute, present, dialect)
+    if None in values:
+        return and_(column.is_not(None), different)
+    if attribute.nullable:
+        return or_(column.is_(None), different)
+    return different
+
+
+def _in(table: Table, attribute: Attribute, values: list[Any], dialect: str) -> ColumnElement[bool]:
+    """``column = value`` for one value, ``column IN (...)`` for several."""
+    left = _comparable(table, attribute, dialect)
+    if _as_float(attribute, dialect):
+        right = [_value(table, attribute, value, dialect) for value in values]
+        return left == right[0] if len(right) == 1 else left.in_(right)
+    return left == values[0] if len(values) == 1 else left.in_(values)
+
+
+def _like(table: Table, attribute: Attribute, value: str, dialect: str) -> ColumnElement[bool]:
+    text = _text(table, attribute, dialect)
+    if "%" not in value and "_" not in value:
+        return text.icontains(value, autoescape=True)
+    if _ends_with_lone_escape(value):
+        value += _LIKE_ESCAPE  # a trailing "\" stands for itself (PostgreSQL would reject it)
+    return text.ilike(value, escape=_LIKE_ESCAPE)
+
+
+def _ends_with_lone_escape(value: str) -> bool:
+    """Whether ``value`` ends with an odd number of backslashes."""
+    return (len(value) - len(value.rstrip(_LIKE_ESCAPE))) % 2 == 1
+
+
+def _as_float(attribute: Attribute, dialect: str) -> bool:
+    """Whether the attribute's stored form must be cast to compare numerically (SQLite text)."""
+    return attribute.kind is Kind.DECIMAL and dialect == "sqlite"
+
+
+def _comparable(table: Table, attribute: Attribute, dialect: str) -> ColumnElement[Any]:
+    """The column, in a form whose SQL comparison and order match the values' order."""
+    column = table.c[attribute.column]
+    if _as_float(attribute, dialect):
+        return cast(column, Float)
+    return column
+
+
+def _value(table: Table, attribute: Attribute, value: Any, dialect: str) -> ColumnElement[Any]:
+    """A bound value converted by the column's type, then cast like ``_comparable``."""
+    column = table.c[attribute.column]
+    bound = literal(value, column.type)
+    if _as_float(attribute, dialect):
+        return cast(bound, Float)
+    return bound
+
+
+def _text(table: Table, attribute: Attribute, dialect: str) -> ColumnElement[Any]:
+    """The column as text, the same on both dialects, for LIKE."""
+    column = table.c[attribute.column]
+    kind = attribute.kind
+    if kind in _TEXT_KINDS:
+        return column
+    if kind is Kind.BOOLEAN:
+        return case((column.is_(None), null()), (column, "true"), else_="false")
+    if kind is Kind.DATETIME and dialect == "postgresql":
+        return func.to_char(func.timezone("UTC", column), _PG_TIMESTAMP_TEXT)
+    return cast(column, String)

@@ -1,0 +1,177 @@
+"""Row access for the resources: every statement the service layer needs, and nothing else.
+
+Functions take a ``Connection`` (the caller owns the transaction) and an account set: the rows
+of other accounts and soft-deleted rows are never read or written here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    RowMapping,
+    Table,
+    and_,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
+
+from optiply.query import ListQuery
+from optiply.resources import ResourceSpec
+from optiply.server.storage.compile import order_by, where
+from optiply.server.storage.render import attributes_sql
+from optiply.server.storage.tables import RESOURCE_TABLES
+
+Rendered = tuple[int, str]  # (id, attributes JSON text)
+
+__all__ = ["Connection", "Rendered", "RowMapping"]  # re-exported types for the service layer
+
+
+def table_of(spec: ResourceSpec) -> Table:
+    """The table holding ``spec``'s rows."""
+    return RESOURCE_TABLES[spec.type]
+
+
+def _scope(table: Table, account_ids: Collection[int]) -> list[ColumnElement[bool]]:
+    owner = table.c.account_id if "account_id" in table.c else table.c.id
+    ids = list(account_ids)
+    owned = owner == ids[0] if len(ids) == 1 else owner.in_(ids)
+    return [owned, table.c.deleted_at.is_(None)]
+
+
+def _rendered(connection: Connection, spec: ResourceSpec) -> Any:
+    return literal_column(attributes_sql(spec, connection.dialect.name))
+
+
+def list_page(
+    connection: Connection,
+    spec: ResourceSpec,
+    account_ids: Collection[int],
+    query: ListQuery,
+    extra: Sequence[ColumnElement[bool]] = (),
+) -> tuple[int, list[Rendered]]:
+    """The total count and one rendered page of the rows matching ``query``."""
+    table = table_of(spec)
+    dialect = connection.dialect.name
+    conditions = [*_scope(table, account_ids), *extra, *where(table, query, dialect)]
+    total = connection.execute(
+        select(func.count()).select_from(table).where(*conditions)
+    ).scalar_one()
+    if query.page.offset >= total:
+        return total, []
+    statement = (
+        select(table.c.id, _rendered(connection, spec))
+        .where(*conditions)
+        .order_by(*order_by(table, query, dialect))
+        .limit(query.page.limit)
+        .offset(query.page.offset)
+    )
+    return total, [(row[0], row[1]) for row in connection.execute(statement)]
+
+
+def render_one(connection: Connection, spec: ResourceSpec, row_id: int) -> str:
+    """The attributes JSON of one row (which the caller knows to exist)."""
+    table = table_of(spec)
+    statement = select(_rendered(connection, spec)).where(table.c.id == row_id)
+    return str(connection.execute(statement).scalar_one())
+
+
+def find(
+    connection: Connection,
+    spec: ResourceSpec,
+    row_id: int,
+    account_ids: Collection[int],
+    *,
+    for_update: bool = False,
+) -> RowMapping | None:
+    """The stored row ``row_id`` if it is visible in ``account_ids``."""
+    table = table_of(spec)
+    statement = select(table).where(table.c.id == row_id, *_scope(table, account_ids))
+    if for_update and connection.dialect.name == "postgresql":
+        statement = statement.with_for_update()
+    return connection.execute(statement).mappings().first()
+
+
+def find_many(
+    connection: Connection,
+    spec: ResourceSpec,
+    column: str,
+    values: Collection[Any],
+    account_ids: Collection[int],
+) -> list[RowMapping]:
+    """Visible rows whose ``column`` is one of ``values``."""
+    table = table_of(spec)
+    statement = select(table).where(table.c[column].in_(list(values)), *_scope(table, account_ids))
+    return list(connection.execute(statement).mappings())
+
+
+def insert_row(connection: Connection, spec: ResourceSpec, values: Mapping[str, Any]) -> int:
+    """Insert a row (column -> value) and return its id."""
+    table = table_of(spec)
+    result = connection.execute(insert(table).values(dict(values)).returning(table.c.id))
+    return int(result.scalar_one())
+
+
+def update_row(
+    connection: Connection, spec: ResourceSpec, row_id: int, values: Mapping[str, Any]
+) -> None:
+    """Update columns of one row."""
+    table = table_of(spec)
+    connection.execute(update(table).where(table.c.id == row_id).values(dict(values)))
+
+
+def soft_delete(
+    connection: Connection, spec: ResourceSpec, row_ids: Collection[int], now: datetime
+) -> None:
+    """Mark rows deleted (and bump ``updatedAt``)."""
+    if not row_ids:
+        return
+    table = table_of(spec)
+    connection.execute(
+        update(table)
+        .where(and_(table.c.id.in_(list(row_ids)), table.c.deleted_at.is_(None)))
+        .values(deleted_at=now, updated_at=now)
+    )
+
+
+def live_ids(
+    connection: Connection, spec: ResourceSpec, column: str, parent_ids: Collection[int]
+) -> list[int]:
+    """Ids of the non-deleted rows whose ``column`` is one of ``parent_ids``."""
+    if not parent_ids:
+        return []
+    table = table_of(spec)
+    statement = select(table.c.id).where(
+        table.c[column].in_(list(parent_ids)), table.c.deleted_at.is_(None)
+    )
+    return [row[0] for row in connection.execute(statement)]
+
+
+def other_live_row(
+    connection: Connection,
+    spec: ResourceSpec,
+    values: Mapping[str, Any],
+    exclude_id: int | None = None,
+) -> int | None:
+    """The id of a live row whose columns equal ``values`` (other than ``exclude_id``), if any."""
+    table = table_of(spec)
+    statement = select(table.c.id).where(
+        *(table.c[column] == value for column, value in values.items()),
+        table.c.deleted_at.is_(None),
+    )
+    if exclude_id is not None:
+        statement = statement.where(table.c.id != exclude_id)
+    found = connection.execute(statement.limit(1)).first()
+    return None if found is None else int(found[0])
+
+
+def ping(connection: Connection) -> None:
+    """A trivial query, for health checks."""
+    connection.exec_driver_sql("SELECT 1")

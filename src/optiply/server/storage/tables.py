@@ -1,0 +1,138 @@
+"""The database schema: one table per resource, derived from the registry, plus the auth tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.types import TypeEngine
+
+from optiply.resources import REGISTRY, Attribute, Kind, ResourceSpec
+from optiply.resources import get as get_spec
+from optiply.server.storage.columns import BigId, Json, Money, UtcDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_N_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _column_type(attribute: Attribute) -> TypeEngine[Any]:
+    kind = attribute.kind
+    if kind in (Kind.INTEGER, Kind.REFERENCE):
+        return BigInteger()
+    if kind is Kind.DECIMAL:
+        return Money()
+    if kind is Kind.BOOLEAN:
+        return Boolean()
+    if kind is Kind.DATETIME:
+        return UtcDateTime()
+    if kind is Kind.UUID:
+        return String(36)
+    if kind in (Kind.EMAILS, Kind.OBJECT):
+        return Json
+    if kind is Kind.ENUM:
+        return String(max(len(c) for c in attribute.choices))
+    length = attribute.max_length or attribute.exact_length
+    return String(length) if length else Text()
+
+
+def _resource_table(spec: ResourceSpec) -> Table:
+    columns: list[Column[Any]] = [Column("id", BigId, primary_key=True, autoincrement=True)]
+    for attribute in spec.stored:
+        if attribute.kind is Kind.ID:
+            continue
+        args: list[Any] = []
+        if attribute.kind is Kind.REFERENCE and attribute.references:
+            args.append(ForeignKey(f"{get_spec(attribute.references).table}.id"))
+        columns.append(
+            Column(
+                attribute.column,
+                _column_type(attribute),
+                *args,
+                nullable=attribute.nullable,
+            )
+        )
+    columns.append(Column("deleted_at", UtcDateTime(), nullable=True))
+    table = Table(spec.table, metadata, *columns)
+    Index(None, table.c.uuid, unique=True)
+    if "account_id" in table.c:
+        Index(None, table.c.account_id, table.c.id)
+        Index(None, table.c.account_id, table.c.updated_at)
+    for attribute in spec.references:
+        if attribute.name != "accountId":
+            Index(None, table.c[attribute.column])
+    for unique in spec.unique:
+        first, second = (spec.attribute(name) for name in unique.attributes)
+        assert first and second
+        Index(
+            None,
+            table.c[first.column],
+            table.c[second.column],
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        )
+    return table
+
+
+RESOURCE_TABLES: dict[str, Table] = {spec.type: _resource_table(spec) for spec in REGISTRY}
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("username", String(255), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("scopes", String(255), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("username"),
+)
+
+user_accounts = Table(
+    "user_accounts",
+    metadata,
+    Column("user_id", BigId, ForeignKey("users.id"), primary_key=True),
+    Column("account_id", BigId, ForeignKey("accounts.id"), primary_key=True),
+)
+
+oauth_clients = Table(
+    "oauth_clients",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("client_id", String(64), nullable=False),
+    Column("secret_hash", String(255), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("client_id"),
+)
+
+oauth_tokens = Table(
+    "oauth_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),  # sha256 hex of the token
+    Column("kind", String(8), nullable=False),  # "access" or "refresh"
+    Column("user_id", BigId, ForeignKey("users.id"), nullable=False),
+    Column("client_pk", BigId, ForeignKey("oauth_clients.id"), nullable=False),
+    Column("scopes", String(255), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+Index(None, oauth_tokens.c.user_id)
