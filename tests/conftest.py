@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# Cheap (still Argon2id) password hashes: the suite creates a user per test.
+os.environ.setdefault("OPTIPLY_PASSWORD_HASH_PROFILE", "test")
+
 import httpx
 import pytest
 import uvicorn
@@ -199,6 +202,12 @@ def make_login(
     login.access_token = response.json()["access_token"]
     login.refresh_token = response.json()["refresh_token"]
     return login
+
+
+@pytest.fixture
+def new_login() -> Any:
+    """``new_login(server, accounts=1, scopes=(...))``: another fresh login."""
+    return make_login
 
 
 @pytest.fixture

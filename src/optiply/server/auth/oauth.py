@@ -20,8 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from optiply.server.auth import tokens
-from optiply.server.auth.passwords import DUMMY_HASH, verify_secret
+from optiply.server.auth import passwords, tokens
 from optiply.server.auth.tokens import AuthError, IssuedTokens
 from optiply.server.settings import Settings
 from optiply.server.storage.tables import oauth_clients, users
@@ -38,8 +37,8 @@ _CLIENT_CHALLENGE = 'Basic realm="oauth2/client"'
 class GrantType(StrEnum):
     """The supported ``grant_type`` values."""
 
-    PASSWORD = "password"
-    REFRESH_TOKEN = "refresh_token"
+    PASSWORD = "password"  # noqa: S105 - grant names, not secrets
+    REFRESH_TOKEN = "refresh_token"  # noqa: S105
 
 
 async def token_endpoint(request: Request) -> Response:
@@ -156,7 +155,8 @@ def _authenticate_client(engine: Engine, client: tuple[str, str] | None) -> int:
                 oauth_clients.c.client_id == client_id
             )
         ).one_or_none()
-    if not verify_secret(DUMMY_HASH if row is None else row.secret_hash, secret) or row is None:
+    stored = passwords.DUMMY_HASH if row is None else row.secret_hash
+    if not passwords.verify_secret(stored, secret) or row is None:
         raise AuthError(401, "unauthorized", CLIENT_REJECTED)
     client_pk: int = row.id
     return client_pk
@@ -170,7 +170,8 @@ def _authenticate_user(engine: Engine, username: str, password: str) -> tuple[in
                 users.c.username == username
             )
         ).one_or_none()
-    if not verify_secret(DUMMY_HASH if row is None else row.password_hash, password) or row is None:
+    stored = passwords.DUMMY_HASH if row is None else row.password_hash
+    if not passwords.verify_secret(stored, password) or row is None:
         raise AuthError(400, "invalid_grant", "Bad credentials")
     return row.id, row.scopes
 

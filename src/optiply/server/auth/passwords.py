@@ -16,7 +16,13 @@ import threading
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-_HASHER = PasswordHasher()
+# OPTIPLY_PASSWORD_HASH_PROFILE=test trades strength for speed (still Argon2id): only for test
+# suites that create hundreds of users. Verification reads the parameters from each stored hash.
+_PROFILES = {
+    "default": {},
+    "test": {"time_cost": 1, "memory_cost": 1024, "parallelism": 1},
+}
+_HASHER = PasswordHasher(**_PROFILES[os.environ.get("OPTIPLY_PASSWORD_HASH_PROFILE", "default")])
 _CONCURRENCY = max(2, os.cpu_count() or 2)
 _SLOTS = threading.BoundedSemaphore(_CONCURRENCY)
 

@@ -69,8 +69,8 @@ class AuthError(Exception):
     def www_authenticate(self) -> str:
         """The ``WWW-Authenticate`` value a resource server sends with this error.
 
-        >>> AuthError(401, "invalid_token", "Access token expired").www_authenticate
-        'Bearer realm="oauth2-resource", error="invalid_token", error_description="Access token expired"'
+        >>> AuthError(401, "invalid_token", "Expired").www_authenticate
+        'Bearer realm="oauth2-resource", error="invalid_token", error_description="Expired"'
         """
         return (
             f'Bearer realm="oauth2-resource", error="{self.error}", '
@@ -233,7 +233,9 @@ def _bearer_token(authorization: str | None) -> str:
     scheme, _, token = (authorization or "").strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
-        raise AuthError(401, "unauthorized", "Full authentication is required to access this resource")
+        raise AuthError(
+            401, "unauthorized", "Full authentication is required to access this resource"
+        )
     return token
 
 

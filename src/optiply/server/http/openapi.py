@@ -64,6 +64,16 @@ _KIND_SCHEMAS: dict[Kind, tuple[Schema, Schema]] = {
     Kind.LINES: ({"type": "array"}, {"type": "array"}),
 }
 
+# What a request may send beyond the rendered form (§3.6).
+_INPUT_NOTES = {
+    Kind.INTEGER: "A JSON integer or a numeric string.",
+    Kind.REFERENCE: "A JSON integer or a numeric string.",
+    Kind.DECIMAL: "A JSON number or a numeric string.",
+    Kind.DATETIME: "ISO-8601 with Z, an offset or no zone (UTC); a date alone means midnight.",
+    Kind.ENUM: "Case-insensitive.",
+    Kind.EMAILS: "Also one string of addresses separated by commas or semicolons.",
+}
+
 _DESCRIPTION = """\
 A self-hosted, open re-implementation of the Optiply Public API v1. It loosely follows JSON:API.
 
@@ -174,27 +184,21 @@ def _constraints(attribute: Attribute, *, request: bool) -> Schema:
 def _notes(attribute: Attribute, request: bool) -> list[str]:
     notes: list[str] = []
     if attribute.kind is Kind.DECIMAL:
+        digits = attribute.integer_digits or 17
         notes.append(
-            f"At most {attribute.integer_digits or 17} digits before the point; two decimals, "
-            "rounded toward zero."
+            f"At most {digits} digits before the point; two decimals, rounded toward zero."
         )
-        bounds = [f"at least {attribute.minimum}" if attribute.minimum is not None else ""]
-        bounds.append(f"at most {attribute.maximum}" if attribute.maximum is not None else "")
-        if any(bounds):
-            notes.append("Value " + " and ".join(filter(None, bounds)) + ".")
-    if request and attribute.kind in (Kind.INTEGER, Kind.REFERENCE):
-        notes.append("A JSON integer or a numeric string.")
-    if request and attribute.kind is Kind.DECIMAL:
-        notes.append("A JSON number or a numeric string.")
-    if request and attribute.kind is Kind.DATETIME:
-        notes.append("ISO-8601 with Z, an offset or no zone (UTC); a date alone means midnight.")
+        bounds = [f"at least {attribute.minimum}"] if attribute.minimum is not None else []
+        bounds += [f"at most {attribute.maximum}"] if attribute.maximum is not None else []
+        if bounds:
+            notes.append(f"Value {' and '.join(bounds)}.")
+    if request and attribute.kind in _INPUT_NOTES:
+        notes.append(_INPUT_NOTES[attribute.kind])
     if request and attribute.ignore_booleans:
         notes.append("Booleans are ignored.")
-    if request and attribute.kind is Kind.ENUM:
+    if request and attribute.choice_aliases:
         aliases = ", ".join(f"{alias} for {value}" for alias, value in attribute.choice_aliases)
-        notes.append("Case-insensitive." + (f" Also accepts {aliases}." if aliases else ""))
-    if request and attribute.kind is Kind.EMAILS:
-        notes.append("Also one string of addresses separated by commas or semicolons.")
+        notes.append(f"Also accepts {aliases}.")
     if attribute.references:
         notes.append(f"The id of a {get(attribute.references).label}.")
     return notes

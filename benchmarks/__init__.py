@@ -1,0 +1,1 @@
+"""Benchmarks of the Optiply API server: run them with ``scripts/bench`` (see README.md)."""

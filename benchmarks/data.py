@@ -1,0 +1,216 @@
+"""Benchmark data: accounts, logins and products, bulk-inserted straight into the database.
+
+Products are written with SQLAlchemy Core (``insert(table)`` executemany, big batches, one
+transaction): loading through HTTP would take longer than the benchmark itself. SQLite databases
+are cached under ``benchmarks/.data/`` by size and schema revision; PostgreSQL databases are
+created for one run and dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, insert
+from sqlalchemy.engine import make_url
+
+from optiply.server.auth import admin
+from optiply.server.storage.engine import make_engine
+from optiply.server.storage.migrate import alembic_config, upgrade
+from optiply.server.storage.tables import RESOURCE_TABLES
+
+DATA_DIR = Path(__file__).resolve().parent / ".data"
+BATCH = 20_000
+PRODUCTS = RESOURCE_TABLES["products"]
+UNITS = ("pcs", "kg", "box", "m", None)
+
+
+@dataclass(frozen=True)
+class Accounts:
+    """The three benchmark accounts of a database: listed, exported and written to."""
+
+    page: int  # ``page_rows`` products: the GET page figure
+    export: int  # ``export_rows`` products: the export and memory figures
+    writes: int  # empty at first: the target of the POST figure
+    page_rows: int
+    export_rows: int
+
+
+@dataclass(frozen=True)
+class Login:
+    """A user reaching exactly one account, and an OAuth client to fetch its tokens with."""
+
+    username: str
+    password: str
+    client_id: str
+    client_secret: str
+
+
+def schema_head() -> str:
+    """The newest migration revision: part of the cache key of a SQLite database."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    return head or "none"
+
+
+def product_rows(account_id: int, account_uuid: str, count: int, seed: int) -> Iterator[list[Any]]:
+    """``count`` plausible product rows of one account, in batches of column -> value dicts."""
+    rng = random.Random(seed)
+    start = datetime(2023, 1, 1, tzinfo=UTC)
+    batch: list[dict[str, Any]] = []
+    for n in range(count):
+        created = start + timedelta(seconds=n * 7 + rng.randrange(7))
+        updated = created + timedelta(days=rng.randrange(300), microseconds=rng.randrange(10**6))
+        batch.append(
+            {
+                "uuid": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                "account_id": account_id,
+                "account_uuid": account_uuid,
+                "name": f"Product {n} {rng.choice(('Red', 'Blue', 'Green', 'Large', 'Small'))}",
+                "sku_code": f"SKU-{n:08d}",
+                "ean_code": f"{rng.randrange(10**12, 10**13)}",
+                "article_code": f"ART-{rng.randrange(10**6):06d}" if n % 3 else None,
+                "price": Decimal(rng.randrange(100, 100_000)) / 100,
+                "unlimited_stock": n % 50 == 0,
+                "stock_level": rng.randrange(0, 5_000),
+                "status": "enabled" if n % 10 else "disabled",
+                "not_being_bought": n % 17 == 0,
+                "resuming_purchase": None,
+                "assembled": n % 23 == 0,
+                "minimum_stock": rng.randrange(0, 50) if n % 2 else None,
+                "maximum_stock": rng.randrange(50, 500) if n % 2 else None,
+                "ignored": False,
+                "manual_service_level": Decimal(rng.randrange(8_000, 10_000)) / 100
+                if n % 4 == 0
+                else None,
+                "created_at_remote": created - timedelta(days=30) if n % 5 == 0 else None,
+                "stock_measurement_unit": UNITS[n % len(UNITS)],
+                "novel": n % 31 == 0,
+                "category": ("A", "B", "C")[n % 3],
+                "remote_id_map": {"publicApi": str(n)} if n % 2 else {},
+                "remote_data_synced_to_date": None,
+                "created_from_public_api": n % 2 == 1,
+                "created_at": created,
+                "updated_at": updated,
+                "deleted_at": None,
+            }
+        )
+        if len(batch) == BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def populate(engine: Engine, *, page_rows: int, export_rows: int, log: Any = print) -> Accounts:
+    """Migrate ``engine``'s empty database and fill the three benchmark accounts."""
+    upgrade(engine)
+    page = admin.create_account(engine, name="Bench page")
+    export = admin.create_account(engine, name="Bench export")
+    writes = admin.create_account(engine, name="Bench writes")
+    started = time.perf_counter()
+    with engine.begin() as connection:
+        for account, count, seed in ((page, page_rows, 1), (export, export_rows, 2)):
+            for batch in product_rows(account.id, account.uuid, count, seed):
+                connection.execute(insert(PRODUCTS), batch)
+    log(
+        f"  inserted {page_rows + export_rows:,} products "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+    return Accounts(page.id, export.id, writes.id, page_rows, export_rows)
+
+
+def sqlite_database(
+    *, page_rows: int, export_rows: int, work_dir: Path, log: Any = print
+) -> tuple[str, Accounts]:
+    """A private copy of the cached SQLite database of these sizes (built on first use).
+
+    Returns its URL and accounts. The copy lives in ``work_dir``, so POSTs never touch the cache.
+    """
+    DATA_DIR.mkdir(exist_ok=True)
+    key = f"sqlite-p{page_rows}-e{export_rows}-{schema_head()}"
+    cached, meta = DATA_DIR / f"{key}.db", DATA_DIR / f"{key}.json"
+    if not (cached.exists() and meta.exists()):
+        log(f"Building {cached.name} (cached for later runs) ...")
+        building = DATA_DIR / f"{key}.building.db"
+        for stale in DATA_DIR.glob(f"{key}.building.db*"):
+            stale.unlink()
+        engine = make_engine(f"sqlite:///{building}")
+        accounts = populate(engine, page_rows=page_rows, export_rows=export_rows, log=log)
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        engine.dispose()
+        building.replace(cached)
+        meta.write_text(json.dumps(asdict(accounts)))
+    accounts = Accounts(**json.loads(meta.read_text()))
+    copy = work_dir / "optiply-bench.db"
+    shutil.copyfile(cached, copy)
+    return f"sqlite:///{copy}", accounts
+
+
+def create_postgres_database(base_url: str) -> str:
+    """Create an empty database ``optiply_bench_<random>`` on the server of ``base_url``."""
+    name = f"optiply_bench_{uuid.uuid4().hex[:10]}"
+    server = create_engine(
+        make_engine(base_url).url.set(database="postgres"), isolation_level="AUTOCOMMIT"
+    )
+    with server.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    server.dispose()
+    return make_engine(base_url).url.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres_database(url: str) -> None:
+    """Drop a database made by ``create_postgres_database`` (closing its connections)."""
+    name = make_url(url).database
+    assert name and name.startswith("optiply_bench_")
+    server = create_engine(
+        make_engine(url).url.set(database="postgres"), isolation_level="AUTOCOMMIT"
+    )
+    with server.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    server.dispose()
+
+
+def postgres_database(
+    base_url: str, *, page_rows: int, export_rows: int, log: Any = print
+) -> tuple[str, Accounts]:
+    """A fresh, filled and analysed PostgreSQL database; the caller drops it."""
+    url = create_postgres_database(base_url)
+    log(f"Building PostgreSQL database {make_url(url).database} ...")
+    try:
+        engine = make_engine(url)
+        accounts = populate(engine, page_rows=page_rows, export_rows=export_rows, log=log)
+        engine.dispose()
+        autocommit = make_engine(url, isolation_level="AUTOCOMMIT")
+        with autocommit.connect() as connection:
+            connection.exec_driver_sql("VACUUM ANALYZE")
+        autocommit.dispose()
+    except BaseException:
+        drop_postgres_database(url)
+        raise
+    return url, accounts
+
+
+def create_login(database_url: str, account_id: int) -> Login:
+    """A new user (all scopes) reaching only ``account_id``, and a new OAuth client."""
+    engine = make_engine(database_url)
+    try:
+        tag = uuid.uuid4().hex[:10]
+        password = f"bench-{uuid.uuid4().hex}"
+        admin.create_user(
+            engine, username=f"bench-{tag}", password=password, account_ids=[account_id]
+        )
+        client = admin.create_client(engine, name=f"bench-{tag}")
+    finally:
+        engine.dispose()
+    return Login(f"bench-{tag}", password, client.client_id, client.client_secret)

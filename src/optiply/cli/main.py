@@ -1,0 +1,30 @@
+"""The ``optiply`` command: serve the API and administer its database.
+
+Every command takes ``--database-url`` (default ``$OPTIPLY_DATABASE_URL``, else
+``sqlite:///./optiply.db``) and applies pending migrations first. Failures print one line on
+stderr and exit non-zero.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from optiply.cli.admin import accounts_app, clients_app, db_app, tokens_app, users_app
+from optiply.cli.serve import serve
+
+app = typer.Typer(
+    name="optiply",
+    help="A self-hostable Optiply Public API v1 server.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,  # locals can hold passwords and secrets
+)
+app.command("serve")(serve)
+app.add_typer(db_app, name="db")
+app.add_typer(accounts_app, name="accounts")
+app.add_typer(users_app, name="users")
+app.add_typer(clients_app, name="clients")
+app.add_typer(tokens_app, name="tokens")
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,673 @@
+"""The OpenAPI document follows the registry: one table row per resource, attribute or operation."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import OpenAPIV31SpecValidator, validate
+
+from optiply.resources import REGISTRY, Access, Attribute, Kind, ResourceSpec, get
+from optiply.server.http.openapi import openapi_document
+
+DOCUMENT = openapi_document(version="1.2.3")
+SCHEMAS = DOCUMENT["components"]["schemas"]
+PATHS = DOCUMENT["paths"]
+HTTP_METHODS = {"get", "post", "patch", "delete", "put", "head", "options", "trace"}
+
+
+def specs(predicate: Any = None) -> list[Any]:
+    return [pytest.param(s, id=s.type) for s in REGISTRY if predicate is None or predicate(s)]
+
+
+def attributes(predicate: Any, *, spec_filter: Any = None) -> list[Any]:
+    return [
+        pytest.param(spec, attribute, id=f"{spec.type}.{attribute.name}")
+        for spec in REGISTRY
+        if spec_filter is None or spec_filter(spec)
+        for attribute in spec.attributes
+        if predicate(attribute)
+    ]
+
+
+def creatable(spec: ResourceSpec) -> bool:
+    return "POST" in spec.methods
+
+
+def updatable(spec: ResourceSpec) -> bool:
+    return "PATCH" in spec.methods
+
+
+def validator(schema: dict[str, Any]) -> Draft202012Validator:
+    """A JSON Schema validator for ``schema``, resolving refs into the document's components."""
+    root = {**schema, "components": DOCUMENT["components"]}
+    return Draft202012Validator(root, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def types_of(schema: dict[str, Any]) -> set[str]:
+    kinds = schema["type"]
+    return set(kinds) if isinstance(kinds, list) else {kinds}
+
+
+def resolve(item: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in item:
+        *_, section, name = item["$ref"].split("/")
+        item = DOCUMENT["components"][section][name]
+    return item
+
+
+def operations() -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (path, method, operation)
+        for path, item in PATHS.items()
+        for method, operation in item.items()
+        if method in HTTP_METHODS
+    ]
+
+
+def v1_operations() -> list[Any]:
+    return [
+        pytest.param(path, method, operation, id=f"{method} {path}")
+        for path, method, operation in operations()
+        if path.startswith("/v1/")
+    ]
+
+
+def parameter_names(path: str, operation: dict[str, Any]) -> list[str]:
+    shared = PATHS[path].get("parameters", [])
+    return [resolve(p)["name"] for p in [*shared, *operation.get("parameters", [])]]
+
+
+# --- the document as a whole ---------------------------------------------------------------------
+
+
+def test_document_is_valid_openapi_3_1() -> None:
+    assert DOCUMENT["openapi"].startswith("3.1")
+    validate(DOCUMENT, cls=OpenAPIV31SpecValidator)
+
+
+def test_validation_catches_a_broken_document() -> None:
+    broken = openapi_document(version="x")
+    broken["components"]["schemas"]["ProductAttributes"]["properties"]["name"]["type"] = "text"
+    with pytest.raises(Exception, match="not valid"):
+        validate(broken, cls=OpenAPIV31SpecValidator)
+
+
+def test_every_reference_resolves() -> None:
+    def refs(node: Any) -> list[str]:
+        if isinstance(node, dict):
+            own = [node["$ref"]] if "$ref" in node else []
+            return own + [ref for value in node.values() for ref in refs(value)]
+        if isinstance(node, list):
+            return [ref for value in node for ref in refs(value)]
+        return []
+
+    found = refs(DOCUMENT)
+    assert found
+    for ref in found:
+        *_, section, name = ref.split("/")
+        assert name in DOCUMENT["components"][section], ref
+
+
+def test_each_call_builds_a_fresh_document() -> None:
+    def shared(a: Any, b: Any) -> list[Any]:
+        if isinstance(a, dict | list) and a is b:
+            return [a]
+        if isinstance(a, dict):
+            return [x for key in a for x in shared(a[key], b[key])]
+        if isinstance(a, list):
+            return [x for pair in zip(a, b, strict=True) for x in shared(*pair)]
+        return []
+
+    first, second = openapi_document(version="x"), openapi_document(version="x")
+    assert first == second
+    assert shared(first, second) == []
+
+
+def test_module_is_pure() -> None:
+    code = (
+        "import sys, optiply.server.http.openapi\n"
+        "bad = {'fastapi', 'starlette', 'sqlalchemy'} & {m.split('.')[0] for m in sys.modules}\n"
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_info_and_servers() -> None:
+    info = DOCUMENT["info"]
+    assert info["title"] == "Optiply Public API v1 (self-hosted)"
+    assert info["version"] == "1.2.3"
+    assert DOCUMENT["servers"] == [{"url": "/"}]
+
+
+@pytest.mark.parametrize(
+    "needle",
+    [
+        "application/vnd.api+json",
+        "415",
+        "two decimals",
+        "rounded toward zero",
+        "YYYY-MM-DDTHH:MM:SS[.ffffff]Z",
+        "filter[attr][OP]",
+        "EQ",
+        "NEQ",
+        "LIKE",
+        "GE",
+        "`null`",
+        "sort=a,-b",
+        "page[limit]",
+        "default 50",
+        "at most 100",
+        "multiple of",
+        "accountId",
+        "couplingId",
+        "meta.orderLineIds",
+        *(f"`{s.type}`" for s in REGISTRY if s.embedded is not None),
+    ],
+)
+def test_description_explains_the_conventions(needle: str) -> None:
+    assert needle in " ".join(DOCUMENT["info"]["description"].split())
+
+
+def test_oauth2_password_flow() -> None:
+    scheme = DOCUMENT["components"]["securitySchemes"]["oauth2"]
+    assert scheme["type"] == "oauth2"
+    flow = scheme["flows"]["password"]
+    assert flow["tokenUrl"] == flow["refreshUrl"] == "/api/auth/oauth/token"
+    assert set(flow["scopes"]) == {"read", "write", "delete"}
+
+
+# --- response attributes -------------------------------------------------------------------------
+
+RESPONSE_TYPES = {
+    Kind.STRING: "string",
+    Kind.INTEGER: "integer",
+    Kind.REFERENCE: "integer",
+    Kind.DECIMAL: "string",
+    Kind.BOOLEAN: "boolean",
+    Kind.DATETIME: "string",
+    Kind.UUID: "string",
+    Kind.ENUM: "string",
+    Kind.EMAILS: "array",
+    Kind.OBJECT: "object",
+}
+UUID = "2b6c0f0e-8d0a-4c1e-9a53-2f5e7c1d9b10"
+
+# Kind -> (values a response may hold, values it never holds), before attribute rules.
+RESPONSE_VALUES: dict[Kind, tuple[list[Any], list[Any]]] = {
+    Kind.STRING: (["x"], [5, True, ["x"]]),
+    Kind.INTEGER: ([0, -7, 2**62], ["7", 1.5, True]),
+    Kind.REFERENCE: ([1, 28_000_000], ["7", 0, 1.5]),
+    Kind.DECIMAL: (["12.50", "0.00", "-3.10"], [12.5, "12.5", "12.505", "1e3", "abc"]),
+    Kind.BOOLEAN: ([True, False], ["true", 0]),
+    Kind.DATETIME: (
+        ["2024-01-02T03:04:05Z", "2024-01-02T03:04:05.123456Z"],
+        ["2024-01-02", "2024-01-02T03:04:05+00:00", "2024-01-02T03:04:05.1Z", 5],
+    ),
+    Kind.UUID: ([UUID], ["not-a-uuid", 5]),
+    Kind.ENUM: ([], ["NOPE", 5]),
+    Kind.EMAILS: ([["a@example.com"], []], ["a@example.com", [5]]),
+    Kind.OBJECT: ([{"12": "abc"}, {}], [["x"], {"12": 5}]),
+}
+
+
+def response_values(attribute: Attribute) -> tuple[list[Any], list[Any]]:
+    valid, invalid = (list(values) for values in RESPONSE_VALUES[attribute.kind])
+    if attribute.choices:
+        valid = list(attribute.choices)
+        invalid.append(attribute.choices[0].upper())
+    length = attribute.exact_length or attribute.max_length
+    if length is not None:
+        valid = ["x" * length]
+        invalid.append("x" * (length + 1))
+    if attribute.exact_length is not None:
+        invalid.append("x" * (attribute.exact_length - 1))
+    if attribute.kind is Kind.INTEGER and attribute.minimum is not None:
+        valid = [attribute.minimum]
+        invalid.append(attribute.minimum - 1)
+    if attribute.kind is Kind.INTEGER and attribute.maximum is not None:
+        valid.append(attribute.maximum)
+        invalid.append(attribute.maximum + 1)
+    (valid if attribute.nullable else invalid).append(None)
+    return valid, invalid
+
+
+@pytest.mark.parametrize("spec", specs())
+def test_response_attributes_are_exactly_the_readable_ones(spec: ResourceSpec) -> None:
+    schema = SCHEMAS[f"{spec.label}Attributes"]
+    expected = [a.name for a in spec.readable]
+    assert list(schema["properties"]) == expected
+    assert schema["required"] == expected  # nullable attributes are rendered as null
+
+
+@pytest.mark.parametrize(
+    ("spec", "attribute"), attributes(lambda a: a.readable and a.kind != Kind.ID)
+)
+def test_response_attribute_schema(spec: ResourceSpec, attribute: Attribute) -> None:
+    schema = SCHEMAS[f"{spec.label}Attributes"]["properties"][attribute.name]
+    assert types_of(schema) - {"null"} == {RESPONSE_TYPES[attribute.kind]}
+    assert ("null" in types_of(schema)) is attribute.nullable
+    assert schema.get("readOnly", False) is (attribute.access is Access.READ_ONLY)
+    valid, invalid = response_values(attribute)
+    check = validator(schema)
+    for value in valid:
+        assert check.is_valid(value), value
+    for value in invalid:
+        assert not check.is_valid(value), value
+
+
+@pytest.mark.parametrize(
+    ("spec", "attribute"), attributes(lambda a: a.kind is Kind.DECIMAL and a.readable)
+)
+def test_decimal_description_gives_the_digit_limit(
+    spec: ResourceSpec, attribute: Attribute
+) -> None:
+    schema = SCHEMAS[f"{spec.label}Attributes"]["properties"][attribute.name]
+    assert schema["pattern"] == r"^-?\d+\.\d{2}$"
+    assert f"{attribute.integer_digits or 17} digits" in schema["description"]
+
+
+WRITE_ONLY = attributes(lambda a: a.access is Access.WRITE_ONLY or a.kind is Kind.LINES)
+
+
+def test_write_only_table_covers_remote_id_and_order_lines() -> None:
+    names = {(p.values[0].type, p.values[1].name) for p in WRITE_ONLY}
+    assert {("products", "remoteId"), ("buyOrders", "orderLines")} <= names
+    assert ("sellOrders", "orderLines") in names
+
+
+@pytest.mark.parametrize(("spec", "attribute"), WRITE_ONLY)
+def test_write_only_attributes_are_never_rendered(spec: ResourceSpec, attribute: Attribute) -> None:
+    assert attribute.name not in SCHEMAS[f"{spec.label}Attributes"]["properties"]
+    assert creatable(spec)
+    assert attribute.name in SCHEMAS[f"{spec.label}CreateAttributes"]["properties"]
+
+
+@pytest.mark.parametrize(("spec", "attribute"), attributes(lambda a: a.access is Access.HIDDEN))
+def test_hidden_attributes_are_neither_rendered_nor_written(
+    spec: ResourceSpec, attribute: Attribute
+) -> None:
+    for suffix in ("Attributes", "CreateAttributes", "UpdateAttributes"):
+        assert attribute.name not in SCHEMAS.get(f"{spec.label}{suffix}", {}).get("properties", {})
+
+
+# --- request attributes --------------------------------------------------------------------------
+
+# Kind -> (loose input values accepted, values rejected), before attribute rules.
+REQUEST_VALUES: dict[Kind, tuple[list[Any], list[Any]]] = {
+    Kind.STRING: (["x"], [True, ["x"]]),
+    Kind.INTEGER: ([7, "7", " -7 ", "7.0"], ["7.5", "nan", 7.5, True]),
+    Kind.REFERENCE: ([7, "7"], [0, "abc", 7.5, True]),
+    Kind.DECIMAL: ([12.349, "12.349", 12, "1e3", " -0.5 "], ["abc", "nan", True, [1]]),
+    Kind.BOOLEAN: ([True, False], ["maybe", 1]),
+    Kind.DATETIME: (["2024-01-02T03:04:05+01:00", "2024-01-02T03:04:05Z"], [5]),
+    Kind.ENUM: ([], ["NOPE", 5]),
+    Kind.EMAILS: ([["a@example.com"], "a@example.com; b@example.com"], [5, [5]]),
+}
+
+
+def request_values(attribute: Attribute) -> tuple[list[Any], list[Any]]:
+    valid, invalid = (list(values) for values in REQUEST_VALUES[attribute.kind])
+    if attribute.choices:
+        valid = list(attribute.choices)
+    if attribute.max_length is not None:
+        valid = ["x" * attribute.max_length]
+        invalid.append("x" * (attribute.max_length + 1))
+    if attribute.exact_length is not None:
+        valid = ["x" * attribute.exact_length]
+        invalid.append("x" * (attribute.exact_length + 1))
+    if attribute.kind is Kind.INTEGER and attribute.minimum is not None:
+        valid = [attribute.minimum, str(attribute.minimum)]
+        invalid.append(attribute.minimum - 1)
+    if attribute.kind is Kind.DECIMAL and attribute.minimum is not None:
+        invalid.append(float(attribute.minimum) - 1)
+    if attribute.kind is Kind.DATETIME and attribute.ignore_booleans:
+        valid.append(True)
+    (valid if attribute.nullable else invalid).append(None)
+    return valid, invalid
+
+
+@pytest.mark.parametrize("spec", specs(creatable))
+def test_create_attributes_and_required(spec: ResourceSpec) -> None:
+    schema = SCHEMAS[f"{spec.label}CreateAttributes"]
+    writable = [a.name for a in spec.attributes if a.writable_on_create]
+    aliases = [alias for a in spec.attributes if a.writable_on_create for alias in a.input_aliases]
+    assert sorted(schema["properties"]) == sorted(writable + aliases)
+    assert schema["required"] == [a.name for a in spec.attributes if a.required]
+
+
+@pytest.mark.parametrize("spec", specs(updatable))
+def test_update_attributes_require_nothing(spec: ResourceSpec) -> None:
+    schema = SCHEMAS[f"{spec.label}UpdateAttributes"]
+    writable = [a.name for a in spec.attributes if a.writable_on_update]
+    aliases = {alias for a in spec.attributes for alias in a.input_aliases}
+    assert [name for name in schema["properties"] if name not in aliases] == writable
+    assert "required" not in schema
+
+
+@pytest.mark.parametrize(
+    ("spec", "attribute"),
+    attributes(lambda a: a.writable_on_create and a.kind is not Kind.LINES, spec_filter=creatable),
+)
+def test_create_attribute_accepts_loose_input(spec: ResourceSpec, attribute: Attribute) -> None:
+    schema = SCHEMAS[f"{spec.label}CreateAttributes"]["properties"][attribute.name]
+    valid, invalid = request_values(attribute)
+    check = validator(schema)
+    for value in valid:
+        assert check.is_valid(value), value
+    for value in invalid:
+        assert not check.is_valid(value), value
+
+
+def test_input_alias_is_documented_as_deprecated() -> None:
+    schema = SCHEMAS["SupplierProductCreateAttributes"]["properties"]
+    assert schema["availability_date"]["deprecated"] is True
+    assert "availability_date" not in SCHEMAS["SupplierProductAttributes"]["properties"]
+
+
+@pytest.mark.parametrize("spec", specs(lambda s: s.embedded is not None))
+def test_embedded_lines_are_the_child_create_attributes_minus_the_parent(
+    spec: ResourceSpec,
+) -> None:
+    assert spec.embedded is not None
+    target = get(spec.embedded.target)
+    parent = spec.embedded.parent_attribute
+    lines = SCHEMAS[f"{spec.label}CreateAttributes"]["properties"][spec.embedded.attribute]
+    line = resolve(lines["items"])
+    expected = [a.name for a in target.attributes if a.writable_on_create and a.name != parent]
+    assert list(line["properties"]) == expected
+    assert line["required"] == [
+        a.name for a in target.attributes if a.required and a.name != parent
+    ]
+    assert parent not in line["properties"]
+
+
+# --- documents -----------------------------------------------------------------------------------
+
+
+def sample_resource(spec: ResourceSpec) -> dict[str, Any]:
+    """A rendered resource object with a valid value for every readable attribute."""
+    base = f"https://api.example.com/v1/{spec.type}/5"
+    resource: dict[str, Any] = {
+        "id": "5",
+        "type": spec.type,
+        "attributes": {a.name: response_values(a)[0][0] for a in spec.readable},
+        "links": {"self": base},
+    }
+    if spec.relationships:
+        resource["relationships"] = {
+            r.name: {"links": {"self": f"{base}/relationships/{r.name}", "related": f"{base}/x"}}
+            for r in spec.relationships
+        }
+    return resource
+
+
+@pytest.mark.parametrize("spec", specs())
+def test_rendered_documents_validate(spec: ResourceSpec) -> None:
+    resource = sample_resource(spec)
+    assert validator({"$ref": f"#/components/schemas/{spec.label}Document"}).is_valid(
+        {"data": resource}
+    )
+    listing = {
+        "data": [resource],
+        "links": {"first": "https://h/v1/x", "last": "https://h/v1/x", "prev": None, "next": None},
+        "meta": {"totalResourceCount": 1},
+    }
+    check = validator({"$ref": f"#/components/schemas/{spec.label}ListDocument"})
+    assert check.is_valid(listing)
+    assert not check.is_valid({**listing, "meta": {}})
+    wrong_type = {**resource, "type": "nope"}
+    assert not check.is_valid({**listing, "data": [wrong_type]})
+    numeric_id = {**resource, "id": 5}
+    assert not check.is_valid({**listing, "data": [numeric_id]})
+
+
+def test_products_create_request_example() -> None:
+    check = validator({"$ref": "#/components/schemas/ProductCreateRequest"})
+    attributes = {"name": "Blue mug", "stockLevel": "12", "price": 12.349, "remoteId": "r-1"}
+    assert check.is_valid({"data": {"type": "products", "attributes": attributes}})
+    assert not check.is_valid({"data": {"type": "suppliers", "attributes": attributes}})
+    assert not check.is_valid({"data": {"type": "products", "attributes": {"name": "x"}}})
+    assert not check.is_valid({"data": {"type": "products"}})
+
+
+def test_buy_order_create_request_with_order_lines() -> None:
+    check = validator({"$ref": "#/components/schemas/BuyOrderCreateRequest"})
+    line = {"productId": "9", "quantity": 2, "subtotalValue": "76.0"}
+    attributes = {"placed": "2024-01-01T00:00:00Z", "totalValue": 76, "supplierId": 3}
+    body: dict[str, Any] = {
+        "data": {"type": "buyOrders", "attributes": {**attributes, "orderLines": [line]}}
+    }
+    assert check.is_valid(body)
+    body["data"]["attributes"]["orderLines"] = [{"quantity": 2, "subtotalValue": "1.00"}]
+    assert not check.is_valid(body)
+
+
+@pytest.mark.parametrize("spec", specs(updatable))
+def test_update_request_id_is_optional(spec: ResourceSpec) -> None:
+    check = validator({"$ref": f"#/components/schemas/{spec.label}UpdateRequest"})
+    assert check.is_valid({"data": {"type": spec.type, "attributes": {}}})
+    assert check.is_valid({"data": {"type": spec.type, "id": "5", "attributes": {}}})
+    assert not check.is_valid({"data": {"type": spec.type, "id": 5, "attributes": {}}})
+
+
+@pytest.mark.parametrize("spec", specs(lambda s: s.embedded is not None))
+def test_create_of_orders_answers_order_line_ids(spec: ResourceSpec) -> None:
+    response = PATHS[f"/v1/{spec.type}"]["post"]["responses"]["201"]
+    schema = resolve(response["content"]["application/vnd.api+json"]["schema"])
+    check = validator(schema)
+    data = sample_resource(spec)
+    assert check.is_valid({"data": data, "meta": {"orderLineIds": ["7", "8"]}})
+    assert not check.is_valid({"data": data, "meta": {"orderLineIds": [{}]}})
+
+
+def test_error_document_schema() -> None:
+    check = validator({"$ref": "#/components/schemas/ErrorDocument"})
+    error = {
+        "status": "400",
+        "code": "VALIDATION_ERROR",
+        "title": "Bad Request",
+        "detail": "Supplier email 'foo@' is not a valid address",
+        "source": {"pointer": "/data/attributes/emails"},
+        "meta": {"message": "Supplier email 'foo@' is not a valid address"},
+    }
+    assert check.is_valid({"errors": [error]})
+    assert check.is_valid({"errors": [{**error, "source": {"parameter": "page[limit]"}}]})
+    assert not check.is_valid({"errors": [{**error, "status": 400}]})
+    assert not check.is_valid({"errors": []})
+
+
+# --- paths and operations ------------------------------------------------------------------------
+
+
+def expected_operations(spec: ResourceSpec) -> set[tuple[str, str]]:
+    collection, item = f"/v1/{spec.type}", f"/v1/{spec.type}/{{id}}"
+    expected = {(collection, "get"), (item, "get")}
+    expected |= {(collection, "post")} if "POST" in spec.methods else set()
+    expected |= {(item, m.lower()) for m in ("PATCH", "DELETE") if m in spec.methods}
+    expected |= {(f"{item}/{r.name}", "get") for r in spec.relationships}
+    return expected
+
+
+def test_paths_are_exactly_the_registry_plus_token_and_health() -> None:
+    expected = {op for spec in REGISTRY for op in expected_operations(spec)}
+    expected |= {("/api/auth/oauth/token", "post"), ("/health", "get")}
+    assert {(path, method) for path, method, _ in operations()} == expected
+
+
+@pytest.mark.parametrize("spec", specs())
+def test_methods_match_the_spec(spec: ResourceSpec) -> None:
+    prefix = f"/v1/{spec.type}"
+    found = {
+        (path, method)
+        for path, method, _ in operations()
+        if path == prefix or path.startswith(prefix + "/")
+    }
+    assert found == expected_operations(spec)
+
+
+def test_accounts_allow_only_get_and_patch() -> None:
+    assert set(PATHS["/v1/accounts"]) == {"get"}
+    assert set(PATHS["/v1/accounts/{id}"]) - {"parameters"} == {"get", "patch"}
+    assert "AccountCreateAttributes" not in SCHEMAS
+    assert "AccountUpdateAttributes" in SCHEMAS
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "operation_id"),
+    [
+        ("/v1/products", "get", "listProducts"),
+        ("/v1/products", "post", "createProduct"),
+        ("/v1/products/{id}", "get", "getProduct"),
+        ("/v1/products/{id}", "patch", "updateProduct"),
+        ("/v1/products/{id}", "delete", "deleteProduct"),
+        ("/v1/products/{id}/supplierProducts", "get", "getProductSupplierProducts"),
+        ("/v1/buyOrderLines/{id}/product", "get", "getBuyOrderLineProduct"),
+    ],
+)
+def test_operation_ids(path: str, method: str, operation_id: str) -> None:
+    assert PATHS[path][method]["operationId"] == operation_id
+
+
+def test_operation_ids_are_unique() -> None:
+    ids = [operation["operationId"] for _, _, operation in operations()]
+    assert len(ids) == len(set(ids))
+
+
+@pytest.mark.parametrize(
+    ("spec", "relationship"),
+    [
+        pytest.param(spec, r, id=f"{spec.type}.{r.name}")
+        for spec in REGISTRY
+        for r in spec.relationships
+    ],
+)
+def test_related_paths(spec: ResourceSpec, relationship: Any) -> None:
+    target = get(relationship.target)
+    operation = PATHS[f"/v1/{spec.type}/{{id}}/{relationship.name}"]["get"]
+    schema = operation["responses"]["200"]["content"]["application/vnd.api+json"]["schema"]
+    suffix = "ListDocument" if relationship.to_many else "Document"
+    assert schema == {"$ref": f"#/components/schemas/{target.label}{suffix}"}
+    path = f"/v1/{spec.type}/{{id}}/{relationship.name}"
+    assert ("filter" in parameter_names(path, operation)) is relationship.to_many
+    link = SCHEMAS[spec.label]["properties"]["relationships"]["properties"][relationship.name]
+    assert link["$ref"] == "#/components/schemas/Relationship"
+
+
+@pytest.mark.parametrize(("path", "method", "operation"), v1_operations())
+def test_scope_and_account_parameters(path: str, method: str, operation: dict[str, Any]) -> None:
+    scope = {"get": "read", "post": "write", "patch": "write", "delete": "delete"}[method]
+    assert operation["security"] == [{"oauth2": [scope]}]
+    names = parameter_names(path, operation)
+    assert {"accountId", "couplingId"} <= set(names)
+    assert len(names) == len(set(names))
+
+
+@pytest.mark.parametrize(("path", "method", "operation"), v1_operations())
+def test_error_responses(path: str, method: str, operation: dict[str, Any]) -> None:
+    spec = get(path.split("/")[2])
+    responses = operation["responses"]
+    assert {"400", "401", "403"} <= set(responses)
+    writes = method in ("post", "patch")
+    assert ("415" in responses) is writes
+    assert ("409" in responses) is (writes and bool(spec.unique))
+    if "{id}" in path:
+        assert "404" in responses
+    for code, response in responses.items():
+        if code.startswith(("4", "5")):
+            assert response["$ref"].startswith("#/components/responses/")
+
+
+def test_unauthorized_uses_the_oauth_body() -> None:
+    response = DOCUMENT["components"]["responses"]["Unauthorized"]
+    assert response["content"]["application/json"]["schema"]["$ref"].endswith("/OAuthError")
+    assert set(SCHEMAS["OAuthError"]["properties"]) == {"error", "error_description"}
+
+
+@pytest.mark.parametrize(
+    ("status", "name"),
+    [
+        ("400", "BadRequest"),
+        ("403", "Forbidden"),
+        ("404", "NotFound"),
+        ("405", "MethodNotAllowed"),
+        ("409", "Conflict"),
+        ("415", "UnsupportedMediaType"),
+    ],
+)
+def test_error_responses_carry_the_error_document(status: str, name: str) -> None:
+    content = DOCUMENT["components"]["responses"][name]["content"]
+    assert content["application/vnd.api+json"]["schema"]["$ref"].endswith("/ErrorDocument")
+
+
+@pytest.mark.parametrize("spec", specs())
+def test_list_parameters(spec: ResourceSpec) -> None:
+    path = f"/v1/{spec.type}"
+    operation = PATHS[path]["get"]
+    names = parameter_names(path, operation)
+    assert {"sort", "page[limit]", "page[offset]", "filter", "accountId", "couplingId"} <= set(
+        names
+    )
+    by_name = {resolve(p)["name"]: resolve(p) for p in operation["parameters"]}
+    assert by_name["page[limit]"]["schema"] == {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 100,
+        "default": 50,
+    }
+    filters = by_name["filter"]
+    assert filters["style"] == "deepObject"
+    filterable = [a.name for a in spec.attributes if a.filterable]
+    for name in filterable:
+        assert name in filters["description"]
+    for name in (a.name for a in spec.attributes if a.sortable):
+        assert name in by_name["sort"]["description"]
+    assert set(resolve(filters["schema"])["properties"]) == {*filterable, spec.type}
+
+
+def test_filter_schema_accepts_the_grammar() -> None:
+    check = validator({"$ref": "#/components/schemas/ProductFilter"})
+    assert check.is_valid({"name": "mug", "updatedAt": {"GT": "2024-01-01T00:00:00Z"}})
+    assert check.is_valid({"id": ["1", "2"], "products": {"status": "ENABLED"}})
+    assert not check.is_valid({"nope": "1"})
+    assert not check.is_valid({"remoteId": "1"})
+
+
+# --- token and health ----------------------------------------------------------------------------
+
+
+def test_token_endpoint() -> None:
+    operation = PATHS["/api/auth/oauth/token"]["post"]
+    assert operation["security"] == [{"clientBasic": []}]
+    assert DOCUMENT["components"]["securitySchemes"]["clientBasic"]["scheme"] == "basic"
+    form = operation["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
+    assert form["properties"]["grant_type"]["enum"] == ["password", "refresh_token"]
+    assert {"username", "password", "refresh_token"} <= set(form["properties"])
+    ok = resolve(operation["responses"]["200"]["content"]["application/json"]["schema"])
+    check = validator(ok)
+    token = {
+        "access_token": "a",
+        "token_type": "bearer",
+        "refresh_token": "r",
+        "expires_in": 86400,
+        "scope": "read write delete",
+    }
+    assert check.is_valid(token)
+    assert not check.is_valid({**token, "token_type": "mac"})
+    assert not check.is_valid({k: v for k, v in token.items() if k != "refresh_token"})
+    for status in ("400", "401"):
+        schema = operation["responses"][status]["content"]["application/json"]["schema"]
+        assert schema == {"$ref": "#/components/schemas/OAuthError"}
+    assert "invalid_grant" in operation["responses"]["400"]["description"]
+
+
+def test_health_needs_no_auth() -> None:
+    operation = PATHS["/health"]["get"]
+    assert operation["security"] == []
+    ok = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    assert validator(ok).is_valid({"status": "ok"})
+    assert not validator(ok).is_valid({"status": "down"})
+    assert "503" in operation["responses"]
