@@ -122,10 +122,7 @@ def populate(engine: Engine, *, page_rows: int, export_rows: int, log: Any = pri
         for account, count, seed in ((page, page_rows, 1), (export, export_rows, 2)):
             for batch in product_rows(account.id, account.uuid, count, seed):
                 connection.execute(insert(PRODUCTS), batch)
-    log(
-        f"  inserted {page_rows + export_rows:,} products "
-        f"in {time.perf_counter() - started:.1f} s"
-    )
+    log(f"  inserted {page_rows + export_rows:,} products in {time.perf_counter() - started:.1f} s")
     return Accounts(page.id, export.id, writes.id, page_rows, export_rows)
 
 

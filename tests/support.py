@@ -39,7 +39,9 @@ def create(api: httpx.Client, resource_type: str, **attributes: Any) -> dict[str
     """POST a resource (filling required attributes and parents) and return its ``data``."""
     spec = get_spec(resource_type)
     body = {**required_attributes(api, spec), **attributes}
-    response = api.post(f"/{resource_type}", json={"data": {"type": resource_type, "attributes": body}})
+    response = api.post(
+        f"/{resource_type}", json={"data": {"type": resource_type, "attributes": body}}
+    )
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data

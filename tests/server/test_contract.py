@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from support import create, full_attributes, required_attributes
 
 from optiply.resources import REGISTRY, Kind
+from support import create, full_attributes, required_attributes
 
 WRITABLE = [spec for spec in REGISTRY if "POST" in spec.methods]
 IDS = [spec.type for spec in WRITABLE]

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 
-from support import create
-
 from optiply.resources import REGISTRY, Kind
+from support import create
 
 
 def test_single_resource_document_shape(api, login):
@@ -91,8 +90,13 @@ def test_list_links_are_absolute_keep_parameters_and_count(api, login):
 
     response = api.get(
         "/products",
-        params={"filter[name]": "Mug", "sort": "-id", "page[limit]": "2", "page[offset]": "2",
-                "couplingId": "7"},
+        params={
+            "filter[name]": "Mug",
+            "sort": "-id",
+            "page[limit]": "2",
+            "page[offset]": "2",
+            "couplingId": "7",
+        },
     )
 
     document = response.json()
@@ -134,8 +138,10 @@ def test_offset_past_the_end_gives_an_empty_page(api):
 
 def test_default_page_size_is_50(api):
     for _ in range(51):
-        api.post("/products", json={"data": {"type": "products",
-                                              "attributes": {"name": "P", "stockLevel": 1}}})
+        api.post(
+            "/products",
+            json={"data": {"type": "products", "attributes": {"name": "P", "stockLevel": 1}}},
+        )
 
     document = api.get("/products").json()
 
@@ -145,9 +151,14 @@ def test_default_page_size_is_50(api):
 
 
 def test_write_only_attributes_are_never_rendered(api):
-    order = create(api, "sellOrders", remoteId="R1",
-                   orderLines=[{"productId": int(create(api, "products")["id"]), "quantity": 1,
-                                "subtotalValue": 1}])
+    order = create(
+        api,
+        "sellOrders",
+        remoteId="R1",
+        orderLines=[
+            {"productId": int(create(api, "products")["id"]), "quantity": 1, "subtotalValue": 1}
+        ],
+    )
 
     assert "orderLines" not in order["attributes"]
     assert "remoteId" not in order["attributes"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from support import create
 
 PRODUCT = {"name": "P", "stockLevel": 1}
@@ -14,30 +15,54 @@ MALFORMED = [
     ("no data", b'{"meta": {}}', 400, "/data"),
     ("data is a list", b'{"data": []}', 400, "/data"),
     ("data is null", b'{"data": null}', 400, "/data"),
-    ("wrong type", b'{"data": {"type": "suppliers", "attributes": {"name": "P", "stockLevel": 1}}}',
-     400, "/data/type"),
+    (
+        "wrong type",
+        b'{"data": {"type": "suppliers", "attributes": {"name": "P", "stockLevel": 1}}}',
+        400,
+        "/data/type",
+    ),
     ("no type", b'{"data": {"attributes": {"name": "P", "stockLevel": 1}}}', 400, "/data/type"),
-    ("attributes not an object", b'{"data": {"type": "products", "attributes": [1]}}', 400,
-     "/data/attributes"),
-    ("NaN literal", b'{"data": {"type": "products", "attributes": {"name": "P", "stockLevel": NaN}}}',
-     400, ""),
-    ("Infinity literal",
-     b'{"data": {"type": "products", "attributes": {"name": "P", "stockLevel": 1, "price": Infinity}}}',
-     400, ""),
-    ("huge integer",
-     b'{"data": {"type": "products", "attributes": {"name": "P", "stockLevel": 1' + b"0" * 40
-     + b"}}}", 400, "/data/attributes/stockLevel"),
-    ("huge decimal",
-     b'{"data": {"type": "products", "attributes": {"name": "P", "stockLevel": 1, "price": 1e400}}}',
-     400, "/data/attributes/price"),
+    (
+        "attributes not an object",
+        b'{"data": {"type": "products", "attributes": [1]}}',
+        400,
+        "/data/attributes",
+    ),
+    (
+        "NaN literal",
+        b'{"data": {"type": "products", "attributes": {"name": "P", "stockLevel": NaN}}}',
+        400,
+        "",
+    ),
+    (
+        "Infinity literal",
+        b'{"data": {"type": "products", "attributes": {"name": "P", "stockLevel": 1, "price": Infinity}}}',
+        400,
+        "",
+    ),
+    (
+        "huge integer",
+        b'{"data": {"type": "products", "attributes": {"name": "P", "stockLevel": 1'
+        + b"0" * 40
+        + b"}}}",
+        400,
+        "/data/attributes/stockLevel",
+    ),
+    (
+        "huge decimal",
+        b'{"data": {"type": "products", "attributes": {"name": "P", "stockLevel": 1, "price": 1e400}}}',
+        400,
+        "/data/attributes/price",
+    ),
     ("deep nesting", b'{"data": ' + b"[" * 100000 + b"]" * 100000 + b"}", 400, ""),
     ("empty body", b"", 400, ""),
     ("invalid utf-8", b'{"data": {"type": "products", "attributes": {"name": "\xff"}}}', 400, ""),
 ]
 
 
-@pytest.mark.parametrize(("body", "status", "pointer"), [m[1:] for m in MALFORMED],
-                         ids=[m[0] for m in MALFORMED])
+@pytest.mark.parametrize(
+    ("body", "status", "pointer"), [m[1:] for m in MALFORMED], ids=[m[0] for m in MALFORMED]
+)
 def test_malformed_post_bodies(api, body, status, pointer):
     before = api.get("/products").json()["meta"]["totalResourceCount"]
 
@@ -53,8 +78,10 @@ def test_malformed_post_bodies(api, body, status, pointer):
 def test_patch_with_mismatched_id_is_400(api):
     product = create(api, "products")
 
-    response = api.patch(f"/products/{product['id']}", json={"data": {
-        "type": "products", "id": "999", "attributes": {"name": "X"}}})
+    response = api.patch(
+        f"/products/{product['id']}",
+        json={"data": {"type": "products", "id": "999", "attributes": {"name": "X"}}},
+    )
 
     assert response.status_code == 400
     assert response.json()["errors"][0]["source"]["pointer"] == "/data/id"
@@ -102,31 +129,61 @@ def test_a_failing_embedded_line_writes_nothing(api):
     supplier = create(api, "suppliers")
     before = api.get("/buyOrders").json()["meta"]["totalResourceCount"]
 
-    response = api.post("/buyOrders", json={"data": {"type": "buyOrders", "attributes": {
-        "placed": "2024-01-01", "totalValue": 1, "supplierId": int(supplier["id"]),
-        "orderLines": [
-            {"productId": int(product["id"]), "quantity": 1, "subtotalValue": 1},
-            {"productId": 987654321, "quantity": 1, "subtotalValue": 1},
-        ]}}})
+    response = api.post(
+        "/buyOrders",
+        json={
+            "data": {
+                "type": "buyOrders",
+                "attributes": {
+                    "placed": "2024-01-01",
+                    "totalValue": 1,
+                    "supplierId": int(supplier["id"]),
+                    "orderLines": [
+                        {"productId": int(product["id"]), "quantity": 1, "subtotalValue": 1},
+                        {"productId": 987654321, "quantity": 1, "subtotalValue": 1},
+                    ],
+                },
+            }
+        },
+    )
 
     assert response.status_code == 404
     assert response.json()["errors"][0]["source"]["pointer"] == (
-        "/data/attributes/orderLines/1/productId")
+        "/data/attributes/orderLines/1/productId"
+    )
     assert api.get("/buyOrders").json()["meta"]["totalResourceCount"] == before
     assert api.get("/buyOrderLines").json()["meta"]["totalResourceCount"] == 0
 
 
 def test_referenced_ids_must_exist(api):
-    response = api.post("/supplierProducts", json={"data": {"type": "supplierProducts",
-        "attributes": {"name": "SP", "productId": 987654321, "supplierId": "987654322"}}})
+    response = api.post(
+        "/supplierProducts",
+        json={
+            "data": {
+                "type": "supplierProducts",
+                "attributes": {"name": "SP", "productId": 987654321, "supplierId": "987654322"},
+            }
+        },
+    )
 
     assert response.status_code == 404
     assert response.json()["errors"][0]["source"]["pointer"] == "/data/attributes/productId"
 
 
 def test_receipt_line_for_unknown_buy_order_line_is_404(api):
-    response = api.post("/receiptLines", json={"data": {"type": "receiptLines", "attributes": {
-        "buyOrderLineId": 987654321, "occurred": "2024-01-01", "quantity": 1}}})
+    response = api.post(
+        "/receiptLines",
+        json={
+            "data": {
+                "type": "receiptLines",
+                "attributes": {
+                    "buyOrderLineId": 987654321,
+                    "occurred": "2024-01-01",
+                    "quantity": 1,
+                },
+            }
+        },
+    )
 
     assert response.status_code == 404
     assert response.json()["errors"][0]["code"] == "REFERENCE_NOT_FOUND"
@@ -136,8 +193,19 @@ def test_reference_to_a_deleted_row_is_404(api):
     product = create(api, "products")
     api.delete(f"/products/{product['id']}")
 
-    response = api.post("/sellOrderLines", json={"data": {"type": "sellOrderLines", "attributes": {
-        "sellOrderId": int(create(api, "sellOrders")["id"]), "productId": int(product["id"]),
-        "quantity": 1, "subtotalValue": 1}}})
+    response = api.post(
+        "/sellOrderLines",
+        json={
+            "data": {
+                "type": "sellOrderLines",
+                "attributes": {
+                    "sellOrderId": int(create(api, "sellOrders")["id"]),
+                    "productId": int(product["id"]),
+                    "quantity": 1,
+                    "subtotalValue": 1,
+                },
+            }
+        },
+    )
 
     assert response.status_code == 404

@@ -37,8 +37,9 @@ def test_post_media_types(login, content_type, status):
 def test_patch_without_json_media_type_is_415(login):
     with login.client() as api:
         created = api.post("/products", content=BODY).json()["data"]
-        response = api.patch(f"/products/{created['id']}", content=BODY,
-                             headers={"Content-Type": "text/plain"})
+        response = api.patch(
+            f"/products/{created['id']}", content=BODY, headers={"Content-Type": "text/plain"}
+        )
 
     assert response.status_code == 415
 

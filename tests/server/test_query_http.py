@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from support import create
 
 
@@ -10,8 +11,15 @@ from support import create
 def shop(api):
     rows = [
         create(api, "products", name="Blue mug", skuCode="MUG-1", price="9.50", stockLevel=3),
-        create(api, "products", name="Red mug", skuCode=None, price="10.00", stockLevel=0,
-               status="disabled"),
+        create(
+            api,
+            "products",
+            name="Red mug",
+            skuCode=None,
+            price="10.00",
+            stockLevel=0,
+            status="disabled",
+        ),
         create(api, "products", name="Plate", skuCode="PL-1", price=None, stockLevel=-2),
     ]
     return [row["id"] for row in rows]
@@ -61,8 +69,13 @@ def test_repeated_keys_and_comma_lists_mean_in(api, shop):
 
 @pytest.mark.parametrize(
     ("sort", "expected"),
-    [("name", [0, 2, 1]), ("-name", [1, 2, 0]), ("-price", [1, 0, 2]), ("status,-id", [1, 2, 0]),
-     ("-id", [2, 1, 0])],
+    [
+        ("name", [0, 2, 1]),
+        ("-name", [1, 2, 0]),
+        ("-price", [1, 0, 2]),
+        ("status,-id", [1, 2, 0]),
+        ("-id", [2, 1, 0]),
+    ],
 )
 def test_sort(api, shop, sort, expected):
     ids = [row["id"] for row in api.get("/products", params={"sort": sort}).json()["data"]]
@@ -101,7 +114,9 @@ def test_bad_queries_are_400_naming_the_parameter(api, params, parameter):
 
 
 def test_all_query_problems_come_in_one_response(api):
-    response = api.get("/products", params={"filter[nope]": "1", "sort": "bad", "page[limit]": "500"})
+    response = api.get(
+        "/products", params={"filter[nope]": "1", "sort": "bad", "page[limit]": "500"}
+    )
 
     assert response.status_code == 400
     parameters = {e["source"]["parameter"] for e in response.json()["errors"]}
@@ -121,8 +136,10 @@ def test_offset_not_a_multiple_says_so(api):
 
 
 def test_other_parameters_are_accepted(api, shop):
-    response = api.get("/products", params={"couplingId": "5", "include": "x", "fields[products]": "name",
-                                            "whatever": "1"})
+    response = api.get(
+        "/products",
+        params={"couplingId": "5", "include": "x", "fields[products]": "name", "whatever": "1"},
+    )
 
     assert response.status_code == 200
     assert len(response.json()["data"]) == 3
@@ -132,7 +149,12 @@ def test_supplier_product_pair_filter_with_numeric_strings(api):
     sp = create(api, "supplierProducts")
     a = sp["attributes"]
 
-    response = api.get("/supplierProducts", params={"filter[supplierId]": str(a["supplierId"]),
-                                                    "filter[productId]": str(a["productId"])})
+    response = api.get(
+        "/supplierProducts",
+        params={
+            "filter[supplierId]": str(a["supplierId"]),
+            "filter[productId]": str(a["productId"]),
+        },
+    )
 
     assert [row["id"] for row in response.json()["data"]] == [sp["id"]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from support import create
 
 
@@ -19,8 +20,13 @@ def test_another_accounts_rows_are_invisible(api, other):
     theirs = create(other, "products", name="Theirs")
 
     assert api.get(f"/products/{theirs['id']}").status_code == 404
-    assert api.patch(f"/products/{theirs['id']}", json={"data": {
-        "type": "products", "attributes": {"name": "x"}}}).status_code == 404
+    assert (
+        api.patch(
+            f"/products/{theirs['id']}",
+            json={"data": {"type": "products", "attributes": {"name": "x"}}},
+        ).status_code
+        == 404
+    )
     assert api.delete(f"/products/{theirs['id']}").status_code == 404
     assert [r["id"] for r in api.get("/products").json()["data"]] == [mine["id"]]
     assert api.get("/products", params={"filter[id]": theirs["id"]}).json()["data"] == []
@@ -32,9 +38,19 @@ def test_another_accounts_rows_cannot_be_referenced(api, other):
     theirs = create(other, "products")
     supplier = create(api, "suppliers")
 
-    response = api.post("/supplierProducts", json={"data": {"type": "supplierProducts",
-        "attributes": {"name": "SP", "productId": int(theirs["id"]),
-                       "supplierId": int(supplier["id"])}}})
+    response = api.post(
+        "/supplierProducts",
+        json={
+            "data": {
+                "type": "supplierProducts",
+                "attributes": {
+                    "name": "SP",
+                    "productId": int(theirs["id"]),
+                    "supplierId": int(supplier["id"]),
+                },
+            }
+        },
+    )
 
     assert response.status_code == 404
     assert response.json()["errors"][0]["source"]["pointer"] == "/data/attributes/productId"
@@ -62,8 +78,10 @@ def multi(server, new_login):
 
 def test_a_multi_account_user_must_choose_on_create(multi):
     with multi.client() as api:
-        response = api.post("/products", json={"data": {"type": "products", "attributes": {
-            "name": "P", "stockLevel": 1}}})
+        response = api.post(
+            "/products",
+            json={"data": {"type": "products", "attributes": {"name": "P", "stockLevel": 1}}},
+        )
     assert response.status_code == 400
     assert response.json()["errors"][0]["code"] == "ACCOUNT_REQUIRED"
 
@@ -88,14 +106,21 @@ def test_the_account_query_parameter_chooses_and_narrows(multi):
         assert [r["id"] for r in narrowed] == [in_second["id"]]
         filtered = api.get("/products", params={"filter[accountId]": first}).json()["data"]
         assert [r["id"] for r in filtered] == [in_first["id"]]
-        assert api.get(f"/products/{in_first['id']}", params={"accountId": second}).status_code == 404
-        assert api.delete(f"/products/{in_first['id']}", params={"accountId": second}).status_code == 404
+        assert (
+            api.get(f"/products/{in_first['id']}", params={"accountId": second}).status_code == 404
+        )
+        assert (
+            api.delete(f"/products/{in_first['id']}", params={"accountId": second}).status_code
+            == 404
+        )
 
 
 def create_with_param(api, account_id):
-    response = api.post("/products", params={"accountId": account_id, "couplingId": 9},
-                        json={"data": {"type": "products", "attributes": {"name": "P",
-                                                                          "stockLevel": 1}}})
+    response = api.post(
+        "/products",
+        params={"accountId": account_id, "couplingId": 9},
+        json={"data": {"type": "products", "attributes": {"name": "P", "stockLevel": 1}}},
+    )
     assert response.status_code == 201, response.text
     return response.json()["data"]
 
@@ -105,17 +130,43 @@ def test_child_rows_take_the_parents_account(multi):
     with multi.client() as api:
         product = create(api, "products", accountId=second)
         supplier = create(api, "suppliers", accountId=second)
-        response = api.post("/supplierProducts", json={"data": {"type": "supplierProducts",
-            "attributes": {"name": "SP", "productId": int(product["id"]),
-                           "supplierId": int(supplier["id"])}}})
+        response = api.post(
+            "/supplierProducts",
+            json={
+                "data": {
+                    "type": "supplierProducts",
+                    "attributes": {
+                        "name": "SP",
+                        "productId": int(product["id"]),
+                        "supplierId": int(supplier["id"]),
+                    },
+                }
+            },
+        )
         assert response.status_code == 201
         sp_id = response.json()["data"]["id"]
-        assert api.get("/supplierProducts", params={"accountId": second}).json()["data"][0]["id"] == sp_id
-        assert api.get("/supplierProducts", params={"accountId": multi.account_id}).json()["data"] == []
+        assert (
+            api.get("/supplierProducts", params={"accountId": second}).json()["data"][0]["id"]
+            == sp_id
+        )
+        assert (
+            api.get("/supplierProducts", params={"accountId": multi.account_id}).json()["data"]
+            == []
+        )
         mixed = create(api, "suppliers", accountId=multi.account_id)
-        response = api.post("/supplierProducts", json={"data": {"type": "supplierProducts",
-            "attributes": {"name": "SP", "productId": int(product["id"]),
-                           "supplierId": int(mixed["id"])}}})
+        response = api.post(
+            "/supplierProducts",
+            json={
+                "data": {
+                    "type": "supplierProducts",
+                    "attributes": {
+                        "name": "SP",
+                        "productId": int(product["id"]),
+                        "supplierId": int(mixed["id"]),
+                    },
+                }
+            },
+        )
         assert response.status_code == 404  # references must live in the row's account
 
 
@@ -135,8 +186,15 @@ def test_an_unreachable_account_parameter_is_403(api, other, method):
 def test_an_unreachable_account_attribute_is_403(api, other):
     theirs = int(other.get("/accounts").json()["data"][0]["id"])
 
-    response = api.post("/products", json={"data": {"type": "products", "attributes": {
-        "name": "P", "stockLevel": 1, "accountId": theirs}}})
+    response = api.post(
+        "/products",
+        json={
+            "data": {
+                "type": "products",
+                "attributes": {"name": "P", "stockLevel": 1, "accountId": theirs},
+            }
+        },
+    )
 
     assert response.status_code == 403
     assert other.get("/products").json()["data"] == []
@@ -145,18 +203,35 @@ def test_an_unreachable_account_attribute_is_403(api, other):
 def test_account_id_cannot_be_changed_by_patch(multi):
     with multi.client() as api:
         product = create(api, "products", accountId=multi.account_id)
-        response = api.patch(f"/products/{product['id']}", json={"data": {"type": "products",
-            "attributes": {"accountId": multi.extra_account_ids[0]}}})
+        response = api.patch(
+            f"/products/{product['id']}",
+            json={
+                "data": {
+                    "type": "products",
+                    "attributes": {"accountId": multi.extra_account_ids[0]},
+                }
+            },
+        )
     assert response.status_code == 200
     assert response.json()["data"]["attributes"]["accountId"] == multi.account_id
 
 
 def test_coupling_id_keys_the_remote_id_map(api):
-    response = api.post("/products", params={"couplingId": "77"}, json={"data": {
-        "type": "products", "attributes": {"name": "P", "stockLevel": 1, "remoteId": "SRC-1"}}})
+    response = api.post(
+        "/products",
+        params={"couplingId": "77"},
+        json={
+            "data": {
+                "type": "products",
+                "attributes": {"name": "P", "stockLevel": 1, "remoteId": "SRC-1"},
+            }
+        },
+    )
     product = response.json()["data"]
     assert product["attributes"]["remoteIdMap"] == {"77": "SRC-1"}
 
-    patched = api.patch(f"/products/{product['id']}", json={"data": {"type": "products",
-        "attributes": {"remoteId": "SRC-2"}}}).json()["data"]
+    patched = api.patch(
+        f"/products/{product['id']}",
+        json={"data": {"type": "products", "attributes": {"remoteId": "SRC-2"}}},
+    ).json()["data"]
     assert patched["attributes"]["remoteIdMap"] == {"77": "SRC-1", "publicApi": "SRC-2"}

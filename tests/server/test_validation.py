@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from support import create, required_attributes
 
 from optiply.resources import get as get_spec
+from support import create, required_attributes
 
 # (type, attribute, value sent, expected status, expected stored value or detail fragment)
 RULES = [
@@ -20,8 +20,13 @@ RULES = [
     ("suppliers", "backorderThreshold", 1, 201, 1),
     ("suppliers", "backordersReaction", 5, 400, "0 or 1"),
     ("suppliers", "emails", ["ok@example.com", "foo@"], 400, "is not a valid address"),
-    ("suppliers", "emails", ["a@example.com", "b@example.org"], 201,
-     ["a@example.com", "b@example.org"]),
+    (
+        "suppliers",
+        "emails",
+        ["a@example.com", "b@example.org"],
+        201,
+        ["a@example.com", "b@example.org"],
+    ),
     ("suppliers", "type", "producer", 201, "producer"),
     ("suppliers", "type", "VENDOR", 201, "vendor"),
     ("suppliers", "type", "wholesaler", 400, "must be one of vendor, producer"),
@@ -93,8 +98,9 @@ def test_single_attribute_rules(api, resource_type, name, value, status, expecte
     spec = get_spec(resource_type)
     body = {**required_attributes(api, spec), name: value}
 
-    response = api.post(f"/{resource_type}", json={"data": {"type": resource_type,
-                                                            "attributes": body}})
+    response = api.post(
+        f"/{resource_type}", json={"data": {"type": resource_type, "attributes": body}}
+    )
 
     assert response.status_code == status, response.text
     if status == 201:
@@ -116,13 +122,15 @@ def test_availability_date_alias_is_stored_as_availability_date(api):
     assert created["attributes"]["availabilityDate"] == "2024-01-02T03:04:05Z"
 
 
-@pytest.mark.parametrize("resource_type", ["products", "suppliers", "buyOrders",
-                                           "supplierProducts", "receiptLines"])
+@pytest.mark.parametrize(
+    "resource_type", ["products", "suppliers", "buyOrders", "supplierProducts", "receiptLines"]
+)
 def test_missing_required_attributes_are_all_reported(api, resource_type):
     spec = get_spec(resource_type)
 
-    response = api.post(f"/{resource_type}", json={"data": {"type": resource_type,
-                                                            "attributes": {}}})
+    response = api.post(
+        f"/{resource_type}", json={"data": {"type": resource_type, "attributes": {}}}
+    )
 
     assert response.status_code == 400
     pointers = {error["source"]["pointer"] for error in response.json()["errors"]}
@@ -132,20 +140,37 @@ def test_missing_required_attributes_are_all_reported(api, resource_type):
 
 
 def test_several_bad_attributes_are_reported_together(api):
-    response = api.post("/suppliers", json={"data": {"type": "suppliers", "attributes": {
-        "name": "S", "deliveryTime": 0, "lostSalesReaction": 3, "emails": ["nope"]}}})
+    response = api.post(
+        "/suppliers",
+        json={
+            "data": {
+                "type": "suppliers",
+                "attributes": {
+                    "name": "S",
+                    "deliveryTime": 0,
+                    "lostSalesReaction": 3,
+                    "emails": ["nope"],
+                },
+            }
+        },
+    )
 
     assert response.status_code == 400
     pointers = sorted(e["source"]["pointer"] for e in response.json()["errors"])
-    assert pointers == ["/data/attributes/deliveryTime", "/data/attributes/emails",
-                        "/data/attributes/lostSalesReaction"]
+    assert pointers == [
+        "/data/attributes/deliveryTime",
+        "/data/attributes/emails",
+        "/data/attributes/lostSalesReaction",
+    ]
 
 
 def test_patch_applies_the_same_rules_and_keeps_the_row(api):
     supplier = create(api, "suppliers", deliveryTime=10)
 
-    response = api.patch(f"/suppliers/{supplier['id']}", json={"data": {
-        "type": "suppliers", "attributes": {"deliveryTime": 0, "name": "Renamed"}}})
+    response = api.patch(
+        f"/suppliers/{supplier['id']}",
+        json={"data": {"type": "suppliers", "attributes": {"deliveryTime": 0, "name": "Renamed"}}},
+    )
 
     assert response.status_code == 400
     assert api.get(f"/suppliers/{supplier['id']}").json()["data"] == supplier
@@ -154,8 +179,10 @@ def test_patch_applies_the_same_rules_and_keeps_the_row(api):
 def test_patch_with_explicit_null_clears_and_absent_keeps(api):
     product = create(api, "products", skuCode="SKU-1", eanCode="EAN-1")
 
-    response = api.patch(f"/products/{product['id']}", json={"data": {
-        "type": "products", "attributes": {"skuCode": None}}})
+    response = api.patch(
+        f"/products/{product['id']}",
+        json={"data": {"type": "products", "attributes": {"skuCode": None}}},
+    )
 
     attributes = response.json()["data"]["attributes"]
     assert attributes["skuCode"] is None
@@ -163,10 +190,25 @@ def test_patch_with_explicit_null_clears_and_absent_keeps(api):
 
 
 def test_unknown_and_read_only_attributes_are_ignored(api):
-    response = api.post("/products", json={"data": {"type": "products", "attributes": {
-        "name": "P", "stockLevel": 1, "lotSize": 5, "uuid": "nope", "novel": True,
-        "createdAt": "2000-01-01T00:00:00Z", "createdFromPublicApi": False,
-        "remoteIdMap": {"x": "y"}, "id": "12"}}})
+    response = api.post(
+        "/products",
+        json={
+            "data": {
+                "type": "products",
+                "attributes": {
+                    "name": "P",
+                    "stockLevel": 1,
+                    "lotSize": 5,
+                    "uuid": "nope",
+                    "novel": True,
+                    "createdAt": "2000-01-01T00:00:00Z",
+                    "createdFromPublicApi": False,
+                    "remoteIdMap": {"x": "y"},
+                    "id": "12",
+                },
+            }
+        },
+    )
 
     assert response.status_code == 201
     attributes = response.json()["data"]["attributes"]
@@ -183,9 +225,16 @@ def test_defaults_are_applied_on_create(api):
     supplier = create(api, "suppliers")["attributes"]
     promotion = create(api, "promotions")["attributes"]
 
-    assert (product["unlimitedStock"], product["status"], product["ignored"],
-            product["notBeingBought"], product["assembled"]) == (False, "enabled", False,
-                                                                  False, False)
+    assert (
+        product["unlimitedStock"],
+        product["status"],
+        product["ignored"],
+        product["notBeingBought"],
+        product["assembled"],
+    ) == (False, "enabled", False, False, False)
     assert (supplier["type"], supplier["backorders"], supplier["reactingToLostSales"]) == (
-        "vendor", False, False)
+        "vendor",
+        False,
+        False,
+    )
     assert (promotion["enabled"], promotion["productCount"]) == (True, 0)

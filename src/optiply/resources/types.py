@@ -58,7 +58,7 @@ def parse_text(attribute: Attribute, text: str) -> Any:
     """
     kind = attribute.kind
     if kind in (Kind.ID, Kind.INTEGER, Kind.REFERENCE):
-        return _integer(attribute, text)
+        return _integer(attribute, text, positive_ids=False)
     if kind is Kind.DECIMAL:
         return _decimal(attribute, text)
     if kind is Kind.BOOLEAN:
@@ -72,6 +72,8 @@ def parse_text(attribute: Attribute, text: str) -> Any:
         return parse_datetime(_SPACE_OFFSET.sub(r"+\1", text.strip()))
     if kind is Kind.ENUM:
         return _enum(attribute, text)
+    if kind is Kind.UUID:
+        return text.strip().lower()
     return text
 
 
@@ -137,7 +139,7 @@ def format_decimal(value: Decimal) -> str:
     return str(value.quantize(CENT, rounding=ROUND_DOWN))
 
 
-def _integer(attribute: Attribute, value: Any) -> int:
+def _integer(attribute: Attribute, value: Any, *, positive_ids: bool = True) -> int:
     if isinstance(value, bool):
         raise InvalidValue(f"{attribute.name} must be an integer, not a boolean")
     if isinstance(value, int):
@@ -152,7 +154,7 @@ def _integer(attribute: Attribute, value: Any) -> int:
         raise InvalidValue(f"{attribute.name} must be an integer, got {_show(value)}")
     if not INT64_MIN <= number <= INT64_MAX:
         raise InvalidValue(f"{attribute.name} is out of the 64-bit integer range")
-    if attribute.kind in (Kind.REFERENCE, Kind.ID) and number < 1:
+    if positive_ids and attribute.kind in (Kind.REFERENCE, Kind.ID) and number < 1:
         raise InvalidValue(f"{attribute.name} must be a positive id, got {number}")
     return number
 

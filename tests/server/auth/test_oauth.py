@@ -11,7 +11,7 @@ import httpx
 import pytest
 from argon2 import PasswordHasher
 
-from conftest import LiveServer, Login, make_login
+from live import LiveServer, Login, make_login
 from optiply.server.auth import admin, passwords
 
 TOKEN_PATH = "/api/auth/oauth/token"

@@ -7,7 +7,7 @@ import uuid
 import httpx
 import pytest
 
-from conftest import JSONAPI, Login
+from live import JSONAPI, Login
 from optiply.server.auth import admin
 
 PRODUCT = {"data": {"type": "products", "attributes": {"name": "Scoped", "stockLevel": 1}}}

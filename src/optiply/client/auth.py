@@ -1,0 +1,333 @@
+"""OAuth2 for the Optiply API as one ``httpx.Auth`` flow, shared by sync and async clients.
+
+The flow attaches ``Authorization: Bearer <token>`` to every request. It fetches a token with
+the password grant on first use, refreshes it with the refresh_token grant shortly before it
+expires (falling back to the password grant when the refresh is refused), and on a 401 from the
+API refreshes once and resends; a second 401 is handed back to the client, which raises.
+
+Token requests go through the same ``httpx`` client as the API requests (connection pool,
+transport, timeout), the way ``httpx.DigestAuth`` sends its challenge round trip. One token is
+shared by every request of the auth object: a lock makes concurrent requests wait for a single
+grant instead of each fetching its own.
+
+Secrets (password, client secret, tokens) are held as ``pydantic.SecretStr``: they never appear
+in a ``repr``, a log line or an exception message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import threading
+import time
+from collections.abc import AsyncGenerator, Callable, Generator
+from typing import Any
+
+import httpx
+import orjson
+from pydantic import BaseModel, ConfigDict, SecretStr
+
+from optiply.client.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    FatalError,
+    RetriableError,
+    error_class,
+    from_response,
+    safe_url,
+)
+
+logger = logging.getLogger("optiply.client")
+
+DEFAULT_DASHBOARD_URL = "https://dashboard.optiply.nl/api"
+TOKEN_PATH = "/auth/oauth/token"  # noqa: S105 - a path, not a secret
+DEFAULT_REFRESH_MARGIN = 120.0
+
+_Flow = Generator[httpx.Request, httpx.Response, "Token"]
+
+
+class Token(BaseModel):
+    """An access token with what is needed to renew it; ``repr`` shows no secret.
+
+    Attributes:
+        access_token: The bearer token.
+        refresh_token: The refresh token, when the server gave one.
+        expires_at: When the access token expires, in epoch seconds; None when unknown.
+
+    >>> Token(access_token="abc", expires_at=1.0)
+    Token(access_token=SecretStr('**********'), refresh_token=None, expires_at=1.0)
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    access_token: SecretStr
+    refresh_token: SecretStr | None = None
+    expires_at: float | None = None
+
+
+class OptiplyAuth(httpx.Auth):
+    """OAuth2 password grant plus refresh, for ``OptiplyClient`` or any ``httpx`` client.
+
+    Args:
+        client_id: The OAuth client id.
+        client_secret: The OAuth client secret (sent with HTTP Basic).
+        username: The Optiply user.
+        password: The user's password.
+        dashboard_url: The auth server's base; the token endpoint is this plus
+            ``/auth/oauth/token``.
+        token: A token from an earlier run (e.g. read from a config file) to start with.
+        refresh_margin: Refresh when the token expires within this many seconds.
+        on_token: Called with every new token, under the lock, so once per grant (for
+            example to persist it); exceptions it raises propagate to the request.
+        clock: Returns the current time in epoch seconds; for tests.
+
+    Raises:
+        ConfigurationError: Neither full password credentials nor a token were given.
+    """
+
+    def __init__(
+        self,
+        *,
+        client_id: str | None = None,
+        client_secret: str | SecretStr | None = None,
+        username: str | None = None,
+        password: str | SecretStr | None = None,
+        dashboard_url: str = DEFAULT_DASHBOARD_URL,
+        token: Token | None = None,
+        refresh_margin: float = DEFAULT_REFRESH_MARGIN,
+        on_token: Callable[[Token], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.client_id = client_id
+        self.username = username
+        self.token_url = dashboard_url.rstrip("/") + TOKEN_PATH
+        self.refresh_margin = refresh_margin
+        self._client_secret = _secret(client_secret)
+        self._password = _secret(password)
+        self._token = token
+        self._on_token = on_token
+        self._clock = clock
+        self._thread_lock = threading.Lock()
+        self._async_lock = asyncio.Lock()
+        if client_id is None or self._client_secret is None:
+            if token is None:
+                raise ConfigurationError("OptiplyAuth needs client_id and client_secret")
+        elif token is None and not self._can_use_password:
+            raise ConfigurationError("OptiplyAuth needs username and password, or a token")
+        if refresh_margin < 0:
+            raise ConfigurationError("refresh_margin must not be negative")
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(token_url={self.token_url!r}, client_id={self.client_id!r}, "
+            f"username={self.username!r}, refresh_margin={self.refresh_margin!r})"
+        )
+
+    @property
+    def token(self) -> Token | None:
+        """The current token, if one was obtained or given."""
+        return self._token
+
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """Authorize ``request``, fetching or refreshing the token as needed (sync clients)."""
+        token = self._token
+        for after_401 in (False, True):
+            if after_401 or self._is_stale(token):
+                with self._thread_lock:
+                    token = yield from _read_bodies(self._obtain(request, token, after_401))
+            assert token is not None  # _obtain returns a token or raises
+            request.headers["Authorization"] = _bearer(token)
+            response = yield request
+            if response.status_code != 401 or after_401:
+                return
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        """Authorize ``request``, fetching or refreshing the token as needed (async clients)."""
+        token = self._token
+        for after_401 in (False, True):
+            if after_401 or self._is_stale(token):
+                async with self._async_lock:
+                    flow = self._obtain(request, token, after_401)
+                    try:
+                        step = next(flow)
+                        while True:
+                            response = yield step
+                            await response.aread()
+                            step = flow.send(response)
+                    except StopIteration as done:
+                        token = done.value
+            assert token is not None  # _obtain returns a token or raises
+            request.headers["Authorization"] = _bearer(token)
+            response = yield request
+            if response.status_code != 401 or after_401:
+                return
+
+    @property
+    def _can_use_password(self) -> bool:
+        return (
+            self.client_id is not None
+            and self._client_secret is not None
+            and self.username is not None
+            and self._password is not None
+        )
+
+    def _is_stale(self, token: Token | None) -> bool:
+        if token is None:
+            return True
+        if token.expires_at is None:
+            return False
+        return token.expires_at - self.refresh_margin <= self._clock()
+
+    def _obtain(self, request: httpx.Request, seen: Token | None, after_401: bool) -> _Flow:
+        """A usable token: another flow's new one, a refreshed one, or a new password grant.
+
+        Runs under the lock. ``seen`` is the token this flow found stale or saw refused; if
+        another flow replaced it meanwhile, that replacement is used without a new grant.
+        """
+        current = self._token
+        if current is not None and current is not seen:
+            return current
+        if current is not None and current.refresh_token is not None and self._can_refresh:
+            response = yield self._token_request(
+                request, grant_type="refresh_token", refresh_token=current.refresh_token
+            )
+            if response.is_success:
+                return self._store(response, "refresh", current)
+            if error_class(response.status_code, idempotent=True) is RetriableError:
+                raise from_response(response, idempotent=True)
+            logger.info(
+                "token refresh refused (%d); %s",
+                response.status_code,
+                "using the password grant" if self._can_use_password else "no password to use",
+            )
+        elif after_401:
+            logger.info("access token refused (401); requesting a new one")
+        if not self._can_use_password:
+            raise AuthenticationError(
+                "the access token was refused and cannot be renewed without client credentials "
+                "and a username and password",
+                status=401,
+                method=request.method,
+                url=safe_url(request.url),
+            )
+        assert self._password is not None
+        response = yield self._token_request(
+            request, grant_type="password", username=self.username or "", password=self._password
+        )
+        if response.is_success:
+            return self._store(response, "password", None)
+        if error_class(response.status_code, idempotent=True) is RetriableError:
+            raise from_response(response, idempotent=True)
+        raise AuthenticationError.parse(response)
+
+    @property
+    def _can_refresh(self) -> bool:
+        return self.client_id is not None and self._client_secret is not None
+
+    def _token_request(
+        self, api_request: httpx.Request, **form: str | SecretStr
+    ) -> httpx.Request:
+        assert self.client_id is not None and self._client_secret is not None
+        credentials = f"{self.client_id}:{self._client_secret.get_secret_value()}"
+        data = {
+            key: value.get_secret_value() if isinstance(value, SecretStr) else value
+            for key, value in form.items()
+        }
+        extensions = {}
+        if "timeout" in api_request.extensions:  # without it httpcore would wait forever
+            extensions["timeout"] = api_request.extensions["timeout"]
+        return httpx.Request(
+            "POST",
+            self.token_url,
+            headers={
+                "Authorization": "Basic " + base64.b64encode(credentials.encode()).decode(),
+                "Accept": "application/json",
+            },
+            data=data,
+            extensions=extensions,
+        )
+
+    def _store(self, response: httpx.Response, grant: str, previous: Token | None) -> Token:
+        """Parse a successful token response, keep the token and announce it."""
+        try:
+            body: Any = orjson.loads(response.content)
+            access = body["access_token"]
+            if not isinstance(access, str) or not access:
+                raise TypeError
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            # The body is never quoted: it may hold a token.
+            raise FatalError(
+                "the token endpoint answered without an access_token",
+                status=response.status_code,
+                method="POST",
+                url=safe_url(response.request.url),
+            ) from None
+        refresh = body.get("refresh_token")
+        expires_in = body.get("expires_in")
+        expires_at = None
+        if isinstance(expires_in, int | float) and not isinstance(expires_in, bool):
+            expires_at = self._clock() + float(expires_in)
+        token = Token(
+            access_token=SecretStr(access),
+            refresh_token=SecretStr(refresh)
+            if isinstance(refresh, str) and refresh
+            else (previous.refresh_token if previous else None),
+            expires_at=expires_at,
+        )
+        self._token = token
+        logger.debug(
+            "token obtained with the %s grant (expires in %s s)",
+            grant,
+            "?" if expires_in is None else expires_in,
+        )
+        if self._on_token is not None:
+            self._on_token(token)
+        return token
+
+
+class BearerAuth(httpx.Auth):
+    """A fixed access token, with no way to renew it; a 401 is final.
+
+    Args:
+        access_token: The bearer token.
+    """
+
+    def __init__(self, access_token: str | SecretStr) -> None:
+        secret = _secret(access_token)
+        if secret is None or not secret.get_secret_value():
+            raise ConfigurationError("access_token must not be empty")
+        self._access_token = secret
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(access_token={self._access_token!r})"
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """Attach the token."""
+        request.headers["Authorization"] = "Bearer " + self._access_token.get_secret_value()
+        yield request
+
+
+def _read_bodies(flow: _Flow) -> Generator[httpx.Request, httpx.Response, Token]:
+    """Drive a token flow from a sync auth flow, reading each response body first."""
+    try:
+        step = next(flow)
+        while True:
+            response = yield step
+            response.read()
+            step = flow.send(response)
+    except StopIteration as done:
+        token: Token = done.value
+        return token
+
+
+def _bearer(token: Token) -> str:
+    return "Bearer " + token.access_token.get_secret_value()
+
+
+def _secret(value: str | SecretStr | None) -> SecretStr | None:
+    if value is None or isinstance(value, SecretStr):
+        return value
+    return SecretStr(value)

@@ -1,0 +1,376 @@
+"""The ``optiply`` command as a real subprocess, on SQLite and (when configured) PostgreSQL.
+
+Contract: every command applies migrations itself; ``--json`` prints one JSON object as the
+last line of stdout; bad input prints one line on stderr, exits non-zero and writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shlex
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from live import (
+    BACKENDS,
+    JSONAPI,
+    POSTGRES_URL,
+    drop_postgres_database,
+    fresh_postgres_database,
+    tmp_sqlite_url,
+)
+from optiply.server.auth import tokens
+from optiply.server.storage.engine import make_engine
+from optiply.server.storage.tables import RESOURCE_TABLES, oauth_clients, user_accounts, users
+
+OPTIPLY = [sys.executable, "-m", "optiply.cli.main"]
+UNREACHABLE = "postgresql://nobody@127.0.0.1:1/x"
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database (not migrated: the CLI does that) per test and backend."""
+    if request.param == "sqlite":
+        yield tmp_sqlite_url(tmp_path)
+        return
+    assert POSTGRES_URL
+    url, admin_engine = fresh_postgres_database(POSTGRES_URL)
+    yield url
+    drop_postgres_database(url, admin_engine)
+
+
+def _env(**extra: str) -> dict[str, str]:
+    """The test's environment without OPTIPLY_DATABASE_URL, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if k != "OPTIPLY_DATABASE_URL"}
+    return {**env, **extra}
+
+
+def optiply(
+    *args: str, url: str | None, cwd: Path | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``optiply ARGS [--database-url URL]`` to completion."""
+    command = [*OPTIPLY, *args, *(["--database-url", url] if url else [])]
+    return subprocess.run(
+        command, capture_output=True, text=True, env=_env(), cwd=cwd, input=stdin, timeout=120
+    )
+
+
+def last_json(result: subprocess.CompletedProcess[str]) -> Any:
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def count(url: str, table: Any) -> int:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return int(connection.scalar(select(func.count()).select_from(table)) or 0)
+    finally:
+        engine.dispose()
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> None:
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for word in words:
+        assert word in lines[0]
+
+
+def test_each_command_prints_its_json_contract(database_url: str) -> None:
+    account = last_json(
+        optiply("accounts", "create", "--name", "Shop A", "--json", url=database_url)
+    )
+    other = last_json(optiply("accounts", "create", "--name", "Shop B", "--json", url=database_url))
+    user = last_json(
+        optiply(
+            *("users", "create", "--username", "alice", "--password", "pw-alice"),
+            *("--account", str(other["id"]), "--account", str(account["id"]), "--json"),
+            url=database_url,
+        )
+    )
+    reader = last_json(
+        optiply(
+            *("users", "create", "--username", "bob", "--password", "pw-bob"),
+            *("--account", str(account["id"]), "--scopes", "read", "--json"),
+            url=database_url,
+        )
+    )
+    client = last_json(optiply("clients", "create", "--name", "ETL", "--json", url=database_url))
+    upgraded = last_json(optiply("db", "upgrade", "--json", url=database_url))
+
+    assert account == {"id": account["id"], "uuid": account["uuid"], "name": "Shop A"}
+    assert isinstance(account["id"], int) and len(account["uuid"]) == 36
+    assert user == {
+        "id": user["id"],
+        "username": "alice",
+        "accounts": sorted([account["id"], other["id"]]),
+        "scopes": ["read", "write", "delete"],
+    }
+    assert isinstance(user["id"], int)
+    assert reader["scopes"] == ["read"]
+    assert set(client) == {"client_id", "client_secret"}
+    assert all(isinstance(value, str) and len(value) >= 20 for value in client.values())
+    assert set(upgraded) == {"revision"}
+    assert count(database_url, users) == 2
+    assert count(database_url, user_accounts) == 3
+    assert count(database_url, oauth_clients) == 1
+
+
+def test_without_json_the_output_is_for_people(database_url: str) -> None:
+    result = optiply("accounts", "create", "--name", "Shop A", url=database_url)
+
+    assert result.returncode == 0, result.stderr
+    assert "Created account 1" in result.stdout
+    assert not result.stdout.lstrip().startswith("{")
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("users", "create", "--account", "42"), ["account 42 does not exist"]),
+        (("users", "create", "--account", "1", "--scopes", "read admin"), ["unknown scope"]),
+        (("users", "create", "--account", "1", "--scopes", " "), ["at least one scope"]),
+        (("users", "create", "--account", "1", "--account", "7"), ["account 7 does not exist"]),
+    ],
+    ids=["unknown-account", "unknown-scope", "no-scope", "one-unknown-account-of-two"],
+)
+def test_a_bad_user_writes_nothing(
+    database_url: str, args: tuple[str, ...], words: list[str]
+) -> None:
+    last_json(optiply("accounts", "create", "--name", "Shop", "--json", url=database_url))
+
+    result = optiply(*args, "--username", "u", "--password", "p", url=database_url)
+
+    assert_one_line_error(result, *words)
+    assert count(database_url, users) == 0
+    assert count(database_url, user_accounts) == 0
+
+
+def test_a_duplicate_username_is_refused(database_url: str) -> None:
+    account = last_json(optiply("accounts", "create", "--name", "Shop", "--json", url=database_url))
+    user = ("users", "create", "--username", "u", "--password", "p", "--account")
+
+    assert optiply(*user, str(account["id"]), url=database_url).returncode == 0
+    result = optiply(*user, str(account["id"]), url=database_url)
+
+    assert_one_line_error(result, "user 'u' already exists")
+    assert count(database_url, users) == 1
+
+
+def test_an_empty_account_name_is_refused(database_url: str) -> None:
+    result = optiply("accounts", "create", "--name", "  ", url=database_url)
+
+    assert_one_line_error(result, "must not be empty")
+    assert count(database_url, RESOURCE_TABLES["accounts"]) == 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("db", "upgrade"),
+        ("accounts", "create", "--name", "x"),
+        ("users", "create", "--username", "u", "--password", "p", "--account", "1"),
+        ("clients", "create", "--name", "x", "--json"),
+        ("tokens", "revoke", "abc"),
+        ("serve", "--bootstrap"),
+    ],
+    ids=lambda args: " ".join(args[:2]),
+)
+def test_an_unreachable_database_is_one_line_on_stderr(args: tuple[str, ...]) -> None:
+    result = optiply(*args, url=UNREACHABLE)
+
+    assert_one_line_error(result, "postgresql://nobody@127.0.0.1:1/x")
+    assert result.stdout == ""
+
+
+def test_the_password_never_shows_in_a_database_url_error() -> None:
+    result = optiply("db", "upgrade", url="postgresql://nobody:hunter2@127.0.0.1:1/x")
+
+    assert_one_line_error(result, "postgresql://nobody:***@127.0.0.1:1/x")
+    assert "hunter2" not in result.stderr
+
+
+def test_the_database_url_defaults_to_the_environment_then_to_optiply_db(tmp_path: Path) -> None:
+    from_env = tmp_sqlite_url(tmp_path / "env")
+    (tmp_path / "env").mkdir()
+    result = subprocess.run(
+        [*OPTIPLY, "accounts", "create", "--name", "Env", "--json"],
+        capture_output=True,
+        text=True,
+        env=_env(OPTIPLY_DATABASE_URL=from_env),
+        timeout=120,
+        check=True,
+    )
+    assert json.loads(result.stdout.splitlines()[-1])["name"] == "Env"
+    assert count(from_env, RESOURCE_TABLES["accounts"]) == 1
+
+    assert last_json(
+        optiply("accounts", "create", "--name", "Cwd", "--json", url=None, cwd=tmp_path)
+    )
+    assert (tmp_path / "optiply.db").exists()
+
+
+def test_tokens_revoke(database_url: str) -> None:
+    account = last_json(optiply("accounts", "create", "--name", "Shop", "--json", url=database_url))
+    user = last_json(
+        optiply(
+            *("users", "create", "--username", "u", "--password", "p"),
+            *("--account", str(account["id"]), "--json"),
+            url=database_url,
+        )
+    )
+    client = last_json(optiply("clients", "create", "--name", "c", "--json", url=database_url))
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        client_pk = connection.scalar(
+            select(oauth_clients.c.id).where(oauth_clients.c.client_id == client["client_id"])
+        )
+        issued = tokens.issue(
+            connection,
+            user_id=user["id"],
+            client_pk=client_pk,
+            scopes=["read"],
+            access_ttl=60,
+            refresh_ttl=60,
+            now=datetime.now(UTC),
+        )
+
+    revoked = last_json(
+        optiply("tokens", "revoke", issued.access_token, "--json", url=database_url)
+    )
+    from_stdin = optiply(
+        "tokens", "revoke", "-", url=database_url, stdin=issued.refresh_token + "\n"
+    )
+    again = optiply("tokens", "revoke", issued.access_token, url=database_url)
+
+    assert revoked == {"revoked": True}
+    assert from_stdin.returncode == 0, from_stdin.stderr
+    assert_one_line_error(again, "no such token")
+    assert issued.access_token not in again.stderr
+    with engine.connect() as connection, pytest.raises(tokens.AuthError, match="Invalid"):
+        tokens.authenticate(connection, f"Bearer {issued.access_token}", now=datetime.now(UTC))
+    engine.dispose()
+
+
+class Serving:
+    """``optiply serve`` as a subprocess: stdout lines arrive on a queue, stderr goes to a file."""
+
+    def __init__(self, *args: str, log: Path) -> None:
+        self._log = log.open("w")
+        self.process = subprocess.Popen(
+            [*OPTIPLY, "serve", *args],
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+            env=_env(),
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        assert self.process.stdout is not None
+        threading.Thread(target=self._pump, args=(self.process.stdout,), daemon=True).start()
+
+    def _pump(self, stream: IO[str]) -> None:
+        for line in stream:
+            self.lines.put(line.rstrip("\n"))
+
+    def read_until(self, marker: str, timeout: float = 30) -> list[str]:
+        """Stdout lines up to and including the first that contains ``marker``."""
+        seen: list[str] = []
+        deadline = time.monotonic() + timeout
+        while not seen or marker not in seen[-1]:
+            remaining = deadline - time.monotonic()
+            assert remaining > 0 and self.process.poll() is None, "\n".join(seen)
+            try:
+                seen.append(self.lines.get(timeout=min(remaining, 0.5)))
+            except queue.Empty:
+                continue
+        return seen
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._log.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_for_health(base_url: str, serving: Serving) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert serving.process.poll() is None, "the server exited"
+        try:
+            if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("the server did not come up")
+
+
+def _run_curl(line: str) -> httpx.Response:
+    """Perform the printed ``curl -s -u ID:SECRET -d k=v ... URL`` with httpx."""
+    words = shlex.split(line)
+    assert words[:2] == ["curl", "-s"]
+    user = words[words.index("-u") + 1]
+    client_id, _, client_secret = user.partition(":")
+    data = dict(words[i + 1].split("=", 1) for i, word in enumerate(words) if word == "-d")
+    return httpx.post(words[-1], data=data, auth=(client_id, client_secret))
+
+
+def test_serve_bootstrap_prints_a_working_curl_once(database_url: str, tmp_path: Path) -> None:
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    args = ("--bootstrap", "--port", str(port), "--database-url", database_url)
+
+    first = Serving(*args, log=tmp_path / "first.log")
+    try:
+        printed = first.read_until("/v1/products")
+        _wait_for_health(base_url, first)
+        curl = next(line.strip() for line in printed if line.strip().startswith("curl -s -u"))
+        token = _run_curl(curl)
+        assert token.status_code == 200, token.text
+        products = httpx.get(
+            f"{base_url}/v1/products",
+            headers={"Authorization": f"Bearer {token.json()['access_token']}", "Accept": JSONAPI},
+        )
+        assert products.status_code == 200, products.text
+    finally:
+        first.stop()
+    pairs = [line.split(": ", 1) for line in printed if line.startswith("  ") and ": " in line]
+    shown = {key.strip(): value.strip() for key, value in pairs}
+    assert shown["username"] == "demo"
+    server_log = (tmp_path / "first.log").read_text()
+    for secret in (shown["password"], shown["client_secret"], token.json()["access_token"]):
+        assert secret not in server_log
+
+    second = Serving(*args, log=tmp_path / "second.log")
+    try:
+        again = second.read_until("users already")
+    finally:
+        second.stop()
+    assert not any("client_secret" in line or "curl" in line for line in again)
+    assert count(database_url, users) == 1
+    assert count(database_url, oauth_clients) == 1

@@ -1,0 +1,51 @@
+"""Health, OpenAPI and docs are served without a token; /v1 needs one (§2.5)."""
+
+from __future__ import annotations
+
+import httpx
+
+from live import LiveServer
+from optiply.server.settings import Settings
+
+
+def test_health_checks_the_database(server):
+    response = httpx.get(f"{server.url}/health")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_health_is_503_when_the_database_is_unreachable(tmp_path):
+    live = LiveServer(Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}")).start()
+    try:
+        (tmp_path / "x.db").unlink()
+        (tmp_path / "x.db").mkdir()  # a directory where the file was: every query fails
+        live.engine.dispose()
+        assert httpx.get(f"{live.url}/health").status_code == 503
+    finally:
+        live.stop()
+
+
+def test_openapi_and_docs_are_served(server):
+    document = httpx.get(f"{server.url}/openapi.json").json()
+    assert document["openapi"].startswith("3.1")
+    assert "/v1/products" in document["paths"]
+
+    docs = httpx.get(f"{server.url}/docs")
+    assert docs.status_code == 200
+    assert "/openapi.json" in docs.text
+
+
+def test_v1_without_a_token_is_401_oauth_style(server):
+    response = httpx.get(f"{server.url}/v1/products")
+
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert set(response.json()) == {"error", "error_description"}
+
+
+def test_v1_with_a_bad_token_is_401(server):
+    response = httpx.get(f"{server.url}/v1/products", headers={"Authorization": "Bearer nope"})
+
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_token"
