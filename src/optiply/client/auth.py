@@ -129,7 +129,9 @@ class OptiplyAuth(httpx.Auth):
         """The current token, if one was obtained or given."""
         return self._token
 
-    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+    def sync_auth_flow(
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request, httpx.Response, None]:
         """Authorize ``request``, fetching or refreshing the token as needed (sync clients)."""
         token = self._token
         for after_401 in (False, True):
@@ -227,9 +229,7 @@ class OptiplyAuth(httpx.Auth):
     def _can_refresh(self) -> bool:
         return self.client_id is not None and self._client_secret is not None
 
-    def _token_request(
-        self, api_request: httpx.Request, **form: str | SecretStr
-    ) -> httpx.Request:
+    def _token_request(self, api_request: httpx.Request, **form: str | SecretStr) -> httpx.Request:
         assert self.client_id is not None and self._client_secret is not None
         credentials = f"{self.client_id}:{self._client_secret.get_secret_value()}"
         data = {

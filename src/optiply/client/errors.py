@@ -86,9 +86,7 @@ class OptiplyError(Exception):
         self.parameter = parameter
         self.method = method
         self.url = url
-        self.problems = problems or (
-            ErrorDetail(status, code, None, detail, pointer, parameter),
-        )
+        self.problems = problems or (ErrorDetail(status, code, None, detail, pointer, parameter),)
         super().__init__(self._message())
 
     def _message(self) -> str:
@@ -256,9 +254,11 @@ def parse_problems(response: httpx.Response) -> tuple[ErrorDetail, ...]:
 def _jsonapi_problem(entry: Any, status: int) -> ErrorDetail:
     if not isinstance(entry, dict):
         return ErrorDetail(status=status, detail=str(entry))
-    source = entry.get("source") if isinstance(entry.get("source"), dict) else {}
-    meta = entry.get("meta") if isinstance(entry.get("meta"), dict) else {}
-    detail = entry.get("detail") or meta.get("message") or entry.get("message") or entry.get("title")
+    source = _mapping(entry.get("source"))
+    meta = _mapping(entry.get("meta"))
+    detail = (
+        entry.get("detail") or meta.get("message") or entry.get("message") or entry.get("title")
+    )
     try:
         entry_status = int(entry["status"])
     except (KeyError, TypeError, ValueError):
@@ -271,6 +271,10 @@ def _jsonapi_problem(entry: Any, status: int) -> ErrorDetail:
         pointer=_text(source.get("pointer")),
         parameter=_text(source.get("parameter")),
     )
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _text(value: Any) -> str | None:

@@ -90,9 +90,7 @@ def filters(
     return ListQuery(filters=(*conditions, *query.filters), sort=query.sort, page=query.page)
 
 
-def condition(
-    resource_type: str, attribute: str, operator: Operator | str, value: Any
-) -> Filter:
+def condition(resource_type: str, attribute: str, operator: Operator | str, value: Any) -> Filter:
     """One ``Filter``, such as ``updatedAt GT <datetime>``, parsed as the server would.
 
     >>> condition("products", "stockLevel", "le", 0).values
@@ -194,7 +192,9 @@ def _parse(items: list[tuple[str, str]], spec: ResourceSpec) -> ListQuery:
     try:
         return parse(items, spec)
     except QueryError as error:
-        problems = tuple(ErrorDetail(detail=p.detail, parameter=p.parameter) for p in error.problems)
+        problems = tuple(
+            ErrorDetail(detail=p.detail, parameter=p.parameter) for p in error.problems
+        )
         first = problems[0]
         raise ConfigurationError(
             first.detail, parameter=first.parameter, problems=problems

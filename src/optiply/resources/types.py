@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
@@ -249,7 +250,7 @@ def _show(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-_COERCERS = {
+_COERCERS: dict[Kind, Callable[[Attribute, Any], Any]] = {
     Kind.ID: _integer,
     Kind.INTEGER: _integer,
     Kind.REFERENCE: _integer,

@@ -18,11 +18,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 # OPTIPLY_PASSWORD_HASH_PROFILE=test trades strength for speed (still Argon2id): only for test
 # suites that create hundreds of users. Verification reads the parameters from each stored hash.
-_PROFILES = {
-    "default": {},
-    "test": {"time_cost": 1, "memory_cost": 1024, "parallelism": 1},
-}
-_HASHER = PasswordHasher(**_PROFILES[os.environ.get("OPTIPLY_PASSWORD_HASH_PROFILE", "default")])
+_HASHER = (
+    PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    if os.environ.get("OPTIPLY_PASSWORD_HASH_PROFILE") == "test"
+    else PasswordHasher()
+)
 _CONCURRENCY = max(2, os.cpu_count() or 2)
 _SLOTS = threading.BoundedSemaphore(_CONCURRENCY)
 

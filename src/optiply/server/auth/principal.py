@@ -1,4 +1,4 @@
-"""Who is calling: the user behind a bearer token, the scopes it carries, the accounts it reaches."""
+"""Who is calling: the user behind a bearer token, its scopes and the accounts it reaches."""
 
 from __future__ import annotations
 

@@ -218,7 +218,7 @@ def _references(
 ) -> dict[str, Any]:
     """Check that referenced rows exist in ``account_id``; returns their ``*_uuid`` columns."""
     found: dict[str, Any] = {}
-    problems = []
+    problems: list[Problem] = []
     for attribute in spec.references:
         if attribute.name == "accountId" or attribute.name not in values:
             continue
