@@ -32,7 +32,9 @@ from typing import Any
 import httpx
 import orjson
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from benchmarks import data
 from benchmarks.load import JSONAPI, LoadError, LoadResult, run_wrk, wrk_path
@@ -71,7 +73,8 @@ STEPS = (
 )
 GET_GOAL, POST_GOAL, RATIO_GOAL = 1_000.0, 2_000.0, 1.3
 
-console = Console(highlight=False)
+# Wide enough for the table when the output goes to a file or a pipe.
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 
 
 # --- options ------------------------------------------------------------------------------
@@ -361,9 +364,15 @@ class Throughput:
         """Median of the runs' 99th-percentile latencies."""
         return statistics.median(r.p99_ms for r in self.runs)
 
+    @property
+    def errors(self) -> int:
+        """Failed requests over all runs."""
+        return sum(r.errors for r in self.runs)
+
     def json(self) -> dict[str, Any]:
         """For the results file."""
         return {
+            "errors": self.errors,
             "median_rps": round(self.rps, 1),
             "median_p50_ms": round(self.p50_ms, 3),
             "median_p99_ms": round(self.p99_ms, 3),
@@ -399,10 +408,11 @@ def compare(
         for name, (url, access_token) in targets.items():
             result = once(url, access_token, options.duration)
             results[name].append(result)
+            failed = f"  [red]{result.errors:,} FAILED requests[/red]" if result.errors else ""
             console.print(
                 f"    run {run + 1}/{options.runs} {name:<10} "
                 f"{result.requests_per_second:>9,.0f} req/s  p50 {result.p50_ms:.2f} ms  "
-                f"p99 {result.p99_ms:.2f} ms  (load avg {result.load_average:.2f})"
+                f"p99 {result.p99_ms:.2f} ms  (load avg {result.load_average:.2f}){failed}"
             )
     return {name: Throughput(runs) for name, runs in results.items()}
 
@@ -499,9 +509,10 @@ class Figure:
 
 
 def _rps(throughput: Throughput) -> str:
+    failed = f", {throughput.errors:,} FAILED requests" if throughput.errors else ""
     return (
         f"{throughput.rps:,.0f} req/s "
-        f"(p50 {throughput.p50_ms:.1f} ms, p99 {throughput.p99_ms:.1f} ms)"
+        f"(p50 {throughput.p50_ms:.1f} ms, p99 {throughput.p99_ms:.1f} ms{failed})"
     )
 
 
@@ -512,7 +523,7 @@ def throughput_figure(name: str, ours: Throughput, baseline: Throughput, goal: f
         ours=_rps(ours),
         baseline=_rps(baseline),
         goal=f"≥ {goal:,.0f} req/s",
-        met=ours.rps >= goal,
+        met=ours.rps >= goal and not ours.errors,
         data={
             "ours": ours.json(),
             "baseline": baseline.json(),
@@ -568,7 +579,13 @@ def print_table(figures: list[Figure], title: str) -> None:
     table.add_column("met?")
     marks = {True: "[green]yes[/green]", False: "[red]NO[/red]", None: "—"}
     for figure in figures:
-        table.add_row(figure.name, figure.ours, figure.baseline, figure.goal, marks[figure.met])
+        table.add_row(
+            Text(figure.name),
+            Text(figure.ours),
+            Text(figure.baseline),
+            Text(figure.goal),
+            marks[figure.met],
+        )
     console.print(table)
 
 
@@ -629,7 +646,7 @@ def run_backend(
             )
             baseline = stack.enter_context(baseline_serve(page, created, work_dir))
         if baseline and options.wants(f"{key}-get"):
-            console.print(f"  [bold]{backend}: GET {PAGE_QUERY} over {rows}[/bold]")
+            console.print(f"  [bold]{backend}: GET {escape(PAGE_QUERY)} over {rows}[/bold]")
             got = compare(
                 options,
                 {
@@ -666,9 +683,11 @@ def run_backend(
             )
             result = export(server, logins.export, accounts.export_rows, options.export_budget)
             figures.extend(export_figures(backend, result))
-            console.print(f"    {figures[-3].ours}; {figures[-2].ours}; {figures[-1].ours}")
+            console.print(
+                f"    {figures[-3].ours}; {figures[-2].ours}; {figures[-1].ours}", markup=False
+            )
         if key == "postgres" and options.wants("postgres-workers"):
-            console.print(f"  [bold]{backend}: GET {PAGE_QUERY}, --workers 2 vs 1[/bold]")
+            console.print(f"  [bold]{backend}: GET {escape(PAGE_QUERY)}, --workers 2 vs 1[/bold]")
             two = stack.enter_context(optiply_serve(database_url, work_dir, workers=2))
             got = compare(
                 options,
@@ -734,7 +753,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     command = os.environ.get("OPTIPLY_BENCH_COMMAND") or shlex.join(["scripts/bench", *argv])
     options = parse_options(argv)
-    console.print(f"[bold]$ {command}[/bold]")
+    console.print(f"[bold]$ {escape(command)}[/bold]")
     info = machine()
     console.print(
         f"{info['cpus']} CPUs ({info['cpu']}), load average {info['load_average_at_start'][0]:.2f}"
@@ -772,9 +791,9 @@ def main(argv: list[str] | None = None) -> int:
                     finally:
                         data.drop_postgres_database(url)
         except (LoadError, RuntimeError, httpx.HTTPError) as error:
-            console.print(f"[red]benchmark failed:[/red] {error}")
+            console.print(f"[red]benchmark failed:[/red] {escape(str(error))}")
             for log in sorted(work_dir.glob("*.log")):
-                console.print(f"[dim]--- {log.name}[/dim]\n{_tail(log)}")
+                console.print(f"--- {log.name}\n{_tail(log)}", markup=False)
             if figures:
                 print_table(figures, "Figures measured before the failure")
             return 1

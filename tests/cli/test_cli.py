@@ -240,6 +240,7 @@ def test_tokens_revoke(database_url: str) -> None:
         client_pk = connection.scalar(
             select(oauth_clients.c.id).where(oauth_clients.c.client_id == client["client_id"])
         )
+        assert client_pk is not None
         issued = tokens.issue(
             connection,
             user_id=user["id"],

@@ -55,6 +55,8 @@ _HEADERS = {"Content-Type": MEDIA_TYPE, "Accept": MEDIA_TYPE}
 # Failures that happen before a byte of the request left: a POST can safely be sent again.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _TRANSIENT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+# Failures after the request may have reached the server: a POST's outcome is then unknown.
+_UNKNOWN_OUTCOME = (*_TRANSIENT, httpx.DecodingError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,11 +254,7 @@ class _Core:
         culprit = request if failed is None else failed
         method, url = culprit.method, safe_url(culprit.url)
         detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-        if (
-            sent
-            and request.method == "POST"
-            and isinstance(error, _TRANSIENT | httpx.DecodingError)
-        ):
+        if sent and request.method == "POST" and isinstance(error, _UNKNOWN_OUTCOME):
             return AmbiguousWriteError(
                 f"{detail}; the POST may have been applied: read back before creating again",
                 method=method,

@@ -24,7 +24,7 @@ def _password_request(login: Login, encoding: str) -> dict[str, Any]:
     user = {"username": login.username, "password": login.password}
     basic = (login.client_id, login.client_secret)
     form_client = {"client_id": login.client_id, "client_secret": login.client_secret}
-    return {
+    requests: dict[str, dict[str, Any]] = {
         "query-grant+basic": {"params": {"grant_type": "password"}, "data": user, "auth": basic},
         "body+basic": {"data": {"grant_type": "password", **user}, "auth": basic},
         "body+form-client+basic": {
@@ -32,7 +32,8 @@ def _password_request(login: Login, encoding: str) -> dict[str, Any]:
             "auth": basic,
         },
         "body+form-client-only": {"data": {"grant_type": "password", **user, **form_client}},
-    }[encoding]
+    }
+    return requests[encoding]
 
 
 def _refresh_request(login: Login, encoding: str) -> dict[str, Any]:
@@ -119,7 +120,7 @@ def test_token_request_errors(
 ) -> None:
     basic = (login.client_id, login.client_secret)
     user = {"grant_type": "password", "username": login.username, "password": login.password}
-    kwargs: dict[str, Any] = {
+    cases: dict[str, dict[str, Any]] = {
         "wrong-client-secret": {"data": user, "auth": (login.client_id, "not-the-secret")},
         "unknown-client-id": {"data": user, "auth": ("no-such-client", login.client_secret)},
         "no-client-auth": {"data": user},
@@ -141,7 +142,8 @@ def test_token_request_errors(
             "data": {"grant_type": "refresh_token", "refresh_token": login.access_token},
             "auth": basic,
         },
-    }[case]
+    }
+    kwargs = cases[case]
     if "data" in kwargs:
         kwargs["data"] = {k: v for k, v in kwargs["data"].items() if v is not None}
 

@@ -141,12 +141,6 @@ def revoke_token(engine: Engine, *, token: str) -> bool:
         return tokens.revoke(connection, token=token)
 
 
-def has_users(engine: Engine) -> bool:
-    """Whether any user exists."""
-    with engine.connect() as connection:
-        return _has_users(connection)
-
-
 def bootstrap_demo(engine: Engine) -> DemoLogin | None:
     """On a database without users, create a demo account, user and client in one transaction.
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from optiply.jsonapi.errors import ErrorCode
-from optiply.resources import ResourceSpec
+from optiply.resources import ResourceSpec, Unique
 from optiply.server.service.errors import DomainError, Problem
 from optiply.server.storage import repository
 from optiply.server.storage.repository import Connection
@@ -27,9 +27,21 @@ def check(
             continue
         pair = dict(zip(columns, values, strict=True))
         if repository.other_live_row(connection, spec, pair, exclude_id) is not None:
-            described = " and ".join(
-                f"{name} {value}" for name, value in zip(unique.attributes, values, strict=True)
-            )
-            raise DomainError(
-                Problem(ErrorCode.CONFLICT, f"{unique.label} with {described} already exists")
-            )
+            raise conflict(unique, values)
+
+
+def conflict(unique: Unique, values: Sequence[Any]) -> DomainError:
+    """The 409 of a unique pair, e.g. "SupplierProduct with supplierId 3 and productId 7 ..."."""
+    described = " and ".join(
+        f"{name} {value}" for name, value in zip(unique.attributes, values, strict=True)
+    )
+    return DomainError(
+        Problem(ErrorCode.CONFLICT, f"{unique.label} with {described} already exists")
+    )
+
+
+def raced(spec: ResourceSpec, row: Mapping[str, Any]) -> DomainError:
+    """The 409 for a unique index violation found by the database itself."""
+    unique = spec.unique[0]
+    columns = [spec.attribute(name) for name in unique.attributes]
+    return conflict(unique, [row.get(a.column) if a else None for a in columns])

@@ -19,7 +19,7 @@ from optiply.query import ListQuery
 from optiply.resources import Access, Attribute, Kind, ResourceSpec
 from optiply.resources import get as get_spec
 from optiply.server.auth.principal import Principal
-from optiply.server.service import conflicts
+from optiply.server.service import cascades, conflicts, rules
 from optiply.server.service.errors import DomainError, Problem
 from optiply.server.service.tenancy import AccountScope, account_for_create
 from optiply.server.storage import repository
@@ -117,8 +117,13 @@ def create(
     if spec.has_account:
         row["account_uuid"] = _uuid_of(connection, get_spec("accounts"), account_id)
     row.update(_references(connection, spec, values, account_id))
+    rules.before_insert(connection, spec, row)
     conflicts.check(connection, spec, row)
-    row_id = repository.insert_row(connection, spec, row)
+    try:
+        row["id"] = row_id = repository.insert_row(connection, spec, row)
+    except repository.UniqueViolation:
+        raise conflicts.raced(spec, row) from None
+    rules.after_insert(connection, spec, row, context.now)
     line_ids = _create_lines(connection, spec, context, row_id, row, lines)
     return Created(row_id, line_ids)
 
@@ -131,9 +136,10 @@ def update(
     values: Mapping[str, Any],
 ) -> None:
     """Apply a partial update: attributes left out stay as they are."""
-    current = repository.find(connection, spec, row_id, context.scope.account_ids, for_update=True)
-    if current is None:
+    found = repository.find(connection, spec, row_id, context.scope.account_ids, for_update=True)
+    if found is None:
         raise not_found(spec, row_id)
+    current: dict[str, Any] = dict(found)
     changes: dict[str, Any] = {}
     for name, value in values.items():
         attribute = get_attribute(spec, name)
@@ -144,17 +150,23 @@ def update(
             current.get("remote_id_map"), context, values["remoteId"]
         )
     changes.update(_references(connection, spec, values, current.get("account_id", row_id)))
+    rules.before_update(spec, current, changes)
     if spec.unique:
         conflicts.check(connection, spec, {**current, **changes}, exclude_id=row_id)
     changes["updated_at"] = context.now
-    repository.update_row(connection, spec, row_id, changes)
+    try:
+        repository.update_row(connection, spec, row_id, changes)
+    except repository.UniqueViolation:
+        raise conflicts.raced(spec, {**current, **changes}) from None
+    rules.after_update(connection, spec, current, changes, context.now)
 
 
 def delete(connection: Connection, spec: ResourceSpec, context: Context, row_id: int) -> None:
-    """Soft-delete one visible row."""
+    """Soft-delete one visible row and what cascades from it."""
     if repository.find(connection, spec, row_id, context.scope.account_ids) is None:
         raise not_found(spec, row_id)
-    repository.soft_delete(connection, spec, [row_id], context.now)
+    deleted = cascades.delete_tree(connection, spec, [row_id], context.now)
+    rules.after_delete(connection, deleted, context.now)
 
 
 def get_attribute(spec: ResourceSpec, name: str) -> Attribute:
@@ -289,7 +301,9 @@ def _create_lines(
         except DomainError as error:
             problems.extend(error.problems)
             continue
-        ids.append(repository.insert_row(connection, line_spec, row))
+        rules.before_insert(connection, line_spec, row, parent)
+        row["id"] = repository.insert_row(connection, line_spec, row)
+        ids.append(row["id"])
     if problems:
         raise DomainError(*problems)
     return tuple(ids)

@@ -6,7 +6,8 @@ of other accounts and soft-deleted rows are never read or written here.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 
 from optiply.query import ListQuery
 from optiply.resources import ResourceSpec
@@ -112,10 +114,26 @@ def find_many(
     return list(connection.execute(statement).mappings())
 
 
+class UniqueViolation(Exception):
+    """A write broke a unique index (two requests raced past the conflict check)."""
+
+
+@contextmanager
+def _unique_violations() -> Iterator[None]:
+    try:
+        yield
+    except IntegrityError as error:
+        text = str(error.orig).lower()
+        if "unique" in text or getattr(error.orig, "sqlstate", None) == "23505":
+            raise UniqueViolation(str(error.orig)) from error
+        raise
+
+
 def insert_row(connection: Connection, spec: ResourceSpec, values: Mapping[str, Any]) -> int:
     """Insert a row (column -> value) and return its id."""
     table = table_of(spec)
-    result = connection.execute(insert(table).values(dict(values)).returning(table.c.id))
+    with _unique_violations():
+        result = connection.execute(insert(table).values(dict(values)).returning(table.c.id))
     return int(result.scalar_one())
 
 
@@ -124,7 +142,8 @@ def update_row(
 ) -> None:
     """Update columns of one row."""
     table = table_of(spec)
-    connection.execute(update(table).where(table.c.id == row_id).values(dict(values)))
+    with _unique_violations():
+        connection.execute(update(table).where(table.c.id == row_id).values(dict(values)))
 
 
 def soft_delete(
@@ -162,14 +181,94 @@ def other_live_row(
 ) -> int | None:
     """The id of a live row whose columns equal ``values`` (other than ``exclude_id``), if any."""
     table = table_of(spec)
-    statement = select(table.c.id).where(
-        *(table.c[column] == value for column, value in values.items()),
-        table.c.deleted_at.is_(None),
-    )
+    statement = select(table.c.id).where(*_equal(table, values), table.c.deleted_at.is_(None))
     if exclude_id is not None:
         statement = statement.where(table.c.id != exclude_id)
     found = connection.execute(statement.limit(1)).first()
     return None if found is None else int(found[0])
+
+
+def _equal(table: Table, equals: Mapping[str, Any]) -> list[ColumnElement[bool]]:
+    return [table.c[column] == value for column, value in equals.items()]
+
+
+def find_live(
+    connection: Connection,
+    spec: ResourceSpec,
+    equals: Mapping[str, Any],
+    *,
+    for_update: bool = False,
+) -> RowMapping | None:
+    """The first live row whose columns equal ``equals`` (no account scope: callers scope)."""
+    table = table_of(spec)
+    statement = select(table).where(*_equal(table, equals), table.c.deleted_at.is_(None))
+    if for_update and connection.dialect.name == "postgresql":
+        statement = statement.with_for_update()
+    return connection.execute(statement.limit(1)).mappings().first()
+
+
+def live_rows(
+    connection: Connection, spec: ResourceSpec, equals: Mapping[str, Any], columns: Sequence[str]
+) -> list[RowMapping]:
+    """``columns`` of the live rows whose columns equal ``equals``, in id order."""
+    table = table_of(spec)
+    statement = (
+        select(*(table.c[c] for c in columns))
+        .where(*_equal(table, equals), table.c.deleted_at.is_(None))
+        .order_by(table.c.id)
+    )
+    return list(connection.execute(statement).mappings())
+
+
+def live_values(
+    connection: Connection, spec: ResourceSpec, column: str, equals: Mapping[str, Any]
+) -> list[Any]:
+    """One column of the live rows whose columns equal ``equals``."""
+    return [row[column] for row in live_rows(connection, spec, equals, (column,))]
+
+
+def count_live(connection: Connection, spec: ResourceSpec, equals: Mapping[str, Any]) -> int:
+    """How many live rows have columns equal to ``equals``."""
+    table = table_of(spec)
+    statement = (
+        select(func.count())
+        .select_from(table)
+        .where(*_equal(table, equals), table.c.deleted_at.is_(None))
+    )
+    return int(connection.execute(statement).scalar_one())
+
+
+def update_where(
+    connection: Connection,
+    spec: ResourceSpec,
+    equals: Mapping[str, Any],
+    values: Mapping[str, Any],
+    *,
+    exclude_id: int | None = None,
+) -> None:
+    """Update every live row whose columns equal ``equals`` (but ``exclude_id``)."""
+    table = table_of(spec)
+    statement = update(table).where(*_equal(table, equals), table.c.deleted_at.is_(None))
+    if exclude_id is not None:
+        statement = statement.where(table.c.id != exclude_id)
+    connection.execute(statement.values(dict(values)))
+
+
+def insert_many(
+    connection: Connection, spec: ResourceSpec, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Insert several rows at once."""
+    if rows:
+        connection.execute(insert(table_of(spec)), [dict(row) for row in rows])
+
+
+def column_values(
+    connection: Connection, spec: ResourceSpec, column: str, row_ids: Collection[int]
+) -> list[Any]:
+    """``column`` of the rows ``row_ids``, deleted or not."""
+    table = table_of(spec)
+    statement = select(table.c[column]).where(table.c.id.in_(list(row_ids)))
+    return [row[0] for row in connection.execute(statement)]
 
 
 def ping(connection: Connection) -> None:
