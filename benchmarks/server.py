@@ -681,11 +681,26 @@ def run_backend(
             console.print(
                 f"  [bold]{backend}: export {accounts.export_rows:,} rows by links.next[/bold]"
             )
-            result = export(server, logins.export, accounts.export_rows, options.export_budget)
-            figures.extend(export_figures(backend, result))
-            console.print(
-                f"    {figures[-3].ours}; {figures[-2].ours}; {figures[-1].ours}", markup=False
-            )
+            try:
+                result = export(server, logins.export, accounts.export_rows, options.export_budget)
+            except httpx.HTTPError as error:
+                console.print(f"    [red]export failed:[/red] {escape(str(error))}")
+                figures.append(
+                    Figure(
+                        name=f"{backend} · export {accounts.export_rows:,} rows by links.next",
+                        ours=f"FAILED: {error}",
+                        baseline="—",
+                        goal="report; every row once",
+                        met=False,
+                        data={"error": str(error)},
+                    )
+                )
+            else:
+                figures.extend(export_figures(backend, result))
+                console.print(
+                    f"    {figures[-3].ours}; {figures[-2].ours}; {figures[-1].ours}",
+                    markup=False,
+                )
         if key == "postgres" and options.wants("postgres-workers"):
             console.print(f"  [bold]{backend}: GET {escape(PAGE_QUERY)}, --workers 2 vs 1[/bold]")
             two = stack.enter_context(optiply_serve(database_url, work_dir, workers=2))

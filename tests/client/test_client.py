@@ -117,7 +117,7 @@ def test_supplier_product_pair_lookup(login: Login) -> None:
     with client_for(login) as client:
         product = client.create("products", {"name": "Mug", "stockLevel": 1})
         supplier = client.create("suppliers", {"name": "Acme"})
-        pair = {"supplierId": supplier.id, "productId": product.id}
+        pair: dict[str, Any] = {"supplierId": supplier.id, "productId": product.id}
         created = client.create("supplierProducts", {"name": "Mug at Acme", **pair})
         found = client.list("supplierProducts", **pair)
         assert [r.id for r in found] == [created.id]

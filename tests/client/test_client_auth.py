@@ -38,7 +38,7 @@ def client_for(login: Login, auth: OptiplyAuth) -> OptiplyClient:
 
 
 def secret(value: Any) -> str:
-    return value.get_secret_value()
+    return str(value.get_secret_value())
 
 
 def assert_hidden(text: str, secrets: list[str]) -> None:

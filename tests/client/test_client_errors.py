@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from email.utils import format_datetime
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import Any
 
 import httpx
@@ -82,7 +82,7 @@ def test_a_duplicate_supplier_product_is_a_conflict_that_can_be_adopted(login: L
     with client_for(login) as client:
         product = client.create("products", {"name": "Mug", "stockLevel": 1})
         supplier = client.create("suppliers", {"name": "Acme"})
-        pair = {"supplierId": supplier.id, "productId": product.id}
+        pair: dict[str, Any] = {"supplierId": supplier.id, "productId": product.id}
         first = client.create("supplierProducts", {"name": "Mug at Acme", **pair})
         with pytest.raises(ConflictError) as raised:
             client.create("supplierProducts", {"name": "Again", **pair})

@@ -29,17 +29,17 @@ EXPECTED = [
 ]
 
 
-def test_all_is_pinned():
+def test_all_is_pinned() -> None:
     assert optiply.client.__all__ == EXPECTED
 
 
-def test_exported_members_exist_and_belong_to_the_client():
+def test_exported_members_exist_and_belong_to_the_client() -> None:
     for name in optiply.client.__all__:
         member = getattr(optiply.client, name)
         assert member.__module__.startswith("optiply.client."), name
 
 
-def test_no_public_name_is_left_unexported():
+def test_no_public_name_is_left_unexported() -> None:
     public = {
         name
         for name, value in vars(optiply.client).items()

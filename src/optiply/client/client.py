@@ -411,7 +411,7 @@ auth=BearerAuth(access_token=SecretStr('**********')))
         return self._core.resource(response)
 
     def list(
-        self, resource_type: str, query: ListQuery | None = None, **filters: Any
+        self, resource_type: str, query: ListQuery | None = None, /, **filters: Any
     ) -> ResourcePage:
         """GET one page of a collection.
 
@@ -425,7 +425,7 @@ auth=BearerAuth(access_token=SecretStr('**********')))
         return self._core.page(self._send("GET", path, params=self._core.list_params(query)))
 
     def pages(
-        self, resource_type: str, query: ListQuery | None = None, **filters: Any
+        self, resource_type: str, query: ListQuery | None = None, /, **filters: Any
     ) -> Iterator[ResourcePage]:
         """Every page of a collection, following ``links.next``; 100 rows a page by default."""
         query = self._core.iterate_query(resource_type, query, filters)
@@ -434,7 +434,7 @@ auth=BearerAuth(access_token=SecretStr('**********')))
         return paging.follow(first, self._next_page)
 
     def iterate(
-        self, resource_type: str, query: ListQuery | None = None, **filters: Any
+        self, resource_type: str, query: ListQuery | None = None, /, **filters: Any
     ) -> Iterator[Resource]:
         """Every resource of a collection, page after page (lazily)."""
         for page in self.pages(resource_type, query, **filters):
@@ -569,7 +569,7 @@ class AsyncOptiplyClient:
         return self._core.resource(response)
 
     async def list(
-        self, resource_type: str, query: ListQuery | None = None, **filters: Any
+        self, resource_type: str, query: ListQuery | None = None, /, **filters: Any
     ) -> ResourcePage:
         """GET one page of a collection (see ``OptiplyClient.list``)."""
         query = self._core.list_query(resource_type, query, filters)
@@ -578,7 +578,7 @@ class AsyncOptiplyClient:
         return self._core.page(response)
 
     async def pages(
-        self, resource_type: str, query: ListQuery | None = None, **filters: Any
+        self, resource_type: str, query: ListQuery | None = None, /, **filters: Any
     ) -> AsyncIterator[ResourcePage]:
         """Every page of a collection, following ``links.next``; 100 rows a page by default."""
         query = self._core.iterate_query(resource_type, query, filters)
@@ -588,7 +588,7 @@ class AsyncOptiplyClient:
             yield page
 
     async def iterate(
-        self, resource_type: str, query: ListQuery | None = None, **filters: Any
+        self, resource_type: str, query: ListQuery | None = None, /, **filters: Any
     ) -> AsyncIterator[Resource]:
         """Every resource of a collection, page after page (lazily)."""
         async for page in self.pages(resource_type, query, **filters):
