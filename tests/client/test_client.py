@@ -95,6 +95,8 @@ def test_list_and_iterate_follow_every_page(login: Login) -> None:
         assert [len(page) for page in pages] == [10, 10, 5]
         assert pages[-1].next_url is None
         assert [r.id for r in client.iterate("products", query)] == ids
+        assert [r.id for r in client.list("products", sort="-id", limit=5)] == ids[:-6:-1]
+        assert len(list(client.pages("products", limit=20))) == 2
         assert sorted(r.id for r in client.iterate("products")) == ids  # 100 a page by default
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -12,6 +13,7 @@ import pytest
 
 from live import Login, make_login
 from optiply.client import (
+    AsyncOptiplyClient,
     AuthenticationError,
     ConfigurationError,
     OptiplyAuth,
@@ -59,6 +61,22 @@ def test_one_password_grant_serves_every_request_and_thread(login: Login) -> Non
     assert auth.token == tokens[0]
     assert tokens[0].refresh_token is not None
     assert tokens[0].expires_at == pytest.approx(time.time() + 86400, abs=60)
+
+
+def test_one_auth_serves_concurrent_requests_on_successive_event_loops(login: Login) -> None:
+    tokens: list[Token] = []
+    auth = auth_for(login, on_token=tokens.append)
+
+    async def burst() -> None:
+        async with AsyncOptiplyClient(
+            f"{login.url}/v1", auth=auth, account_id=login.account_id
+        ) as client:
+            await asyncio.gather(*(client.list("products") for _ in range(8)))
+
+    asyncio.run(burst())
+    revoke_token(login.server.engine, token=secret(tokens[0].access_token))
+    asyncio.run(burst())  # every request meets a 401; one refresh serves them all
+    assert len(tokens) == 2
 
 
 def test_a_plain_httpx_client_can_use_the_auth(login: Login) -> None:
@@ -135,9 +153,8 @@ def test_a_token_from_an_earlier_run_is_used_then_refreshed(login: Login) -> Non
 
 
 def test_a_token_alone_works_until_it_is_refused(login: Login) -> None:
-    auth = OptiplyAuth(
-        dashboard_url=f"{login.url}/api", token=Token(access_token=login.access_token)
-    )
+    expired = Token(access_token=login.access_token, expires_at=time.time() - 1)
+    auth = OptiplyAuth(dashboard_url=f"{login.url}/api", token=expired)
     with client_for(login, auth) as client:
         client.list("products")
         revoke_token(login.server.engine, token=login.access_token)

@@ -384,7 +384,7 @@ REJECTED = [
         "page-number",
     ),
     ("page[size]=2", [("page[size]", "unknown page parameter")], "page-size"),
-    ("page[after]=5", [("page[after]", "unknown page parameter")], "page-after-not-yet"),
+    ("page[after]=5", [("page[after]", "not a cursor")], "page-after-not-a-cursor"),
     ("page=2", [("page", "unknown page parameter")], "bare-page"),
     ("page[limit=2", [("page[limit", "unknown page parameter")], "page-unclosed"),
     (

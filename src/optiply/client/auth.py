@@ -109,7 +109,7 @@ class OptiplyAuth(httpx.Auth):
         self._on_token = on_token
         self._clock = clock
         self._thread_lock = threading.Lock()
-        self._async_lock = asyncio.Lock()
+        self._async_lock: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
         if client_id is None or self._client_secret is None:
             if token is None:
                 raise ConfigurationError("OptiplyAuth needs client_id and client_secret")
@@ -151,7 +151,7 @@ class OptiplyAuth(httpx.Auth):
         token = self._token
         for after_401 in (False, True):
             if after_401 or self._is_stale(token):
-                async with self._async_lock:
+                async with self._loop_lock():
                     flow = self._obtain(request, token, after_401)
                     try:
                         step = next(flow)
@@ -166,6 +166,14 @@ class OptiplyAuth(httpx.Auth):
             response = yield request
             if response.status_code != 401 or after_401:
                 return
+
+    def _loop_lock(self) -> asyncio.Lock:
+        """The async lock of the running event loop (an asyncio lock serves one loop only)."""
+        loop = asyncio.get_running_loop()
+        with self._thread_lock:
+            if self._async_lock is None or self._async_lock[0] is not loop:
+                self._async_lock = (loop, asyncio.Lock())
+            return self._async_lock[1]
 
     @property
     def _can_use_password(self) -> bool:
@@ -208,6 +216,8 @@ class OptiplyAuth(httpx.Auth):
         elif after_401:
             logger.info("access token refused (401); requesting a new one")
         if not self._can_use_password:
+            if current is not None and not after_401:
+                return current  # expiring, and nothing to renew it with: let the server judge
             raise AuthenticationError(
                 "the access token was refused and cannot be renewed without client credentials "
                 "and a username and password",

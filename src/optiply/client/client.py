@@ -42,7 +42,7 @@ from optiply.client.errors import (
     safe_url,
 )
 from optiply.jsonapi.media import MEDIA_TYPE
-from optiply.query import MAX_LIMIT, ListQuery, build
+from optiply.query import DEFAULT_LIMIT, MAX_LIMIT, ListQuery, build
 
 logger = logging.getLogger("optiply.client")
 
@@ -185,16 +185,15 @@ class _Core:
     def list_params(self, query: ListQuery) -> list[tuple[str, str]]:
         return [*self.params, *build(query)]
 
-    def list_query(self, resource_type: str, query: ListQuery | None, equals: Any) -> ListQuery:
+    def list_query(
+        self, resource_type: str, query: ListQuery | None, options: dict[str, Any], limit: int
+    ) -> ListQuery:
+        """``query`` plus keyword filters (and ``sort``/``limit``/``offset``); ``limit`` when
+        neither sets a page size."""
         paging.resource_spec(resource_type, "GET")
-        if not equals:
-            return query or ListQuery()
-        return paging.merge(query, paging.filters(resource_type, **equals))
-
-    def iterate_query(self, resource_type: str, query: ListQuery | None, equals: Any) -> ListQuery:
-        paging.resource_spec(resource_type, "GET")
-        limit = MAX_LIMIT if query is None else None
-        return paging.merge(query, paging.filters(resource_type, limit=limit, **equals))
+        if query is None:
+            options.setdefault("limit", limit)
+        return paging.merge(query, paging.filters(resource_type, **options))
 
     def next_url(self, url: str) -> httpx.URL:
         """``links.next`` as sent: verbatim on the API host, the account context kept.
@@ -418,9 +417,10 @@ auth=BearerAuth(access_token=SecretStr('**********')))
         Args:
             resource_type: The JSON:API type.
             query: Filters, sort and page (see ``optiply.client.paging``).
-            **filters: Equality filters by attribute, added to ``query``'s.
+            **filters: Equality filters by attribute (a list means IN, None IS NULL), added
+                to ``query``'s; ``sort``, ``limit`` and ``offset`` set the order and page.
         """
-        query = self._core.list_query(resource_type, query, filters)
+        query = self._core.list_query(resource_type, query, filters, DEFAULT_LIMIT)
         path = self._core.path(resource_type, "GET")
         return self._core.page(self._send("GET", path, params=self._core.list_params(query)))
 
@@ -428,7 +428,7 @@ auth=BearerAuth(access_token=SecretStr('**********')))
         self, resource_type: str, query: ListQuery | None = None, /, **filters: Any
     ) -> Iterator[ResourcePage]:
         """Every page of a collection, following ``links.next``; 100 rows a page by default."""
-        query = self._core.iterate_query(resource_type, query, filters)
+        query = self._core.list_query(resource_type, query, filters, MAX_LIMIT)
         path = self._core.path(resource_type, "GET")
         first = self._core.page(self._send("GET", path, params=self._core.list_params(query)))
         return paging.follow(first, self._next_page)
@@ -572,7 +572,7 @@ class AsyncOptiplyClient:
         self, resource_type: str, query: ListQuery | None = None, /, **filters: Any
     ) -> ResourcePage:
         """GET one page of a collection (see ``OptiplyClient.list``)."""
-        query = self._core.list_query(resource_type, query, filters)
+        query = self._core.list_query(resource_type, query, filters, DEFAULT_LIMIT)
         path = self._core.path(resource_type, "GET")
         response = await self._send("GET", path, params=self._core.list_params(query))
         return self._core.page(response)
@@ -581,7 +581,7 @@ class AsyncOptiplyClient:
         self, resource_type: str, query: ListQuery | None = None, /, **filters: Any
     ) -> AsyncIterator[ResourcePage]:
         """Every page of a collection, following ``links.next``; 100 rows a page by default."""
-        query = self._core.iterate_query(resource_type, query, filters)
+        query = self._core.list_query(resource_type, query, filters, MAX_LIMIT)
         path = self._core.path(resource_type, "GET")
         response = await self._send("GET", path, params=self._core.list_params(query))
         async for page in paging.afollow(self._core.page(response), self._next_page):

@@ -1,21 +1,21 @@
 """The client's exceptions, grouped by what the caller should do (style principle 7).
 
-============================  ==========================================  =====================
-class                         raised for                                  the caller should
-============================  ==========================================  =====================
-``RetriableError``            429, 408, 502, 503, 504, timeouts,          retry later (the
-                              connection errors                           client already did)
-``AmbiguousWriteError``       a POST whose outcome is unknown: timeout    read back by natural
-                              or reset after sending, any 5xx             key, never re-POST
-``FatalError``                403, 405, other 5xx, unusable responses     stop the job
-``AuthenticationError``       401 after one refresh, rejected credentials stop the job
-``ConfigurationError``        bad arguments, found before any I/O         fix the call
-``RecordError``               400, 404, 409, 413, 415 and other 4xx       fail this record,
-                                                                          continue
-``NotFoundError``             404, 410                                    e.g. DELETE: success
-``ConflictError``             409                                         adopt the existing id
-``ValidationError``           400, 422, values that are not JSON          fix the record
-============================  ==========================================  =====================
+- ``RetriableError``: 429, 408, 502, 503, 504, timeouts, connection errors. Retry later (the
+  client already retried GET, PATCH and DELETE).
+
+  - ``AmbiguousWriteError``: a POST whose outcome is unknown (a timeout or reset after
+    sending, any 5xx). Read back by a natural key; never re-POST blindly.
+
+- ``FatalError``: 403, 405, 5xx other than the above, unusable answers. Stop the job.
+
+  - ``AuthenticationError``: a 401 after one refresh, or credentials the token endpoint refused.
+  - ``ConfigurationError`` (also a ``ValueError``): a bad argument, found before any I/O.
+
+- ``RecordError``: 400, 404, 409, 413, 415 and other 4xx. Fail this record, go on with others.
+
+  - ``NotFoundError``: 404 or 410 (for a DELETE, usually success).
+  - ``ConflictError``: 409, a unique pair exists (adopt the existing row).
+  - ``ValidationError``: 400 or 422, or a value that cannot be sent (NaN, a bad id).
 
 Every error carries ``status``, ``code``, ``detail``, ``pointer``, ``parameter``, ``method`` and
 ``url`` of its first problem, and ``problems`` lists all of them. Nothing here ever holds a

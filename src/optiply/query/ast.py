@@ -41,10 +41,17 @@ class SortKey:
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """Offset paging: ``limit`` rows from ``offset`` (a multiple of ``limit``)."""
+    """``limit`` rows from ``offset`` (a multiple of ``limit``), or after a keyset cursor.
+
+    With ``after`` (decoded from ``page[after]``: the sort-key values of the previous page's
+    last row, ending with its id) the rows follow that position and ``offset`` only numbers the
+    page; ``total`` is the count carried by the cursor from the first page of the walk.
+    """
 
     limit: int = DEFAULT_LIMIT
     offset: int = 0
+    after: tuple[Any, ...] | None = None
+    total: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

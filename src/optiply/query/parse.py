@@ -30,6 +30,7 @@ from optiply.query.ast import (
     QueryError,
     SortKey,
 )
+from optiply.query.cursor import decode, keyset_keys
 from optiply.query.operators import EQUALITY, ORDERING, Operator
 from optiply.resources.spec import Attribute, Kind, ResourceSpec
 from optiply.resources.types import INT64_MAX, InvalidValue, parse_text
@@ -65,7 +66,7 @@ def parse(params: Iterable[tuple[str, str]], spec: ResourceSpec) -> ListQuery:
     >>> [(key.attribute.name, key.descending) for key in query.sort]
     [('price', True)]
     >>> query.page
-    Page(limit=20, offset=0)
+    Page(limit=20, offset=0, after=None, total=None)
     >>> parse([("filter[completed]", "null")], get("buyOrders")).filters[0].values
     (None,)
     >>> try:
@@ -88,6 +89,8 @@ def parse(params: Iterable[tuple[str, str]], spec: ResourceSpec) -> ListQuery:
             paging.setdefault(key, []).append(value)
     sort = _sort(sorts, spec, problems)
     page = _page(paging, problems)
+    if "page[after]" in paging and not any(p.parameter == "page[after]" for p in problems):
+        page = _after(paging["page[after]"][0], sort, spec, page, problems)
     if problems:
         raise QueryError(problems)
     return ListQuery(filters=filters.result(), sort=sort, page=page)
@@ -235,8 +238,7 @@ def _page(values: dict[str, list[str]], problems: list[Problem]) -> Page:
     """The page from ``page[limit]`` and ``page[offset]``; any other ``page`` key is a fault."""
     texts: dict[str, str] = {}
     for key, given in values.items():
-        if key not in ("page[limit]", "page[offset]"):
-            # page[after] (keyset paging) is planned; it will be read here, next to these two.
+        if key not in ("page[limit]", "page[offset]", "page[after]"):
             problems.append(
                 Problem(
                     key, f"unknown page parameter {_show(key)}; use page[limit] and page[offset]"
@@ -249,6 +251,24 @@ def _page(values: dict[str, list[str]], problems: list[Problem]) -> Page:
     limit = _limit(texts.get("page[limit]"), problems)
     offset = _offset(texts.get("page[offset]"), limit, problems)
     return Page(limit=limit or DEFAULT_LIMIT, offset=offset or 0)
+
+
+def _after(
+    text: str, sort: tuple[SortKey, ...], spec: ResourceSpec, page: Page, problems: list[Problem]
+) -> Page:
+    """Add the keyset position of ``page[after]`` (see ``cursor``) to ``page``."""
+    keys = keyset_keys(sort, spec)
+    if keys is None:
+        problems.append(
+            Problem("page[after]", "page[after] needs a sort on attributes that are never null")
+        )
+        return page
+    try:
+        after, total = decode(text.strip(), keys)
+    except ValueError as error:
+        problems.append(Problem("page[after]", str(error)))
+        return page
+    return Page(limit=page.limit, offset=page.offset, after=after, total=total)
 
 
 def _limit(text: str | None, problems: list[Problem]) -> int | None:

@@ -9,9 +9,18 @@ from optiply.query import Page
 
 
 def page_links(
-    url: str, params: Sequence[tuple[str, str]], page: Page, total: int
+    url: str,
+    params: Sequence[tuple[str, str]],
+    page: Page,
+    total: int,
+    *,
+    rows: int | None = None,
+    cursor: str | None = None,
 ) -> dict[str, str | None]:
     """``first``, ``last``, ``prev`` and ``next`` for ``page`` of ``total`` rows.
+
+    ``next`` resumes by key when a ``cursor`` is given (``page[after]``, next to the nominal
+    ``page[offset]`` that clients computing offsets themselves keep using).
 
     >>> links = page_links("http://h/v1/products", [("sort", "id")], Page(10, 10), 25)
     >>> links["next"]
@@ -19,11 +28,18 @@ def page_links(
     >>> links["prev"], links["last"][-15:]
     ('http://h/v1/products?sort=id&page[limit]=10&page[offset]=0', 'page[offset]=20')
     """
-    kept = [(k, v) for k, v in params if k not in ("page[limit]", "page[offset]")]
+    kept = [(k, v) for k, v in params if k not in ("page[limit]", "page[offset]", "page[after]")]
 
-    def link(offset: int) -> str:
+    def link(offset: int, after: str | None = None) -> str:
         query = [*kept, ("page[limit]", str(page.limit)), ("page[offset]", str(offset))]
+        if after is not None:
+            query.append(("page[after]", after))
         return f"{url}?{urlencode(query, safe='[]')}"
+
+    if page.after is not None:  # a keyset walk: continue while pages come back full
+        more = rows == page.limit
+    else:
+        more = page.offset + page.limit < total
 
     last = max(0, (total - 1) // page.limit * page.limit)
     return {
@@ -32,5 +48,5 @@ def page_links(
         "prev": link(max(0, min(page.offset, last + page.limit) - page.limit))
         if page.offset > 0
         else None,
-        "next": link(page.offset + page.limit) if page.offset + page.limit < total else None,
+        "next": link(page.offset + page.limit, cursor) if more else None,
     }

@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 from optiply.jsonapi.errors import ErrorCode
 from optiply.jsonapi.media import MEDIA_TYPE
 from optiply.query import ListQuery, parse
+from optiply.query.cursor import encode
 from optiply.resources import REGISTRY, ResourceSpec
 from optiply.resources import get as get_spec
 from optiply.resources.types import INT64_MAX
@@ -39,7 +40,7 @@ from optiply.server.service import crud
 from optiply.server.service.crud import Context
 from optiply.server.service.tenancy import request_scope
 from optiply.server.settings import Settings
-from optiply.server.storage.repository import Connection
+from optiply.server.storage.repository import Connection, Listing
 
 
 def _row_id(request: Request) -> int:
@@ -100,18 +101,20 @@ class ResourceEndpoints:
         return ResourceWriter(spec or self.spec, base)
 
     def _list(
-        self,
-        request: Request,
-        spec: ResourceSpec,
-        total: int,
-        rows: list[tuple[int, str]],
-        query: ListQuery,
+        self, request: Request, spec: ResourceSpec, listing: Listing, query: ListQuery
     ) -> Response:
         base = self.public_url or str(request.base_url).rstrip("/")
+        cursor = None if listing.last is None else encode(listing.last, listing.total)
         links = page_links(
-            base + request.url.path, request.query_params.multi_items(), query.page, total
+            base + request.url.path,
+            request.query_params.multi_items(),
+            query.page,
+            listing.total,
+            rows=len(listing.rows),
+            cursor=cursor,
         )
-        return _jsonapi(list_document(self._writer(request, spec).resources(rows), links, total))
+        resources = self._writer(request, spec).resources(listing.rows)
+        return _jsonapi(list_document(resources, links, listing.total))
 
     async def collection(self, request: Request) -> Response:
         """GET a page of the collection, or POST a new resource."""
@@ -130,8 +133,8 @@ class ResourceEndpoints:
             return _jsonapi(single_document(resource, meta), 201)
         with self._transaction(request) as (connection, context):
             query = parse(request.query_params.multi_items(), spec)
-            total, rows = crud.list_rows(connection, spec, context, query)
-        return self._list(request, spec, total, rows, query)
+            listing = crud.list_rows(connection, spec, context, query)
+        return self._list(request, spec, listing, query)
 
     async def item(self, request: Request) -> Response:
         """GET, PATCH or DELETE one resource."""
@@ -159,10 +162,10 @@ class ResourceEndpoints:
             row_id = _row_id(request)
             if relationship.to_many:
                 query = parse(request.query_params.multi_items(), target)
-                total, rows = crud.related_to_many(
+                listing = crud.related_to_many(
                     connection, spec, context, row_id, target, relationship.attribute, query
                 )
-                return self._list(request, target, total, rows, query)
+                return self._list(request, target, listing, query)
             _, target_id = crud.related_to_one(
                 connection, spec, context, row_id, relationship.attribute
             )
@@ -184,10 +187,11 @@ class ResourceEndpoints:
             row_id = _row_id(request)
             if relationship.to_many:
                 query = parse(request.query_params.multi_items(), target)
-                _, rows = crud.related_to_many(
+                listing = crud.related_to_many(
                     connection, spec, context, row_id, target, relationship.attribute, query
                 )
-                return _jsonapi(identifiers_document(target.type, [r[0] for r in rows]))
+                ids = [row_id for row_id, _ in listing.rows]
+                return _jsonapi(identifiers_document(target.type, ids))
             _, target_id = crud.related_to_one(
                 connection, spec, context, row_id, relationship.attribute
             )

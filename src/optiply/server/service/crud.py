@@ -23,7 +23,7 @@ from optiply.server.service import cascades, conflicts, rules
 from optiply.server.service.errors import DomainError, Problem
 from optiply.server.service.tenancy import AccountScope, account_for_create
 from optiply.server.storage import repository
-from optiply.server.storage.repository import Connection, Rendered, RowMapping
+from optiply.server.storage.repository import Connection, Listing, RowMapping
 
 PUBLIC_API_KEY = "publicApi"  # the remoteIdMap key without a couplingId (Q13)
 ATTRIBUTES = "/data/attributes/"
@@ -54,7 +54,7 @@ def not_found(spec: ResourceSpec, row_id: int | str) -> DomainError:
 
 def list_rows(
     connection: Connection, spec: ResourceSpec, context: Context, query: ListQuery
-) -> tuple[int, list[Rendered]]:
+) -> Listing:
     """A page of visible rows and the total count."""
     return repository.list_page(connection, spec, context.scope.account_ids, query)
 
@@ -92,7 +92,7 @@ def related_to_many(
     target: ResourceSpec,
     attribute: str,
     query: ListQuery,
-) -> tuple[int, list[Rendered]]:
+) -> Listing:
     """A page of the ``target`` rows whose ``attribute`` points at row ``row_id``."""
     if repository.find(connection, spec, row_id, context.scope.account_ids) is None:
         raise not_found(spec, row_id)

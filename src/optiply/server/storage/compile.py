@@ -13,6 +13,7 @@ PostgreSQL; the differences in storage (see ``columns.py``) are bridged here:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Float, String, Table, and_, case, cast, func, literal, null, or_
@@ -51,6 +52,29 @@ def where(table: Table, query: ListQuery, dialect: str) -> list[ColumnElement[bo
         One condition per filter.
     """
     return [_condition(table, condition, dialect) for condition in query.filters]
+
+
+def after(table: Table, keys: Sequence[SortKey], values: Sequence[Any], dialect: str) -> Any:
+    """Rows strictly after the position ``values`` in the order ``keys`` (keyset paging).
+
+    ``(a, b) > (x, y)`` expands to ``a > x OR (a = x AND b > y)``, each key in its own direction.
+    """
+    alternatives = []
+    for index, key in enumerate(keys):
+        column = _comparable(table, key.attribute, dialect)
+        value = _value(table, key.attribute, values[index], dialect)
+        step = column < value if key.descending else column > value
+        equal = [
+            _comparable(table, k.attribute, dialect) == _value(table, k.attribute, v, dialect)
+            for k, v in zip(keys[:index], values[:index], strict=True)
+        ]
+        alternatives.append(and_(*equal, step))
+    return or_(*alternatives)
+
+
+def sort_columns(table: Table, keys: Sequence[SortKey]) -> list[ColumnElement[Any]]:
+    """The stored columns of ``keys``, to read the position of a page's last row."""
+    return [table.c[key.attribute.column] for key in keys]
 
 
 def order_by(table: Table, query: ListQuery, dialect: str) -> list[ColumnElement[Any]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -26,14 +27,20 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from optiply.query import ListQuery
+from optiply.query.cursor import keyset_keys
 from optiply.resources import ResourceSpec
-from optiply.server.storage.compile import order_by, where
+from optiply.server.storage.compile import after, order_by, sort_columns, where
 from optiply.server.storage.render import attributes_sql
 from optiply.server.storage.tables import RESOURCE_TABLES
 
 Rendered = tuple[int, str]  # (id, attributes JSON text)
 
-__all__ = ["Connection", "Rendered", "RowMapping"]  # re-exported types for the service layer
+__all__ = [
+    "Connection",
+    "Listing",
+    "Rendered",
+    "RowMapping",
+]  # re-exported types for the service layer
 
 
 def table_of(spec: ResourceSpec) -> Table:
@@ -52,30 +59,52 @@ def _rendered(connection: Connection, spec: ResourceSpec) -> Any:
     return literal_column(attributes_sql(spec, connection.dialect.name))
 
 
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """One page of rows, the total, and the sort-key values of the last row (for a cursor)."""
+
+    total: int
+    rows: list[Rendered]
+    last: tuple[Any, ...] | None  # None when the order can't resume by key, or no rows
+
+
 def list_page(
     connection: Connection,
     spec: ResourceSpec,
     account_ids: Collection[int],
     query: ListQuery,
     extra: Sequence[ColumnElement[bool]] = (),
-) -> tuple[int, list[Rendered]]:
-    """The total count and one rendered page of the rows matching ``query``."""
+) -> Listing:
+    """One rendered page of the rows matching ``query``, with the total count.
+
+    With a keyset position (``page[after]``) the page starts after it and the total is the one
+    the cursor carries, so every page of a walk costs the same however deep it is.
+    """
     table = table_of(spec)
     dialect = connection.dialect.name
     conditions = [*_scope(table, account_ids), *extra, *where(table, query, dialect)]
-    total = connection.execute(
-        select(func.count()).select_from(table).where(*conditions)
-    ).scalar_one()
-    if query.page.offset >= total:
-        return total, []
+    keys = keyset_keys(query.sort, spec)
+    page = query.page
+    offset = page.offset
+    if page.after is not None and keys is not None:
+        conditions.append(after(table, keys, page.after, dialect))
+        total, offset = page.total or 0, 0
+    else:
+        total = connection.execute(
+            select(func.count()).select_from(table).where(*conditions)
+        ).scalar_one()
+        if offset >= total:
+            return Listing(total, [], None)
     statement = (
-        select(table.c.id, _rendered(connection, spec))
+        select(table.c.id, _rendered(connection, spec), *sort_columns(table, keys or ()))
         .where(*conditions)
         .order_by(*order_by(table, query, dialect))
-        .limit(query.page.limit)
-        .offset(query.page.offset)
+        .limit(page.limit)
+        .offset(offset)
     )
-    return total, [(row[0], row[1]) for row in connection.execute(statement)]
+    result = connection.execute(statement).all()
+    last = tuple(result[-1][2:]) if result and keys is not None else None
+    return Listing(total, [(row[0], row[1]) for row in result], last)
 
 
 def render_one(connection: Connection, spec: ResourceSpec, row_id: int) -> str:
