@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import text
+
 from support import create
 
 
@@ -59,9 +60,12 @@ def test_product_delete_cascades_but_keeps_order_history(api):
 
     api.delete(f"/products/{pid}")
 
-    for resource_type, row in (("supplierProducts", sp), ("productCompositions", as_composed),
-                               ("productCompositions", as_part),
-                               ("promotionProducts", promo_product)):
+    for resource_type, row in (
+        ("supplierProducts", sp),
+        ("productCompositions", as_composed),
+        ("productCompositions", as_part),
+        ("promotionProducts", promo_product),
+    ):
         assert _gone(api, resource_type, row["id"]), resource_type
     assert api.get(f"/sellOrderLines/{sell_line['id']}").status_code == 200
     assert api.get(f"/buyOrderLines/{buy_line['id']}").status_code == 200

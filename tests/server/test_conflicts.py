@@ -6,8 +6,9 @@ from support import create
 
 
 def _post(api, resource_type, **attributes):
-    return api.post(f"/{resource_type}", json={"data": {"type": resource_type,
-                                                        "attributes": attributes}})
+    return api.post(
+        f"/{resource_type}", json={"data": {"type": resource_type, "attributes": attributes}}
+    )
 
 
 def test_duplicate_supplier_product_is_409_naming_the_pair(api):
@@ -24,8 +25,10 @@ def test_duplicate_supplier_product_is_409_naming_the_pair(api):
         f"SupplierProduct with supplierId {supplier['id']} and productId {product['id']} "
         "already exists"
     )
-    listed = api.get("/supplierProducts", params={"filter[supplierId]": supplier["id"],
-                                                  "filter[productId]": product["id"]})
+    listed = api.get(
+        "/supplierProducts",
+        params={"filter[supplierId]": supplier["id"], "filter[productId]": product["id"]},
+    )
     assert len(listed.json()["data"]) == 1
 
 
@@ -47,12 +50,19 @@ def test_patch_into_an_existing_pair_is_409_and_changes_nothing(api):
     product = create(api, "products")
     first, second = create(api, "suppliers"), create(api, "suppliers")
     create(api, "supplierProducts", productId=int(product["id"]), supplierId=int(first["id"]))
-    other = create(api, "supplierProducts", productId=int(product["id"]),
-                   supplierId=int(second["id"]))
+    other = create(
+        api, "supplierProducts", productId=int(product["id"]), supplierId=int(second["id"])
+    )
 
-    response = api.patch(f"/supplierProducts/{other['id']}", json={"data": {
-        "type": "supplierProducts", "attributes": {"supplierId": int(first["id"]),
-                                                   "name": "renamed"}}})
+    response = api.patch(
+        f"/supplierProducts/{other['id']}",
+        json={
+            "data": {
+                "type": "supplierProducts",
+                "attributes": {"supplierId": int(first["id"]), "name": "renamed"},
+            }
+        },
+    )
 
     assert response.status_code == 409
     assert api.get(f"/supplierProducts/{other['id']}").json()["data"] == other
@@ -61,9 +71,15 @@ def test_patch_into_an_existing_pair_is_409_and_changes_nothing(api):
 def test_patch_keeping_its_own_pair_is_fine(api):
     sp = create(api, "supplierProducts")
 
-    response = api.patch(f"/supplierProducts/{sp['id']}", json={"data": {
-        "type": "supplierProducts", "attributes": {"productId": sp["attributes"]["productId"],
-                                                   "price": "3"}}})
+    response = api.patch(
+        f"/supplierProducts/{sp['id']}",
+        json={
+            "data": {
+                "type": "supplierProducts",
+                "attributes": {"productId": sp["attributes"]["productId"], "price": "3"},
+            }
+        },
+    )
 
     assert response.status_code == 200
 

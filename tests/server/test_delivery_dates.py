@@ -37,18 +37,41 @@ def test_null_supplier_lead_time_gives_null(api):
 def test_embedded_lines_inherit_the_orders_date(api):
     supplier = create(api, "suppliers", deliveryTime=2)
     product = create(api, "products")
-    create(api, "supplierProducts", supplierId=int(supplier["id"]), productId=int(product["id"]),
-           deliveryTime=30)
-    response = api.post("/buyOrders", json={"data": {"type": "buyOrders", "attributes": {
-        "placed": PLACED, "totalValue": 1, "supplierId": supplier["id"], "orderLines": [
-            {"productId": product["id"], "quantity": 1, "subtotalValue": 1},
-            {"productId": product["id"], "quantity": 1, "subtotalValue": 1,
-             "expectedDeliveryDate": "2024-12-24T00:00:00Z"},
-        ]}}})
+    create(
+        api,
+        "supplierProducts",
+        supplierId=int(supplier["id"]),
+        productId=int(product["id"]),
+        deliveryTime=30,
+    )
+    response = api.post(
+        "/buyOrders",
+        json={
+            "data": {
+                "type": "buyOrders",
+                "attributes": {
+                    "placed": PLACED,
+                    "totalValue": 1,
+                    "supplierId": supplier["id"],
+                    "orderLines": [
+                        {"productId": product["id"], "quantity": 1, "subtotalValue": 1},
+                        {
+                            "productId": product["id"],
+                            "quantity": 1,
+                            "subtotalValue": 1,
+                            "expectedDeliveryDate": "2024-12-24T00:00:00Z",
+                        },
+                    ],
+                },
+            }
+        },
+    )
     line_ids = response.json()["meta"]["orderLineIds"]
 
-    dates = [api.get(f"/buyOrderLines/{i}").json()["data"]["attributes"]["expectedDeliveryDate"]
-             for i in line_ids]
+    dates = [
+        api.get(f"/buyOrderLines/{i}").json()["data"]["attributes"]["expectedDeliveryDate"]
+        for i in line_ids
+    ]
 
     assert dates == ["2024-03-07T14:30:00Z", "2024-12-24T00:00:00Z"]
 
@@ -56,8 +79,13 @@ def test_embedded_lines_inherit_the_orders_date(api):
 def test_direct_line_uses_the_supplier_product_lead_time(api):
     order = _order(api, 2)
     product = create(api, "products")
-    create(api, "supplierProducts", supplierId=order["attributes"]["supplierId"],
-           productId=int(product["id"]), deliveryTime=7)
+    create(
+        api,
+        "supplierProducts",
+        supplierId=order["attributes"]["supplierId"],
+        productId=int(product["id"]),
+        deliveryTime=7,
+    )
 
     line = create(api, "buyOrderLines", buyOrderId=int(order["id"]), productId=int(product["id"]))
 
@@ -75,8 +103,13 @@ def test_direct_line_without_supplier_product_inherits_the_order(api):
 def test_direct_line_with_null_supplier_product_lead_time_falls_through(api):
     order = _order(api, 4)
     product = create(api, "products")
-    create(api, "supplierProducts", supplierId=order["attributes"]["supplierId"],
-           productId=int(product["id"]), deliveryTime=None)
+    create(
+        api,
+        "supplierProducts",
+        supplierId=order["attributes"]["supplierId"],
+        productId=int(product["id"]),
+        deliveryTime=None,
+    )
 
     line = create(api, "buyOrderLines", buyOrderId=int(order["id"]), productId=int(product["id"]))
 
@@ -86,7 +119,9 @@ def test_direct_line_with_null_supplier_product_lead_time_falls_through(api):
 def test_no_recalculation_on_patch(api):
     order = _order(api, 10)
 
-    patched = api.patch(f"/buyOrders/{order['id']}", json={"data": {"type": "buyOrders",
-        "attributes": {"placed": "2025-01-01T00:00:00Z"}}}).json()["data"]
+    patched = api.patch(
+        f"/buyOrders/{order['id']}",
+        json={"data": {"type": "buyOrders", "attributes": {"placed": "2025-01-01T00:00:00Z"}}},
+    ).json()["data"]
 
     assert patched["attributes"]["expectedDeliveryDate"] == "2024-03-15T14:30:00Z"

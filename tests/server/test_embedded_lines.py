@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pytest
+
 from support import create
 
-ORDERS = [("buyOrders", "buyOrderLines", "buyOrderId"),
-          ("sellOrders", "sellOrderLines", "sellOrderId")]
+ORDERS = [
+    ("buyOrders", "buyOrderLines", "buyOrderId"),
+    ("sellOrders", "sellOrderLines", "sellOrderId"),
+]
 
 
 def _order_body(api, order_type, lines):
@@ -19,8 +22,10 @@ def _order_body(api, order_type, lines):
 @pytest.mark.parametrize(("order_type", "line_type", "parent"), ORDERS)
 def test_lines_are_created_with_the_order_in_input_order(api, order_type, line_type, parent):
     products = [int(create(api, "products")["id"]) for _ in range(3)]
-    lines = [{"productId": p, "quantity": i + 1, "subtotalValue": f"{i + 1}0.00",
-              "remoteId": f"L{i}"} for i, p in enumerate(products)]
+    lines = [
+        {"productId": p, "quantity": i + 1, "subtotalValue": f"{i + 1}0.00", "remoteId": f"L{i}"}
+        for i, p in enumerate(products)
+    ]
 
     response = api.post(f"/{order_type}", json=_order_body(api, order_type, lines))
 
@@ -42,8 +47,12 @@ def test_lines_are_created_with_the_order_in_input_order(api, order_type, line_t
 @pytest.mark.parametrize(("order_type", "line_type", "parent"), ORDERS)
 def test_wrapped_lines_and_string_ids_are_accepted(api, order_type, line_type, parent):
     product = create(api, "products")["id"]
-    lines = [{"type": line_type, "attributes": {"productId": product, "quantity": "2",
-                                                "subtotalValue": 76.0}}]
+    lines = [
+        {
+            "type": line_type,
+            "attributes": {"productId": product, "quantity": "2", "subtotalValue": 76.0},
+        }
+    ]
 
     response = api.post(f"/{order_type}", json=_order_body(api, order_type, lines))
 
@@ -64,18 +73,24 @@ def test_empty_or_absent_lines_are_fine(api, order_type, line_type, parent):
 @pytest.mark.parametrize(("order_type", "line_type", "parent"), ORDERS)
 def test_line_errors_point_into_the_array_and_write_nothing(api, order_type, line_type, parent):
     product = int(create(api, "products")["id"])
-    lines = [{"productId": product, "quantity": 1, "subtotalValue": 1},
-             {"productId": product, "quantity": 1.5, "subtotalValue": "abc"},
-             {"quantity": 1, "subtotalValue": 1},
-             "not an object"]
+    lines = [
+        {"productId": product, "quantity": 1, "subtotalValue": 1},
+        {"productId": product, "quantity": 1.5, "subtotalValue": "abc"},
+        {"quantity": 1, "subtotalValue": 1},
+        "not an object",
+    ]
 
     response = api.post(f"/{order_type}", json=_order_body(api, order_type, lines))
 
     assert response.status_code == 400
     pointers = sorted(e["source"]["pointer"] for e in response.json()["errors"])
     base = "/data/attributes/orderLines"
-    assert pointers == [f"{base}/1/quantity", f"{base}/1/subtotalValue", f"{base}/2/productId",
-                        f"{base}/3"]
+    assert pointers == [
+        f"{base}/1/quantity",
+        f"{base}/1/subtotalValue",
+        f"{base}/2/productId",
+        f"{base}/3",
+    ]
     assert api.get(f"/{order_type}").json()["data"] == []
     assert api.get(f"/{line_type}").json()["data"] == []
 
@@ -83,8 +98,18 @@ def test_line_errors_point_into_the_array_and_write_nothing(api, order_type, lin
 def test_the_parent_id_in_a_line_is_ignored(api):
     other_order = create(api, "sellOrders")
     product = int(create(api, "products")["id"])
-    body = _order_body(api, "sellOrders", [{"productId": product, "quantity": 1,
-                                            "subtotalValue": 1, "sellOrderId": other_order["id"]}])
+    body = _order_body(
+        api,
+        "sellOrders",
+        [
+            {
+                "productId": product,
+                "quantity": 1,
+                "subtotalValue": 1,
+                "sellOrderId": other_order["id"],
+            }
+        ],
+    )
 
     response = api.post("/sellOrders", json=body)
 
@@ -104,9 +129,17 @@ def test_order_lines_are_ignored_on_patch(api):
     order = create(api, "sellOrders")
     product = int(create(api, "products")["id"])
 
-    response = api.patch(f"/sellOrders/{order['id']}", json={"data": {"type": "sellOrders",
-        "attributes": {"orderLines": [{"productId": product, "quantity": 1,
-                                       "subtotalValue": 1}]}}})
+    response = api.patch(
+        f"/sellOrders/{order['id']}",
+        json={
+            "data": {
+                "type": "sellOrders",
+                "attributes": {
+                    "orderLines": [{"productId": product, "quantity": 1, "subtotalValue": 1}]
+                },
+            }
+        },
+    )
 
     assert response.status_code == 200
     assert api.get("/sellOrderLines").json()["data"] == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from support import create
 
 
@@ -40,7 +41,9 @@ def test_a_walk_survives_deletes_behind_it(api, products):
 
 @pytest.mark.parametrize("sort", ["-id", "stockLevel", "-updatedAt,stockLevel", "name"])
 def test_keyset_walks_follow_any_non_null_sort(api, products, sort):
-    expected = [row["id"] for row in api.get(f"/products?sort={sort}&page[limit]=100").json()["data"]]
+    expected = [
+        row["id"] for row in api.get(f"/products?sort={sort}&page[limit]=100").json()["data"]
+    ]
 
     seen, _ = _walk(api, f"/products?sort={sort}&page[limit]=2")
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import time
 
 import pytest
+
 from support import create
 
 
 def _patch(api, resource_type, row_id, **attributes):
-    return api.patch(f"/{resource_type}/{row_id}", json={"data": {"type": resource_type,
-                                                                 "attributes": attributes}})
+    return api.patch(
+        f"/{resource_type}/{row_id}",
+        json={"data": {"type": resource_type, "attributes": attributes}},
+    )
 
 
 def test_setting_preferred_clears_the_products_other_supplier_products(api):
@@ -60,8 +63,15 @@ def test_updated_at_moves_on_every_change_and_incremental_readers_see_it(api):
 
 
 def test_end_date_before_start_date_is_400(api):
-    response = api.post("/promotions", json={"data": {"type": "promotions", "attributes": {
-        "name": "P", "startDate": "2024-02-01", "endDate": "2024-01-01"}}})
+    response = api.post(
+        "/promotions",
+        json={
+            "data": {
+                "type": "promotions",
+                "attributes": {"name": "P", "startDate": "2024-02-01", "endDate": "2024-01-01"},
+            }
+        },
+    )
     assert response.status_code == 400
     assert response.json()["errors"][0]["source"]["pointer"] == "/data/attributes/endDate"
 
@@ -82,8 +92,10 @@ def test_product_count_follows_promotion_products(api):
     assert count() == 2
     api.delete(f"/promotionProducts/{first['id']}")
     assert count() == 1
-    assert api.get(f"/promotions/{pid}").json()["data"]["attributes"]["updatedAt"] > (
-        promotion["attributes"]["updatedAt"])
+    assert (
+        api.get(f"/promotions/{pid}").json()["data"]["attributes"]["updatedAt"]
+        > (promotion["attributes"]["updatedAt"])
+    )
 
 
 def test_entire_shop_links_every_current_product(api):
@@ -107,8 +119,10 @@ def test_entire_shop_on_patch_links_the_missing_products(api):
     assert patched["attributes"]["productCount"] == products
 
 
-@pytest.mark.parametrize(("sent", "stored"), [("close_out", "close_out"), ("Absolute", "absolute"),
-                                              ("percentage", "relative")])
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [("close_out", "close_out"), ("Absolute", "absolute"), ("percentage", "relative")],
+)
 def test_uplift_types(api, sent, stored):
     promotion = create(api, "promotions", upliftType=sent)
     pp = create(api, "promotionProducts", promotionId=int(promotion["id"]), specificUpliftType=sent)

@@ -84,12 +84,10 @@ async def api_error(_request: Request, exc: Exception) -> Response:
 async def auth_error(_request: Request, exc: Exception) -> Response:
     """401/403 from the security layer, OAuth2-style (§2.5, Q4)."""
     assert isinstance(exc, AuthError)
-    body = {"error": exc.error, "error_description": exc.description}
-    challenge = f'Bearer realm="optiply", error="{exc.error}"'
     return Response(
-        orjson.dumps(body),
+        orjson.dumps(exc.body()),
         exc.status,
-        {"WWW-Authenticate": challenge},
+        {"WWW-Authenticate": exc.www_authenticate},
         media_type="application/json",
     )
 

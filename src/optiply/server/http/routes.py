@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -40,7 +39,7 @@ from optiply.server.service import crud
 from optiply.server.service.crud import Context
 from optiply.server.service.tenancy import request_scope
 from optiply.server.settings import Settings
-from optiply.server.storage.repository import Connection, Listing
+from optiply.server.storage.repository import Connection, Engine, Listing
 
 
 def _row_id(request: Request) -> int:

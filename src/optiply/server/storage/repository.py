@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Engine,
     RowMapping,
     Table,
     and_,
@@ -37,6 +38,7 @@ Rendered = tuple[int, str]  # (id, attributes JSON text)
 
 __all__ = [
     "Connection",
+    "Engine",
     "Listing",
     "Rendered",
     "RowMapping",
