@@ -96,10 +96,9 @@ def related_to_many(
     """A page of the ``target`` rows whose ``attribute`` points at row ``row_id``."""
     if repository.find(connection, spec, row_id, context.scope.account_ids) is None:
         raise not_found(spec, row_id)
-    table = repository.table_of(target)
-    column = table.c[get_attribute(target, attribute).column]
+    column = get_attribute(target, attribute).column
     return repository.list_page(
-        connection, target, context.scope.account_ids, query, extra=[column == row_id]
+        connection, target, context.scope.account_ids, query, related=(column, row_id)
     )
 
 
@@ -125,6 +124,7 @@ def create(
         raise conflicts.raced(spec, row) from None
     rules.after_insert(connection, spec, row, context.now)
     line_ids = _create_lines(connection, spec, context, row_id, row, lines)
+    repository.bump_version(connection, account_id)
     return Created(row_id, line_ids)
 
 
@@ -159,14 +159,17 @@ def update(
     except repository.UniqueViolation:
         raise conflicts.raced(spec, {**current, **changes}) from None
     rules.after_update(connection, spec, current, changes, context.now)
+    repository.bump_version(connection, current.get("account_id", row_id))
 
 
 def delete(connection: Connection, spec: ResourceSpec, context: Context, row_id: int) -> None:
     """Soft-delete one visible row and what cascades from it."""
-    if repository.find(connection, spec, row_id, context.scope.account_ids) is None:
+    row = repository.find(connection, spec, row_id, context.scope.account_ids)
+    if row is None:
         raise not_found(spec, row_id)
     deleted = cascades.delete_tree(connection, spec, [row_id], context.now)
     rules.after_delete(connection, deleted, context.now)
+    repository.bump_version(connection, row["account_id"])
 
 
 def get_attribute(spec: ResourceSpec, name: str) -> Attribute:

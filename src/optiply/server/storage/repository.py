@@ -6,6 +6,7 @@ of other accounts and soft-deleted rows are never read or written here.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -75,16 +76,19 @@ def list_page(
     spec: ResourceSpec,
     account_ids: Collection[int],
     query: ListQuery,
-    extra: Sequence[ColumnElement[bool]] = (),
+    related: tuple[str, int] | None = None,
 ) -> Listing:
     """One rendered page of the rows matching ``query``, with the total count.
 
+    ``related`` (column, id) narrows to the rows pointing at one parent (related endpoints).
     With a keyset position (``page[after]``) the page starts after it and the total is the one
     the cursor carries, so every page of a walk costs the same however deep it is.
     """
     table = table_of(spec)
     dialect = connection.dialect.name
-    conditions = [*_scope(table, account_ids), *extra, *where(table, query, dialect)]
+    conditions = [*_scope(table, account_ids), *where(table, query, dialect)]
+    if related is not None:
+        conditions.append(table.c[related[0]] == related[1])
     keys = keyset_keys(query.sort, spec)
     page = query.page
     offset = page.offset
@@ -92,9 +96,8 @@ def list_page(
         conditions.append(after(table, keys, page.after, dialect))
         total, offset = page.total or 0, 0
     else:
-        total = connection.execute(
-            select(func.count()).select_from(table).where(*conditions)
-        ).scalar_one()
+        key = (spec.type, tuple(account_ids), query.filters, related)
+        total = _cached_count(connection, table, conditions, account_ids, key)
         if offset >= total:
             return Listing(total, [], None)
     statement = (
@@ -107,6 +110,55 @@ def list_page(
     result = connection.execute(statement).all()
     last = tuple(result[-1][2:]) if result and keys is not None else None
     return Listing(total, [(row[0], row[1]) for row in result], last)
+
+
+_COUNTS: OrderedDict[tuple[Any, ...], int] = OrderedDict()
+_COUNTS_SIZE = 4096
+
+
+def _cached_count(
+    connection: Connection,
+    table: Table,
+    conditions: Sequence[ColumnElement[bool]],
+    account_ids: Collection[int],
+    key: tuple[Any, ...],
+) -> int:
+    """COUNT(*) of the matching rows, remembered until a write touches one of the accounts.
+
+    Counting a large account costs milliseconds per request; the cache key holds the accounts'
+    ``data_version`` (bumped in every write transaction, see ``bump_version``), so a cached
+    count is never served after a committed change, in this process or any other.
+    """
+    accounts = RESOURCE_TABLES["accounts"]
+    versions = tuple(
+        connection.execute(
+            select(accounts.c.id, accounts.c.data_version)
+            .where(accounts.c.id.in_(list(account_ids)))
+            .order_by(accounts.c.id)
+        ).all()
+    )
+    full_key = (str(connection.engine.url), key, versions)
+    cached = _COUNTS.get(full_key)
+    if cached is not None:
+        _COUNTS.move_to_end(full_key)
+        return cached
+    total = int(
+        connection.execute(select(func.count()).select_from(table).where(*conditions)).scalar_one()
+    )
+    _COUNTS[full_key] = total
+    if len(_COUNTS) > _COUNTS_SIZE:
+        _COUNTS.popitem(last=False)
+    return total
+
+
+def bump_version(connection: Connection, account_id: int) -> None:
+    """Mark a change in ``account_id`` (inside the writing transaction)."""
+    accounts = RESOURCE_TABLES["accounts"]
+    connection.execute(
+        update(accounts)
+        .where(accounts.c.id == account_id)
+        .values(data_version=accounts.c.data_version + 1)
+    )
 
 
 def render_one(connection: Connection, spec: ResourceSpec, row_id: int) -> str:

@@ -25,7 +25,7 @@ from optiply.server.storage.columns import BigId, Json, Money, UtcDateTime
 
 metadata = MetaData(
     naming_convention={
-        "ix": "ix_%(column_0_N_label)s",
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
         "uq": "uq_%(table_name)s_%(column_0_N_name)s",
         "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
         "pk": "pk_%(table_name)s",
@@ -70,11 +70,28 @@ def _resource_table(spec: ResourceSpec) -> Table:
             )
         )
     columns.append(Column("deleted_at", UtcDateTime(), nullable=True))
+    if spec.type == "accounts":
+        # Bumped by every write in the account: the key of the cached list counts.
+        columns.append(Column("data_version", BigInteger(), nullable=False, server_default="0"))
     table = Table(spec.table, metadata, *columns)
     Index(None, table.c.uuid, unique=True)
     if "account_id" in table.c:
-        Index(None, table.c.account_id, table.c.id)
-        Index(None, table.c.account_id, table.c.updated_at)
+        # Every API read is of live rows in some accounts: partial indexes serve it index-only.
+        live = text("deleted_at IS NULL")
+        Index(
+            None,
+            table.c.account_id,
+            table.c.id,
+            sqlite_where=live,
+            postgresql_where=live,
+        )
+        Index(
+            None,
+            table.c.account_id,
+            table.c.updated_at,
+            sqlite_where=live,
+            postgresql_where=live,
+        )
     for attribute in spec.references:
         if attribute.name != "accountId":
             Index(None, table.c[attribute.column])

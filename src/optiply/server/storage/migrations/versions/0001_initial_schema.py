@@ -2,16 +2,16 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 13:29:13.247303
+Create Date: 2026-11-23 13:51:22.669668
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects import postgresql
 
 import optiply.server.storage.columns
+from sqlalchemy.dialects import postgresql
 
 revision = "0001"
 down_revision = None
@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column(
             "deleted_at", optiply.server.storage.columns.UtcDateTime(length=27), nullable=True
         ),
+        sa.Column("data_version", sa.BigInteger(), server_default="0", nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_accounts")),
     )
     with op.batch_alter_table("accounts", schema=None) as batch_op:
@@ -157,7 +158,9 @@ def upgrade() -> None:
         sa.Column("category", sa.String(length=255), nullable=True),
         sa.Column(
             "remote_id_map",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            sa.JSON(none_as_null=True).with_variant(
+                postgresql.JSONB(none_as_null=True, astext_type=sa.Text()), "postgresql"
+            ),
             nullable=True,
         ),
         sa.Column(
@@ -182,12 +185,18 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("products", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_products_account_id_products_id"), ["account_id", "id"], unique=False
+            batch_op.f("ix_products_account_id_id"),
+            ["account_id", "id"],
+            unique=False,
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
         )
         batch_op.create_index(
-            batch_op.f("ix_products_account_id_products_updated_at"),
+            batch_op.f("ix_products_account_id_updated_at"),
             ["account_id", "updated_at"],
             unique=False,
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
         )
         batch_op.create_index(batch_op.f("ix_products_uuid"), ["uuid"], unique=True)
 
@@ -220,7 +229,9 @@ def upgrade() -> None:
         sa.Column("product_count", sa.BigInteger(), nullable=True),
         sa.Column(
             "remote_id_map",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            sa.JSON(none_as_null=True).with_variant(
+                postgresql.JSONB(none_as_null=True, astext_type=sa.Text()), "postgresql"
+            ),
             nullable=True,
         ),
         sa.Column(
@@ -245,12 +256,18 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("promotions", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_promotions_account_id_promotions_id"), ["account_id", "id"], unique=False
+            batch_op.f("ix_promotions_account_id_id"),
+            ["account_id", "id"],
+            unique=False,
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
         )
         batch_op.create_index(
-            batch_op.f("ix_promotions_account_id_promotions_updated_at"),
+            batch_op.f("ix_promotions_account_id_updated_at"),
             ["account_id", "updated_at"],
             unique=False,
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
         )
         batch_op.create_index(batch_op.f("ix_promotions_uuid"), ["uuid"], unique=True)
 
@@ -276,7 +293,9 @@ def upgrade() -> None:
         ),
         sa.Column(
             "remote_id_map",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            sa.JSON(none_as_null=True).with_variant(
+                postgresql.JSONB(none_as_null=True, astext_type=sa.Text()), "postgresql"
+            ),
             nullable=True,
         ),
         sa.Column(
@@ -301,14 +320,18 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("sell_orders", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_sell_orders_account_id_sell_orders_id"),
+            batch_op.f("ix_sell_orders_account_id_id"),
             ["account_id", "id"],
             unique=False,
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
         )
         batch_op.create_index(
-            batch_op.f("ix_sell_orders_account_id_sell_orders_updated_at"),
+            batch_op.f("ix_sell_orders_account_id_updated_at"),
             ["account_id", "updated_at"],
             unique=False,
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
         )
         batch_op.create_index(batch_op.f("ix_sell_orders_uuid"), ["uuid"], unique=True)
 
@@ -326,7 +349,9 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=255), nullable=False),
         sa.Column(
             "emails",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            sa.JSON(none_as_null=True).with_variant(
+                postgresql.JSONB(none_as_null=True, astext_type=sa.Text()), "postgresql"
+            ),
             nullable=True,
         ),
         sa.Column(
@@ -363,7 +388,9 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(length=3), nullable=True),
         sa.Column(
             "remote_id_map",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            sa.JSON(none_as_null=True).with_variant(
+                postgresql.JSONB(none_as_null=True, astext_type=sa.Text()), "postgresql"
+            ),
             nullable=True,
         ),
         sa.Column(
@@ -388,12 +415,18 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("suppliers", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_suppliers_account_id_suppliers_id"), ["account_id", "id"], unique=False
+            batch_op.f("ix_suppliers_account_id_id"),
+            ["account_id", "id"],
+            unique=False,
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
         )
         batch_op.create_index(
-            batch_op.f("ix_suppliers_account_id_suppliers_updated_at"),
+            batch_op.f("ix_suppliers_account_id_updated_at"),
             ["account_id", "updated_at"],
             unique=False,
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
         )
         batch_op.create_index(batch_op.f("ix_suppliers_uuid"), ["uuid"], unique=True)
 
@@ -441,7 +474,9 @@ def upgrade() -> None:
         sa.Column("assembly", sa.Boolean(), nullable=False),
         sa.Column(
             "remote_id_map",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            sa.JSON(none_as_null=True).with_variant(
+                postgresql.JSONB(none_as_null=True, astext_type=sa.Text()), "postgresql"
+            ),
             nullable=True,
         ),
         sa.Column(
@@ -469,12 +504,18 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("buy_orders", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_buy_orders_account_id_buy_orders_id"), ["account_id", "id"], unique=False
+            batch_op.f("ix_buy_orders_account_id_id"),
+            ["account_id", "id"],
+            unique=False,
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
         )
         batch_op.create_index(
-            batch_op.f("ix_buy_orders_account_id_buy_orders_updated_at"),
+            batch_op.f("ix_buy_orders_account_id_updated_at"),
             ["account_id", "updated_at"],
             unique=False,
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
         )
         batch_op.create_index(
             batch_op.f("ix_buy_orders_supplier_id"), ["supplier_id"], unique=False
@@ -499,7 +540,9 @@ def upgrade() -> None:
         sa.Column("batch_quantity", sa.BigInteger(), nullable=True),
         sa.Column(
             "remote_id_map",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            sa.JSON(none_as_null=True).with_variant(
+                postgresql.JSONB(none_as_null=True, astext_type=sa.Text()), "postgresql"
+            ),
             nullable=True,
         ),
         sa.Column(
@@ -536,14 +579,18 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("product_compositions", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_product_compositions_account_id_product_compositions_id"),
+            batch_op.f("ix_product_compositions_account_id_id"),
             ["account_id", "id"],
             unique=False,
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
         )
         batch_op.create_index(
-            batch_op.f("ix_product_compositions_account_id_product_compositions_updated_at"),
+            batch_op.f("ix_product_compositions_account_id_updated_at"),
             ["account_id", "updated_at"],
             unique=False,
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
         )
         batch_op.create_index(
             batch_op.f("ix_product_compositions_composed_product_id"),
@@ -551,9 +598,7 @@ def upgrade() -> None:
             unique=False,
         )
         batch_op.create_index(
-            batch_op.f(
-                "ix_product_compositions_composed_product_id_product_compositions_part_product_id"
-            ),
+            batch_op.f("ix_product_compositions_composed_product_id_part_product_id"),
             ["composed_product_id", "part_product_id"],
             unique=True,
             sqlite_where=sa.text("deleted_at IS NULL"),
@@ -586,7 +631,9 @@ def upgrade() -> None:
         ),
         sa.Column(
             "remote_id_map",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            sa.JSON(none_as_null=True).with_variant(
+                postgresql.JSONB(none_as_null=True, astext_type=sa.Text()), "postgresql"
+            ),
             nullable=True,
         ),
         sa.Column(
@@ -619,14 +666,18 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("promotion_products", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_promotion_products_account_id_promotion_products_id"),
+            batch_op.f("ix_promotion_products_account_id_id"),
             ["account_id", "id"],
             unique=False,
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
         )
         batch_op.create_index(
-            batch_op.f("ix_promotion_products_account_id_promotion_products_updated_at"),
+            batch_op.f("ix_promotion_products_account_id_updated_at"),
             ["account_id", "updated_at"],
             unique=False,
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
         )
         batch_op.create_index(
             batch_op.f("ix_promotion_products_product_id"), ["product_id"], unique=False
@@ -658,7 +709,9 @@ def upgrade() -> None:
         ),
         sa.Column(
             "remote_id_map",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            sa.JSON(none_as_null=True).with_variant(
+                postgresql.JSONB(none_as_null=True, astext_type=sa.Text()), "postgresql"
+            ),
             nullable=True,
         ),
         sa.Column(
@@ -691,14 +744,18 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("sell_order_lines", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_sell_order_lines_account_id_sell_order_lines_id"),
+            batch_op.f("ix_sell_order_lines_account_id_id"),
             ["account_id", "id"],
             unique=False,
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
         )
         batch_op.create_index(
-            batch_op.f("ix_sell_order_lines_account_id_sell_order_lines_updated_at"),
+            batch_op.f("ix_sell_order_lines_account_id_updated_at"),
             ["account_id", "updated_at"],
             unique=False,
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
         )
         batch_op.create_index(
             batch_op.f("ix_sell_order_lines_product_id"), ["product_id"], unique=False
@@ -769,7 +826,9 @@ def upgrade() -> None:
         ),
         sa.Column(
             "remote_id_map",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            sa.JSON(none_as_null=True).with_variant(
+                postgresql.JSONB(none_as_null=True, astext_type=sa.Text()), "postgresql"
+            ),
             nullable=True,
         ),
         sa.Column(
@@ -802,14 +861,18 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("supplier_products", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_supplier_products_account_id_supplier_products_id"),
+            batch_op.f("ix_supplier_products_account_id_id"),
             ["account_id", "id"],
             unique=False,
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
         )
         batch_op.create_index(
-            batch_op.f("ix_supplier_products_account_id_supplier_products_updated_at"),
+            batch_op.f("ix_supplier_products_account_id_updated_at"),
             ["account_id", "updated_at"],
             unique=False,
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
         )
         batch_op.create_index(
             batch_op.f("ix_supplier_products_product_id"), ["product_id"], unique=False
@@ -818,7 +881,7 @@ def upgrade() -> None:
             batch_op.f("ix_supplier_products_supplier_id"), ["supplier_id"], unique=False
         )
         batch_op.create_index(
-            batch_op.f("ix_supplier_products_supplier_id_supplier_products_product_id"),
+            batch_op.f("ix_supplier_products_supplier_id_product_id"),
             ["supplier_id", "product_id"],
             unique=True,
             sqlite_where=sa.text("deleted_at IS NULL"),
@@ -853,7 +916,9 @@ def upgrade() -> None:
         ),
         sa.Column(
             "remote_id_map",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            sa.JSON(none_as_null=True).with_variant(
+                postgresql.JSONB(none_as_null=True, astext_type=sa.Text()), "postgresql"
+            ),
             nullable=True,
         ),
         sa.Column(
@@ -886,14 +951,18 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("buy_order_lines", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_buy_order_lines_account_id_buy_order_lines_id"),
+            batch_op.f("ix_buy_order_lines_account_id_id"),
             ["account_id", "id"],
             unique=False,
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
         )
         batch_op.create_index(
-            batch_op.f("ix_buy_order_lines_account_id_buy_order_lines_updated_at"),
+            batch_op.f("ix_buy_order_lines_account_id_updated_at"),
             ["account_id", "updated_at"],
             unique=False,
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
         )
         batch_op.create_index(
             batch_op.f("ix_buy_order_lines_buy_order_id"), ["buy_order_id"], unique=False
@@ -921,7 +990,9 @@ def upgrade() -> None:
         sa.Column("quantity", sa.BigInteger(), nullable=False),
         sa.Column(
             "remote_id_map",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            sa.JSON(none_as_null=True).with_variant(
+                postgresql.JSONB(none_as_null=True, astext_type=sa.Text()), "postgresql"
+            ),
             nullable=True,
         ),
         sa.Column(
@@ -951,14 +1022,18 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("receipt_lines", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_receipt_lines_account_id_receipt_lines_id"),
+            batch_op.f("ix_receipt_lines_account_id_id"),
             ["account_id", "id"],
             unique=False,
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
         )
         batch_op.create_index(
-            batch_op.f("ix_receipt_lines_account_id_receipt_lines_updated_at"),
+            batch_op.f("ix_receipt_lines_account_id_updated_at"),
             ["account_id", "updated_at"],
             unique=False,
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
         )
         batch_op.create_index(
             batch_op.f("ix_receipt_lines_buy_order_line_id"), ["buy_order_line_id"], unique=False
@@ -973,31 +1048,53 @@ def downgrade() -> None:
     with op.batch_alter_table("receipt_lines", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_receipt_lines_uuid"))
         batch_op.drop_index(batch_op.f("ix_receipt_lines_buy_order_line_id"))
-        batch_op.drop_index(batch_op.f("ix_receipt_lines_account_id_receipt_lines_updated_at"))
-        batch_op.drop_index(batch_op.f("ix_receipt_lines_account_id_receipt_lines_id"))
+        batch_op.drop_index(
+            batch_op.f("ix_receipt_lines_account_id_updated_at"),
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        )
+        batch_op.drop_index(
+            batch_op.f("ix_receipt_lines_account_id_id"),
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        )
 
     op.drop_table("receipt_lines")
     with op.batch_alter_table("buy_order_lines", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_buy_order_lines_uuid"))
         batch_op.drop_index(batch_op.f("ix_buy_order_lines_product_id"))
         batch_op.drop_index(batch_op.f("ix_buy_order_lines_buy_order_id"))
-        batch_op.drop_index(batch_op.f("ix_buy_order_lines_account_id_buy_order_lines_updated_at"))
-        batch_op.drop_index(batch_op.f("ix_buy_order_lines_account_id_buy_order_lines_id"))
+        batch_op.drop_index(
+            batch_op.f("ix_buy_order_lines_account_id_updated_at"),
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        )
+        batch_op.drop_index(
+            batch_op.f("ix_buy_order_lines_account_id_id"),
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        )
 
     op.drop_table("buy_order_lines")
     with op.batch_alter_table("supplier_products", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_supplier_products_uuid"))
         batch_op.drop_index(
-            batch_op.f("ix_supplier_products_supplier_id_supplier_products_product_id"),
+            batch_op.f("ix_supplier_products_supplier_id_product_id"),
             sqlite_where=sa.text("deleted_at IS NULL"),
             postgresql_where=sa.text("deleted_at IS NULL"),
         )
         batch_op.drop_index(batch_op.f("ix_supplier_products_supplier_id"))
         batch_op.drop_index(batch_op.f("ix_supplier_products_product_id"))
         batch_op.drop_index(
-            batch_op.f("ix_supplier_products_account_id_supplier_products_updated_at")
+            batch_op.f("ix_supplier_products_account_id_updated_at"),
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
         )
-        batch_op.drop_index(batch_op.f("ix_supplier_products_account_id_supplier_products_id"))
+        batch_op.drop_index(
+            batch_op.f("ix_supplier_products_account_id_id"),
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        )
 
     op.drop_table("supplier_products")
     with op.batch_alter_table("sell_order_lines", schema=None) as batch_op:
@@ -1005,9 +1102,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_sell_order_lines_sell_order_id"))
         batch_op.drop_index(batch_op.f("ix_sell_order_lines_product_id"))
         batch_op.drop_index(
-            batch_op.f("ix_sell_order_lines_account_id_sell_order_lines_updated_at")
+            batch_op.f("ix_sell_order_lines_account_id_updated_at"),
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
         )
-        batch_op.drop_index(batch_op.f("ix_sell_order_lines_account_id_sell_order_lines_id"))
+        batch_op.drop_index(
+            batch_op.f("ix_sell_order_lines_account_id_id"),
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        )
 
     op.drop_table("sell_order_lines")
     with op.batch_alter_table("promotion_products", schema=None) as batch_op:
@@ -1015,60 +1118,108 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_promotion_products_promotion_id"))
         batch_op.drop_index(batch_op.f("ix_promotion_products_product_id"))
         batch_op.drop_index(
-            batch_op.f("ix_promotion_products_account_id_promotion_products_updated_at")
+            batch_op.f("ix_promotion_products_account_id_updated_at"),
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
         )
-        batch_op.drop_index(batch_op.f("ix_promotion_products_account_id_promotion_products_id"))
+        batch_op.drop_index(
+            batch_op.f("ix_promotion_products_account_id_id"),
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        )
 
     op.drop_table("promotion_products")
     with op.batch_alter_table("product_compositions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_product_compositions_uuid"))
         batch_op.drop_index(batch_op.f("ix_product_compositions_part_product_id"))
         batch_op.drop_index(
-            batch_op.f(
-                "ix_product_compositions_composed_product_id_product_compositions_part_product_id"
-            ),
+            batch_op.f("ix_product_compositions_composed_product_id_part_product_id"),
             sqlite_where=sa.text("deleted_at IS NULL"),
             postgresql_where=sa.text("deleted_at IS NULL"),
         )
         batch_op.drop_index(batch_op.f("ix_product_compositions_composed_product_id"))
         batch_op.drop_index(
-            batch_op.f("ix_product_compositions_account_id_product_compositions_updated_at")
+            batch_op.f("ix_product_compositions_account_id_updated_at"),
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
         )
         batch_op.drop_index(
-            batch_op.f("ix_product_compositions_account_id_product_compositions_id")
+            batch_op.f("ix_product_compositions_account_id_id"),
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
         )
 
     op.drop_table("product_compositions")
     with op.batch_alter_table("buy_orders", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_buy_orders_uuid"))
         batch_op.drop_index(batch_op.f("ix_buy_orders_supplier_id"))
-        batch_op.drop_index(batch_op.f("ix_buy_orders_account_id_buy_orders_updated_at"))
-        batch_op.drop_index(batch_op.f("ix_buy_orders_account_id_buy_orders_id"))
+        batch_op.drop_index(
+            batch_op.f("ix_buy_orders_account_id_updated_at"),
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        )
+        batch_op.drop_index(
+            batch_op.f("ix_buy_orders_account_id_id"),
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        )
 
     op.drop_table("buy_orders")
     op.drop_table("user_accounts")
     with op.batch_alter_table("suppliers", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_suppliers_uuid"))
-        batch_op.drop_index(batch_op.f("ix_suppliers_account_id_suppliers_updated_at"))
-        batch_op.drop_index(batch_op.f("ix_suppliers_account_id_suppliers_id"))
+        batch_op.drop_index(
+            batch_op.f("ix_suppliers_account_id_updated_at"),
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        )
+        batch_op.drop_index(
+            batch_op.f("ix_suppliers_account_id_id"),
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        )
 
     op.drop_table("suppliers")
     with op.batch_alter_table("sell_orders", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_sell_orders_uuid"))
-        batch_op.drop_index(batch_op.f("ix_sell_orders_account_id_sell_orders_updated_at"))
-        batch_op.drop_index(batch_op.f("ix_sell_orders_account_id_sell_orders_id"))
+        batch_op.drop_index(
+            batch_op.f("ix_sell_orders_account_id_updated_at"),
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        )
+        batch_op.drop_index(
+            batch_op.f("ix_sell_orders_account_id_id"),
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        )
 
     op.drop_table("sell_orders")
     with op.batch_alter_table("promotions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_promotions_uuid"))
-        batch_op.drop_index(batch_op.f("ix_promotions_account_id_promotions_updated_at"))
-        batch_op.drop_index(batch_op.f("ix_promotions_account_id_promotions_id"))
+        batch_op.drop_index(
+            batch_op.f("ix_promotions_account_id_updated_at"),
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        )
+        batch_op.drop_index(
+            batch_op.f("ix_promotions_account_id_id"),
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        )
 
     op.drop_table("promotions")
     with op.batch_alter_table("products", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_products_uuid"))
-        batch_op.drop_index(batch_op.f("ix_products_account_id_products_updated_at"))
-        batch_op.drop_index(batch_op.f("ix_products_account_id_products_id"))
+        batch_op.drop_index(
+            batch_op.f("ix_products_account_id_updated_at"),
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        )
+        batch_op.drop_index(
+            batch_op.f("ix_products_account_id_id"),
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        )
 
     op.drop_table("products")
     with op.batch_alter_table("oauth_tokens", schema=None) as batch_op:
