@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from live import BACKENDS
 
+from live import BACKENDS
 from optiply.server.storage.engine import make_engine
 from optiply.server.storage.migrate import is_current, upgrade
 from optiply.server.storage.tables import metadata
