@@ -23,7 +23,7 @@ from optiply.server.service import cascades, conflicts, rules
 from optiply.server.service.errors import DomainError, Problem
 from optiply.server.service.tenancy import AccountScope, account_for_create
 from optiply.server.storage import repository
-from optiply.server.storage.repository import Connection, Listing, RowMapping
+from optiply.server.storage.repository import Connection, Listing
 
 PUBLIC_API_KEY = "publicApi"  # the remoteIdMap key without a couplingId (Q13)
 ATTRIBUTES = "/data/attributes/"
@@ -61,9 +61,10 @@ def list_rows(
 
 def get_row(connection: Connection, spec: ResourceSpec, context: Context, row_id: int) -> str:
     """The rendered attributes of one visible row."""
-    if repository.find(connection, spec, row_id, context.scope.account_ids) is None:
+    rendered = repository.render_visible(connection, spec, row_id, context.scope.account_ids)
+    if rendered is None:
         raise not_found(spec, row_id)
-    return repository.render_one(connection, spec, row_id)
+    return rendered
 
 
 def related_to_one(
@@ -114,7 +115,7 @@ def create(
     row = _new_row(spec, context, values)
     row["account_id"] = account_id
     if spec.has_account:
-        row["account_uuid"] = _uuid_of(connection, get_spec("accounts"), account_id)
+        row["account_uuid"] = repository.account_uuid(connection, account_id)
     row.update(_references(connection, spec, values, account_id))
     rules.before_insert(connection, spec, row)
     conflicts.check(connection, spec, row)
@@ -264,12 +265,6 @@ def _missing_reference(
             pointer=pointer_base + attribute,
         )
     )
-
-
-def _uuid_of(connection: Connection, spec: ResourceSpec, row_id: int) -> str:
-    row: RowMapping | None = repository.find(connection, spec, row_id, (row_id,))
-    assert row is not None
-    return str(row["uuid"])
 
 
 def _create_lines(

@@ -161,11 +161,30 @@ def bump_version(connection: Connection, account_id: int) -> None:
     )
 
 
-def render_one(connection: Connection, spec: ResourceSpec, row_id: int) -> str:
-    """The attributes JSON of one row (which the caller knows to exist)."""
+def render_visible(
+    connection: Connection, spec: ResourceSpec, row_id: int, account_ids: Collection[int]
+) -> str | None:
+    """The attributes JSON of row ``row_id`` if it is visible in ``account_ids``."""
     table = table_of(spec)
-    statement = select(_rendered(connection, spec)).where(table.c.id == row_id)
-    return str(connection.execute(statement).scalar_one())
+    statement = select(_rendered(connection, spec)).where(
+        table.c.id == row_id, *_scope(table, account_ids)
+    )
+    found = connection.execute(statement).scalar()
+    return None if found is None else str(found)
+
+
+_ACCOUNT_UUIDS: dict[tuple[str, int], str] = {}
+
+
+def account_uuid(connection: Connection, account_id: int) -> str:
+    """The uuid of an account (immutable, so remembered per database)."""
+    key = (str(connection.engine.url), account_id)
+    known = _ACCOUNT_UUIDS.get(key)
+    if known is None:
+        accounts = RESOURCE_TABLES["accounts"]
+        statement = select(accounts.c.uuid).where(accounts.c.id == account_id)
+        known = _ACCOUNT_UUIDS[key] = str(connection.execute(statement).scalar_one())
+    return known
 
 
 def find(
