@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from live import LiveServer
+from live import JSONAPI, LiveServer
 from optiply.server.settings import Settings
 
 
@@ -49,3 +49,26 @@ def test_v1_with_a_bad_token_is_401(server):
 
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_token"
+
+
+def test_servers_sharing_a_database_share_tokens_and_data(login, start_server):
+    backend = (
+        "postgresql" if login.server.settings.database_url.startswith("postgresql") else "sqlite"
+    )
+    second = start_server(backend)
+    headers = {"Authorization": f"Bearer {login.access_token}", "Content-Type": JSONAPI}
+    body = {"data": {"type": "products", "attributes": {"name": "Shared", "stockLevel": 1}}}
+
+    created = httpx.post(f"{login.url}/v1/products", json=body, headers=headers)
+    fetched = httpx.get(f"{second.url}/v1/products/{created.json()['data']['id']}", headers=headers)
+
+    assert fetched.status_code == 200
+    assert fetched.json()["data"]["attributes"]["name"] == "Shared"
+    listed = httpx.get(f"{second.url}/v1/products", headers=headers).json()
+    assert listed["meta"]["totalResourceCount"] == 1
+    httpx.post(f"{second.url}/v1/products", json=body, headers=headers)
+    # the first server's cached count sees the second server's write
+    assert (
+        httpx.get(f"{login.url}/v1/products", headers=headers).json()["meta"]["totalResourceCount"]
+        == 2
+    )
