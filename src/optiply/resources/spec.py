@@ -52,7 +52,7 @@ def snake(name: str) -> str:
     return _CAMEL.sub("_", name).lower()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # registry singletons: identity equality, cheap hashing
 class Attribute:
     """One attribute of a resource as it appears in ``data.attributes``."""
 
@@ -138,7 +138,7 @@ class EmbeddedLines:
     parent_attribute: str  # "buyOrderId"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # registry singletons: identity equality, cheap hashing
 class ResourceSpec:
     """Everything the project knows about one JSON:API resource type."""
 

@@ -32,3 +32,4 @@ class Principal:
     user_id: int
     scopes: frozenset[Scope]
     account_ids: tuple[int, ...]  # ascending
+    account_versions: tuple[int, ...] = ()  # each account's data_version, as account_ids

@@ -18,7 +18,9 @@ from enum import StrEnum
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from optiply.server.auth.principal import Principal, Scope
-from optiply.server.storage.tables import oauth_tokens, user_accounts, users
+from optiply.server.storage.tables import RESOURCE_TABLES, oauth_tokens, user_accounts, users
+
+accounts = RESOURCE_TABLES["accounts"]
 
 _SCOPE_VALUES = frozenset(scope.value for scope in Scope)
 
@@ -181,11 +183,12 @@ _AUTHENTICATE = (
         oauth_tokens.c.revoked_at,
         users.c.scopes.label("user_scopes"),
         user_accounts.c.account_id,
+        accounts.c.data_version,
     )
     .select_from(
-        oauth_tokens.join(users, users.c.id == oauth_tokens.c.user_id).outerjoin(
-            user_accounts, user_accounts.c.user_id == oauth_tokens.c.user_id
-        )
+        oauth_tokens.join(users, users.c.id == oauth_tokens.c.user_id)
+        .outerjoin(user_accounts, user_accounts.c.user_id == oauth_tokens.c.user_id)
+        .outerjoin(accounts, accounts.c.id == user_accounts.c.account_id)
     )
     .where(oauth_tokens.c.token_hash == bindparam("token_hash"))
     .order_by(user_accounts.c.account_id)
@@ -213,6 +216,7 @@ def authenticate(connection: Connection, authorization: str | None, *, now: date
         user_id=first.user_id,
         scopes=parse_scopes(first.scopes) & parse_scopes(first.user_scopes),
         account_ids=tuple(row.account_id for row in rows if row.account_id is not None),
+        account_versions=tuple(row.data_version for row in rows if row.account_id is not None),
     )
 
 

@@ -56,7 +56,8 @@ def list_rows(
     connection: Connection, spec: ResourceSpec, context: Context, query: ListQuery
 ) -> Listing:
     """A page of visible rows and the total count."""
-    return repository.list_page(connection, spec, context.scope.account_ids, query)
+    scope = context.scope
+    return repository.list_page(connection, spec, scope.account_ids, query, versions=scope.versions)
 
 
 def get_row(connection: Connection, spec: ResourceSpec, context: Context, row_id: int) -> str:
@@ -98,8 +99,9 @@ def related_to_many(
     if repository.find(connection, spec, row_id, context.scope.account_ids) is None:
         raise not_found(spec, row_id)
     column = get_attribute(target, attribute).column
+    scope = context.scope
     return repository.list_page(
-        connection, target, context.scope.account_ids, query, related=(column, row_id)
+        connection, target, scope.account_ids, query, (column, row_id), scope.versions
     )
 
 

@@ -19,6 +19,7 @@ class AccountScope:
 
     account_ids: tuple[int, ...]
     explicit: int | None  # the accountId query parameter, when given
+    versions: tuple[int, ...] = ()  # the accounts' data versions (keys of cached counts)
 
     def single(self) -> int | None:
         """The one account of this scope, if there is exactly one."""
@@ -28,7 +29,7 @@ class AccountScope:
 def request_scope(principal: Principal, account_param: str | None) -> AccountScope:
     """The scope of a request from its principal and its ``accountId`` query parameter."""
     if account_param is None or account_param == "":
-        return AccountScope(principal.account_ids, None)
+        return AccountScope(principal.account_ids, None, principal.account_versions)
     try:
         account_id = int(account_param)
     except ValueError:
@@ -47,7 +48,9 @@ def request_scope(principal: Principal, account_param: str | None) -> AccountSco
                 parameter="accountId",
             )
         )
-    return AccountScope((account_id,), account_id)
+    versions = dict(zip(principal.account_ids, principal.account_versions, strict=False))
+    version = versions.get(account_id)
+    return AccountScope((account_id,), account_id, () if version is None else (version,))
 
 
 def account_for_create(principal: Principal, scope: AccountScope, attribute: int | None) -> int:

@@ -77,6 +77,7 @@ def list_page(
     account_ids: Collection[int],
     query: ListQuery,
     related: tuple[str, int] | None = None,
+    versions: tuple[int, ...] = (),
 ) -> Listing:
     """One rendered page of the rows matching ``query``, with the total count.
 
@@ -97,7 +98,7 @@ def list_page(
         total, offset = page.total or 0, 0
     else:
         key = (spec.type, tuple(account_ids), query.filters, related)
-        total = _cached_count(connection, table, conditions, account_ids, key)
+        total = _cached_count(connection, table, conditions, account_ids, key, versions)
         if offset >= total:
             return Listing(total, [], None)
     statement = (
@@ -122,6 +123,7 @@ def _cached_count(
     conditions: Sequence[ColumnElement[bool]],
     account_ids: Collection[int],
     key: tuple[Any, ...],
+    versions: tuple[int, ...] = (),
 ) -> int:
     """COUNT(*) of the matching rows, remembered until a write touches one of the accounts.
 
@@ -129,14 +131,16 @@ def _cached_count(
     ``data_version`` (bumped in every write transaction, see ``bump_version``), so a cached
     count is never served after a committed change, in this process or any other.
     """
-    accounts = RESOURCE_TABLES["accounts"]
-    versions = tuple(
-        connection.execute(
-            select(accounts.c.id, accounts.c.data_version)
-            .where(accounts.c.id.in_(list(account_ids)))
-            .order_by(accounts.c.id)
-        ).all()
-    )
+    if len(versions) != len(account_ids):  # not read with the token: read them now
+        accounts = RESOURCE_TABLES["accounts"]
+        versions = tuple(
+            row[0]
+            for row in connection.execute(
+                select(accounts.c.data_version)
+                .where(accounts.c.id.in_(list(account_ids)))
+                .order_by(accounts.c.id)
+            )
+        )
     full_key = (str(connection.engine.url), key, versions)
     cached = _COUNTS.get(full_key)
     if cached is not None:
