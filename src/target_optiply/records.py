@@ -1,0 +1,374 @@
+"""Singer record -> API attributes, derived from the resource registry (the only converter).
+
+A record of stream ``Products`` becomes a ``Mapped``: the source id (``externalId``), the
+Optiply id when the record carries one, the coerced attributes the API accepts for the type,
+the foreign keys still to resolve (``Remote_productId``), embedded order lines (``line_items``)
+and whether the record is a delete. Every value goes through ``optiply.resources.types.coerce``,
+so the API never sees garbage; a value that cannot be repaired raises ``BadRecord`` naming its
+field path, and only that record fails.
+
+>>> from optiply.resources import get
+>>> record = {"remoteId": "SKU-1", "name": " Mug\\r\\n", "stockLevel": "3.0"}
+>>> mapped = convert(get("products"), record)
+>>> mapped.external_id, mapped.attributes
+('SKU-1', {'name': 'Mug', 'stockLevel': 3})
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from optiply.resources import REGISTRY, Access, Attribute, Kind, ResourceSpec, get
+from optiply.resources.types import InvalidValue, coerce, format_datetime, format_decimal
+
+# Alternative record keys seen in existing ETLs (integrator-needs §2.1).
+ALIASES: dict[str, str] = {
+    "remoteId": "externalId",
+    "optiply_id": "id",
+    "updated_at": "updatedAt",
+    "created_at": "createdAtRemote",
+}
+DELETE_KEYS = ("deleted_at", "_sdc_deleted_at")
+LINES_KEY = "line_items"
+REMOTE_PREFIX = "Remote_"
+_MISSING_TEXT = frozenset({"", "nan", "none", "null"})
+# Attributes the target sets itself; never part of the content hash.
+VOLATILE = frozenset({"remoteDataSyncedToDate"})
+
+
+class BadRecord(ValueError):
+    """A record that cannot be sent; ``path`` names the culprit (``/stockLevel``)."""
+
+    def __init__(self, path: str, detail: str) -> None:
+        self.path = path
+        self.detail = detail
+        super().__init__(f"{path}: {detail}" if path else detail)
+
+
+@dataclass
+class Line:
+    """One embedded order line: coerced attributes plus a product still to resolve."""
+
+    attributes: dict[str, Any]
+    product_id: int | None
+    remote_product_id: str | None
+    external_id: str | None
+
+
+@dataclass
+class Mapped:
+    """A record converted for one resource type."""
+
+    spec: ResourceSpec
+    external_id: str | None
+    optiply_id: int | None
+    attributes: dict[str, Any]
+    remote_refs: dict[str, str] = field(default_factory=dict)  # productId -> source id
+    lines: list[Line] | None = None
+    deleted: bool = False
+
+    @property
+    def hash(self) -> str:
+        """sha256 of the API-bound content (volatile dates excluded)."""
+        content = {
+            "externalId": self.external_id,
+            "id": self.optiply_id,
+            "attributes": {k: v for k, v in self.attributes.items() if k not in VOLATILE},
+            "remote": self.remote_refs,
+            "lines": [
+                [line.attributes, line.product_id, line.remote_product_id, line.external_id]
+                for line in self.lines or ()
+            ],
+            "deleted": self.deleted,
+        }
+        text = json.dumps(content, sort_keys=True, default=_wire, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def stream_name(spec: ResourceSpec) -> str:
+    """The PascalCase Singer stream name of a type.
+
+    >>> from optiply.resources import get
+    >>> stream_name(get("supplierProducts"))
+    'SupplierProducts'
+    """
+    return spec.type[0].upper() + spec.type[1:]
+
+
+WRITABLE: tuple[ResourceSpec, ...] = tuple(spec for spec in REGISTRY if "POST" in spec.methods)
+STREAMS: dict[str, ResourceSpec] = {stream_name(spec): spec for spec in WRITABLE}
+
+
+def match_stream(name: str) -> ResourceSpec | None:
+    """The spec of a stream name, case-insensitively, ignoring ``_`` and ``-``.
+
+    >>> match_stream("supplier_products").type
+    'supplierProducts'
+    >>> match_stream("Countries") is None
+    True
+    """
+    key = name.replace("_", "").replace("-", "").lower()
+    return next((spec for spec in WRITABLE if spec.type.lower() == key), None)
+
+
+def normalise_id(value: Any) -> int | None:
+    """An Optiply id from loose input, or None for "no id".
+
+    >>> [normalise_id(v) for v in (None, "", "nan", float("nan"), "12345.0", 12345.0, Decimal(7))]
+    [None, None, None, None, 12345, 12345, 7]
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        if not math.isfinite(value) or not value.is_integer():
+            return None
+        value = int(value)
+    if isinstance(value, Decimal):
+        if not value.is_finite() or value != value.to_integral_value():
+            return None
+        value = int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lower() in _MISSING_TEXT:
+            return None
+        try:
+            number = Decimal(text)
+        except ArithmeticError:
+            return None
+        if not number.is_finite() or number != number.to_integral_value():
+            return None
+        value = int(number)
+    if isinstance(value, int) and value > 0:
+        return value
+    return None
+
+
+def normalise_external_id(value: Any) -> str | None:
+    """A source id as text (``12.0`` -> ``"12"``), or None when missing."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        if value.is_integer():
+            return str(int(value))
+    text = str(value).strip()
+    return None if text.lower() in _MISSING_TEXT else text
+
+
+def is_missing(value: Any) -> bool:
+    """True for null, blank and not-a-number values, which mean "not given"."""
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, Decimal):
+        return not value.is_finite()
+    if isinstance(value, str):
+        return value.strip().lower() in ("nan", "inf", "-inf", "infinity", "-infinity")
+    return False
+
+
+def convert(spec: ResourceSpec, record: Mapping[str, Any]) -> Mapped:
+    """Convert one Singer record for ``spec``; raises ``BadRecord`` with the field path."""
+    values = {ALIASES.get(key, key): value for key, value in record.items() if key not in ALIASES}
+    for alias, name in ALIASES.items():  # the canonical key wins over its alias
+        if alias in record and is_missing_value(values.get(name)):
+            values[name] = record[alias]
+    deleted = any(not is_missing_value(record.get(key)) for key in DELETE_KEYS)
+    mapped = Mapped(
+        spec=spec,
+        external_id=normalise_external_id(values.get("externalId")),
+        optiply_id=normalise_id(values.get("id")),
+        attributes={},
+        deleted=deleted,
+    )
+    for key, value in values.items():
+        if key.startswith(REMOTE_PREFIX):
+            name = key.removeprefix(REMOTE_PREFIX)
+            attribute = spec.attribute(name)
+            source = normalise_external_id(value)
+            if attribute is not None and attribute.kind is Kind.REFERENCE and source:
+                mapped.remote_refs[name] = source
+            continue
+        attribute = spec.attribute(key)
+        if attribute is None or not _settable(attribute) or attribute.name in ("remoteId",):
+            continue
+        if attribute.kind is Kind.REFERENCE:
+            ref = normalise_id(value)
+            if ref is not None:
+                mapped.attributes[attribute.name] = ref
+            elif not is_missing_value(value):
+                raise BadRecord(f"/{key}", f"{key} must be an Optiply id, got {_show(value)}")
+            continue
+        if attribute.kind is Kind.LINES:
+            continue
+        if is_missing(value):
+            continue
+        mapped.attributes[attribute.name] = coerce_value(attribute, value, f"/{key}")
+    if spec.embedded is not None and not is_missing_value(record.get(LINES_KEY)):
+        mapped.lines = _lines(spec, record[LINES_KEY])
+        if "totalValue" not in mapped.attributes and spec.attribute("totalValue"):
+            total = sum(line.attributes.get("subtotalValue", Decimal(0)) for line in mapped.lines)
+            mapped.attributes["totalValue"] = Decimal(total)
+    return mapped
+
+
+def is_missing_value(value: Any) -> bool:
+    """``is_missing`` plus blank text."""
+    return is_missing(value) or (isinstance(value, str) and not value.strip())
+
+
+def coerce_value(attribute: Attribute, value: Any, path: str) -> Any:
+    """Repair the loose forms ETLs send, then ``coerce``; ``BadRecord`` when it does not fit."""
+    if isinstance(value, datetime | date):
+        value = value.isoformat()
+    if isinstance(value, float | Decimal) and attribute.kind in (Kind.INTEGER, Kind.REFERENCE):
+        if value == int(value):  # 3.0 from a float-typed source column; the SDK reads Decimal
+            value = int(value)
+    if isinstance(value, Decimal):
+        value = str(value)
+    if isinstance(value, str):
+        value = value.replace("\r", "").replace("\n", "").strip()
+        if attribute.kind is Kind.EMAILS and value.startswith("["):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                raise BadRecord(path, f"{attribute.name} is not a JSON list") from None
+        elif attribute.kind is Kind.STRING and attribute.max_length is not None:
+            value = value[: attribute.max_length]  # the API truncates these (§2.6)
+    try:
+        return coerce(attribute, value)
+    except InvalidValue as error:
+        raise BadRecord(path, str(error)) from None
+
+
+def _lines(spec: ResourceSpec, raw: Any) -> list[Line]:
+    assert spec.embedded is not None
+    line_spec = get(spec.embedded.target)
+    items = raw
+    if isinstance(raw, str):
+        try:
+            items = json.loads(raw)
+        except json.JSONDecodeError:
+            raise BadRecord(f"/{LINES_KEY}", "line_items is not valid JSON") from None
+    if not isinstance(items, list):
+        raise BadRecord(f"/{LINES_KEY}", "line_items must be a list of lines")
+    lines = []
+    for index, item in enumerate(items):
+        path = f"/{LINES_KEY}/{index}"
+        if not isinstance(item, dict):
+            raise BadRecord(path, "a line must be an object")
+        line = Line(
+            {},
+            normalise_id(item.get("productId")),
+            normalise_external_id(item.get("Remote_productId")),
+            normalise_external_id(item.get("externalId", item.get("remoteId"))),
+        )
+        for key, value in item.items():
+            attribute = line_spec.attribute(key)
+            if (
+                attribute is None
+                or attribute.kind is Kind.REFERENCE
+                or not attribute.writable_on_create
+                or attribute.name in ("remoteId", "accountId")
+                or is_missing(value)
+            ):
+                continue
+            line.attributes[attribute.name] = coerce_value(attribute, value, f"{path}/{key}")
+        for attribute in line_spec.attributes:
+            if (
+                attribute.required
+                and attribute.kind is not Kind.REFERENCE
+                and attribute.name not in line.attributes
+            ):
+                raise BadRecord(f"{path}/{attribute.name}", f"{attribute.name} is required")
+        if line.product_id is None and line.remote_product_id is None:
+            raise BadRecord(f"{path}/productId", "productId or Remote_productId is required")
+        lines.append(line)
+    return lines
+
+
+def missing_required(mapped: Mapped) -> BadRecord | None:
+    """The first attribute required on POST that the record lacks, as a ``BadRecord``."""
+    for attribute in mapped.spec.attributes:
+        if (
+            attribute.required
+            and attribute.writable_on_create
+            and attribute.name not in mapped.attributes
+        ):
+            return BadRecord(f"/{attribute.name}", f"{attribute.name} is required on create")
+    return None
+
+
+def create_body(mapped: Mapped) -> dict[str, Any]:
+    """The wire attributes of a POST (lines not included)."""
+    return {
+        name: wire(value)
+        for name, value in mapped.attributes.items()
+        if _attribute(mapped.spec, name).writable_on_create
+    }
+
+
+def update_body(mapped: Mapped) -> dict[str, Any]:
+    """The wire attributes of a PATCH: only what a PATCH may change."""
+    return {
+        name: wire(value)
+        for name, value in mapped.attributes.items()
+        if _attribute(mapped.spec, name).writable_on_update
+    }
+
+
+def differs(spec: ResourceSpec, wanted: Mapping[str, Any], current: Mapping[str, Any]) -> bool:
+    """Whether PATCHing ``wanted`` (wire form) would change the rendered ``current`` row."""
+    for name, value in wanted.items():
+        attribute = spec.attribute(name)
+        if attribute is None or not attribute.readable or name in VOLATILE:
+            continue
+        try:
+            have = current.get(name)
+            have = None if have is None else wire(coerce(attribute, have))
+            want = None if value is None else wire(coerce(attribute, value))
+        except InvalidValue:
+            return True
+        if have != want:
+            return True
+    return False
+
+
+def wire(value: Any) -> Any:
+    """The JSON form of a canonical value."""
+    if isinstance(value, Decimal):
+        return format_decimal(value)
+    if isinstance(value, datetime):
+        return format_datetime(value)
+    return value
+
+
+def _wire(value: Any) -> Any:
+    result = wire(value)
+    if result is value:
+        raise TypeError(f"cannot hash a {type(value).__name__}")
+    return result
+
+
+def _settable(attribute: Attribute) -> bool:
+    return attribute.access in (Access.WRITABLE, Access.WRITE_ONLY, Access.CREATE_ONLY)
+
+
+def _attribute(spec: ResourceSpec, name: str) -> Attribute:
+    attribute = spec.attribute(name)
+    assert attribute is not None
+    return attribute
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -1,0 +1,113 @@
+"""Source id (``externalId``) -> Optiply id, per run and per resource type; injected, no globals.
+
+Seeded, lowest precedence first, from HotGlue id snapshots (``{Stream}_{FLOW}.snapshot.csv``
+with ``InputId``/``RemoteId`` columns) and from the previous run's ``target-state.json``; every
+record written in this run then overrides. Records that failed in this run are remembered with
+their reason, so their dependents are skipped instead of failing with a confusing 400.
+
+>>> refs = References()
+>>> refs.remember("products", "SKU-1", 12)
+>>> refs.lookup("products", "SKU-1")
+(12, 'run')
+>>> refs.lookup("products", "SKU-2") is None
+True
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from target_optiply.records import STREAMS, normalise_external_id, normalise_id
+
+logger = logging.getLogger("target_optiply")
+
+
+class References:
+    """The id map of one run."""
+
+    def __init__(self) -> None:
+        self._ids: dict[str, dict[str, tuple[int, str]]] = {}
+        self._failed: dict[str, dict[str, str]] = {}
+        self._lock = threading.Lock()
+
+    def remember(self, resource_type: str, external_id: str, optiply_id: int) -> None:
+        """Record that ``external_id`` of ``resource_type`` is ``optiply_id`` (this run)."""
+        self._set(resource_type, external_id, optiply_id, "run")
+
+    def _set(self, resource_type: str, external_id: str, optiply_id: int, source: str) -> None:
+        with self._lock:
+            self._ids.setdefault(resource_type, {})[external_id] = (optiply_id, source)
+            self._failed.get(resource_type, {}).pop(external_id, None)
+
+    def forget(self, resource_type: str, external_id: str) -> None:
+        """Drop an id (after a delete)."""
+        with self._lock:
+            self._ids.get(resource_type, {}).pop(external_id, None)
+
+    def lookup(self, resource_type: str, external_id: str) -> tuple[int, str] | None:
+        """``(optiply id, where it came from)`` for a source id: ``run``, ``state`` or
+        ``snapshot``; None when unknown."""
+        with self._lock:
+            return self._ids.get(resource_type, {}).get(external_id)
+
+    def mark_failed(self, resource_type: str, external_id: str, reason: str) -> None:
+        """Remember that this record failed in this run (its dependents get skipped)."""
+        with self._lock:
+            self._failed.setdefault(resource_type, {})[external_id] = reason
+
+    def failure(self, resource_type: str, external_id: str) -> str | None:
+        """Why ``external_id`` failed in this run, or None."""
+        with self._lock:
+            return self._failed.get(resource_type, {}).get(external_id)
+
+    def seed_from_state(self, state: Mapping[str, Any]) -> int:
+        """Take the ids of the successful records of a previous ``target-state.json``."""
+        count = 0
+        bookmarks = state.get("bookmarks")
+        if not isinstance(bookmarks, dict):
+            return 0
+        for stream, entries in bookmarks.items():
+            spec = STREAMS.get(stream)
+            if spec is None or not isinstance(entries, list):
+                continue
+            for entry in entries:
+                if not isinstance(entry, dict) or not entry.get("success"):
+                    continue
+                external_id = normalise_external_id(entry.get("externalId"))
+                optiply_id = normalise_id(entry.get("id"))
+                if external_id and optiply_id and not entry.get("deleted"):
+                    self._set(spec.type, external_id, optiply_id, "state")
+                    count += 1
+                lines = entry.get("lineIds")
+                if spec.embedded is not None and isinstance(lines, dict):
+                    for line_external, line_id in lines.items():
+                        line_optiply = normalise_id(line_id)
+                        if line_optiply:
+                            self._set(
+                                spec.embedded.target, str(line_external), line_optiply, "state"
+                            )
+        return count
+
+    def seed_from_snapshots(self, directory: Path, flow: str) -> int:
+        """Take ``InputId`` -> ``RemoteId`` from the HotGlue snapshot of every stream."""
+        count = 0
+        for stream, spec in STREAMS.items():
+            path = directory / f"{stream}_{flow}.snapshot.csv"
+            if not path.is_file():
+                continue
+            try:
+                with path.open(newline="", encoding="utf-8") as handle:
+                    for row in csv.DictReader(handle):
+                        external_id = normalise_external_id(row.get("InputId"))
+                        optiply_id = normalise_id(row.get("RemoteId"))
+                        if external_id and optiply_id:
+                            self._set(spec.type, external_id, optiply_id, "snapshot")
+                            count += 1
+            except (OSError, csv.Error) as error:
+                logger.warning("snapshot %s unreadable: %s", path.name, type(error).__name__)
+        return count

@@ -1,0 +1,271 @@
+"""``target-optiply``: a Singer target for the Optiply Public API v1 (Meltano Singer SDK).
+
+Streams are the registry's writable types in PascalCase (``Products``, ``SupplierProducts``,
+...; matched case-insensitively). A stream with no Optiply resource is warned about once and
+skipped. All API work happens in ``target_optiply.upsert.Writer``, in dependency order.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Any
+
+from singer_sdk import Target
+from singer_sdk import typing as th
+from singer_sdk.sinks import Sink
+from typing_extensions import override
+
+from optiply.client import OptiplyAuth, OptiplyClient, Token
+from target_optiply.dryrun import DryRunApi
+from target_optiply.policy import ErrorPolicy, JobAborted
+from target_optiply.records import STREAMS, match_stream
+from target_optiply.references import References
+from target_optiply.settings import Settings, resolve
+from target_optiply.sinks import ResourceSink, SkippedSink
+from target_optiply.state import TargetState, read_json, write_json_atomically
+from target_optiply.upsert import Api, Writer
+
+_ID = th.CustomType({"type": ["integer", "string", "null"]})
+
+
+def _credentials(*, secret_names: tuple[str, ...] = ()) -> list[th.Property[Any]]:
+    props: list[th.Property[Any]] = [
+        th.Property("username", th.StringType, description="The Optiply user."),
+        th.Property("password", th.StringType, secret=True, description="The user's password."),
+        th.Property("client_id", th.StringType, description="The OAuth client id."),
+        th.Property("client_secret", th.StringType, secret=True, description="OAuth secret."),
+        th.Property("clientId", th.StringType, description="Alias of client_id."),
+        th.Property("clientSecret", th.StringType, secret=True, description="Alias."),
+    ]
+    return [p for p in props if p.name not in secret_names]
+
+
+_STREAM_OPTIONS = th.ObjectType(
+    th.Property("send_remote_id", th.BooleanType),
+    th.Property("send_remote_data_synced_to_date", th.BooleanType),
+    th.Property("delete_mode", th.StringType, allowed_values=["soft", "hard"]),
+    th.Property("on_patch_not_found", th.StringType, allowed_values=["create", "fail"]),
+    th.Property("lookup_by", th.StringType),
+    additional_properties=True,
+)
+
+
+class TargetOptiply(Target):
+    """Writes Singer records to Optiply: upserts, references, embedded lines, deletes."""
+
+    name = "target-optiply"
+    package_name = "optiply"
+
+    config_jsonschema = th.PropertiesList(
+        *_credentials(),
+        th.Property(
+            "importCredentials",
+            th.ObjectType(*_credentials(), additional_properties=True),
+            description="HotGlue tenant-config shape: the credentials nested.",
+        ),
+        th.Property(
+            "apiCredentials",
+            th.ObjectType(*_credentials(), additional_properties=True),
+            description="As importCredentials.",
+        ),
+        th.Property("account_id", _ID, description="Sent as ?accountId= on every request."),
+        th.Property("accountId", _ID, description="Alias of account_id."),
+        th.Property("coupling_id", _ID, description="Sent as ?couplingId= on every request."),
+        th.Property("couplingId", _ID, description="Alias of coupling_id."),
+        th.Property("access_token", th.StringType, secret=True, description="A token to start."),
+        th.Property("refresh_token", th.StringType, secret=True, description="Its refresh."),
+        th.Property("expires_in", th.NumberType, description="Token expiry, epoch seconds."),
+        th.Property("token_expires_at", th.NumberType, description="Alias of expires_in."),
+        th.Property(
+            "token_file",
+            th.StringType,
+            description="When set, refreshed tokens are written into this JSON file "
+            "(atomically); never otherwise.",
+        ),
+        th.Property("start_date", th.StringType, description="Accepted, unused."),
+        th.Property(
+            "hotglue_metadata",
+            th.ObjectType(additional_properties=True),
+            description="Accepted, unused.",
+        ),
+        th.Property(
+            "optiply_base_url",
+            th.StringType,
+            description="API base; else env optiply_base_url; else https://api.optiply.com/v1.",
+        ),
+        th.Property(
+            "optiply_dashboard_url",
+            th.StringType,
+            description="Auth base; else env optiply_dashboard_url; else "
+            "https://dashboard.optiply.nl/api.",
+        ),
+        th.Property(
+            "target_state_path",
+            th.StringType,
+            default="target-state.json",
+            description="Where bookmarks + summary are written, after every record.",
+        ),
+        th.Property(
+            "previous_state_path",
+            th.StringType,
+            description="A previous run's state: ids to reuse, unchanged records to skip. "
+            "Defaults to target_state_path when that file exists.",
+        ),
+        th.Property("max_record_failures", th.IntegerType, description="Stop past this many."),
+        th.Property("fail_on_first_error", th.BooleanType, default=False),
+        th.Property("dry_run", th.BooleanType, default=False, description="Send nothing."),
+        th.Property(
+            "dry_run_path",
+            th.StringType,
+            description="JSONL file of intended requests (dry_run); default target-requests.jsonl.",
+        ),
+        th.Property("emit_state_message", th.BooleanType, default=True),
+        th.Property("state_write_interval", th.NumberType, description="Seconds; 0 = always."),
+        th.Property("snapshot_dir", th.StringType, description="Else env SNAPSHOT_DIR."),
+        th.Property("flow", th.StringType, description="Else env FLOW."),
+        th.Property("send_remote_id", th.BooleanType, default=True),
+        th.Property("send_remote_data_synced_to_date", th.BooleanType, default=True),
+        th.Property(
+            "stream_options",
+            th.ObjectType(additional_properties=_STREAM_OPTIONS),
+            description="Per stream (e.g. SupplierProducts): send_remote_id, "
+            "send_remote_data_synced_to_date, delete_mode (soft|hard), on_patch_not_found "
+            "(create|fail), lookup_by (an attribute).",
+        ),
+    ).to_dict()
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.max_parallelism = 1  # the writer orders the work; sinks never run in parallel
+        self.settings: Settings = resolve(self.config)
+        self._writer: Writer | None = None
+        self._api: Api | None = None
+        self._warned: set[str] = set()
+
+    @override
+    def get_sink_class(self, stream_name: str) -> type[Sink]:
+        """``ResourceSink`` for an Optiply stream; ``SkippedSink`` (warned once) otherwise."""
+        if match_stream(stream_name) is not None:
+            return ResourceSink
+        if stream_name not in self._warned:
+            self._warned.add(stream_name)
+            self.logger.warning(
+                "stream %r matches no Optiply resource (known: %s); its records are skipped",
+                stream_name,
+                ", ".join(STREAMS),
+            )
+        return SkippedSink
+
+    @property
+    def writer(self) -> Writer:
+        """The run's writer, built on first use (so --about needs no credentials)."""
+        if self._writer is None:
+            self._writer = self._build_writer()
+        return self._writer
+
+    def _build_writer(self) -> Writer:
+        settings = self.settings
+        self.logger.info(
+            "Optiply API %s, auth %s%s",
+            settings.base_url,
+            settings.dashboard_url,
+            " (dry run)" if settings.dry_run else "",
+        )
+        previous_path = settings.previous_state_path or settings.state_path
+        previous = read_json(previous_path) if previous_path else {}
+        references = References()
+        if settings.snapshot_dir is not None and settings.flow:
+            references.seed_from_snapshots(settings.snapshot_dir, settings.flow)
+        seeded = references.seed_from_state(previous)
+        if seeded:
+            self.logger.info("%d ids taken from the previous state", seeded)
+        api: Api
+        if settings.dry_run:
+            assert settings.dry_run_path is not None
+            api = DryRunApi(settings.dry_run_path)
+        else:
+            api = OptiplyClient(
+                settings.base_url,
+                auth=self._auth(settings),
+                account_id=settings.account_id,
+                coupling_id=settings.coupling_id,
+            )
+        self._api = api
+        return Writer(
+            settings=settings,
+            api=api,
+            references=references,
+            state=TargetState(settings.state_path, write_interval=settings.state_write_interval),
+            policy=ErrorPolicy(
+                max_record_failures=settings.max_record_failures,
+                fail_on_first_error=settings.fail_on_first_error,
+            ),
+            previous=previous,
+        )
+
+    def _auth(self, settings: Settings) -> OptiplyAuth:
+        token_file = settings.token_file
+
+        def persist(token: Token) -> None:
+            if token_file is None:
+                return
+            document = read_json(token_file)
+            document["access_token"] = token.access_token.get_secret_value()
+            if token.refresh_token is not None:
+                document["refresh_token"] = token.refresh_token.get_secret_value()
+            if token.expires_at is not None:
+                document["expires_in"] = int(token.expires_at)  # absolute, as HotGlue reads it
+            write_json_atomically(token_file, document)
+            self.logger.info("refreshed token written to %s", token_file.name)
+
+        return OptiplyAuth(
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
+            username=settings.username,
+            password=settings.password,
+            dashboard_url=settings.dashboard_url,
+            token=settings.token,
+            on_token=persist if token_file is not None else None,
+        )
+
+    @override
+    def process_endofpipe(self) -> None:
+        """Write everything still buffered (final: unresolved references fail), then report."""
+        writer = self._writer
+        try:
+            if writer is not None:
+                writer.flush(final=True)
+            super().process_endofpipe()
+        except JobAborted as stop:
+            if writer is not None:
+                writer.state.write()
+                writer.log_summary()
+            self.logger.error("target-optiply stopped: %s", stop)
+            self._close()
+            raise SystemExit(1) from None
+        if writer is not None:
+            writer.state.write()
+            writer.log_summary()
+            if self.settings.emit_state_message and writer.state.summary:
+                sys.stdout.write(json.dumps(writer.state.document()) + "\n")
+                sys.stdout.flush()
+        self._close()
+
+    def _close(self) -> None:
+        api = self._api
+        if isinstance(api, OptiplyClient):
+            api.close()
+        elif isinstance(api, DryRunApi):
+            api.close()
+
+
+def _silence_http_logs() -> None:
+    # httpx logs every request URL at INFO; our own line per record is enough.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+_silence_http_logs()
+
+__all__ = ["TargetOptiply"]

@@ -1,0 +1,582 @@
+"""The write engine: buffered records, processed per stream in registry (dependency) order.
+
+Design: sinks only hand records to the ``Writer``; API work happens in ``flush``, which walks
+the buffers in ``REGISTRY`` order (parents before children), so interleaved Singer streams are
+written in dependency order. A child whose parent reference is still unknown at an intermediate
+flush is kept for the next one; at the final flush (end of input) it fails with a precise reason.
+
+Each record follows the upsert decision list of integrator-needs §2.2:
+
+1. normalise the id; 2. else look it up (in-run cache, previous state, snapshot, optional
+   ``lookup_by`` query); unchanged since the last successful run (same hash) -> ``existing``;
+3. id known -> PATCH (404: re-create or fail, per stream); 4. else POST; a 409 on a unique pair
+   adopts the existing row (GET with the pair filter) and PATCHes it when it differs;
+5. an ambiguous POST (timeout/5xx after sending) is read back by natural key before re-sending.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from optiply.client import (
+    AmbiguousWriteError,
+    ConflictError,
+    NotFoundError,
+    OptiplyError,
+    RecordError,
+    Resource,
+    ResourcePage,
+)
+from optiply.resources import Kind, ResourceSpec, get
+from optiply.resources.types import format_datetime
+from target_optiply.policy import ErrorPolicy
+from target_optiply.records import (
+    WRITABLE,
+    BadRecord,
+    Mapped,
+    convert,
+    create_body,
+    differs,
+    missing_required,
+    normalise_external_id,
+    stream_name,
+    update_body,
+    wire,
+)
+from target_optiply.references import References
+from target_optiply.settings import (
+    RECREATE_ON_PATCH_404,
+    SOFT_DELETE,
+    Settings,
+    StreamOptions,
+)
+from target_optiply.state import Outcome, TargetState
+
+logger = logging.getLogger("target_optiply")
+
+
+class Api(Protocol):
+    """What the writer needs of ``optiply.client.OptiplyClient`` (or the dry-run recorder)."""
+
+    def create(self, resource_type: str, attributes: Mapping[str, Any]) -> Resource: ...
+
+    def update(
+        self, resource_type: str, resource_id: int | str, attributes: Mapping[str, Any]
+    ) -> Resource: ...
+
+    def delete(self, resource_type: str, resource_id: int | str) -> None: ...
+
+    def list(self, resource_type: str, query: Any = None, /, **filters: Any) -> ResourcePage: ...
+
+
+@dataclass
+class Pending:
+    """A buffered record."""
+
+    stream: str
+    spec: ResourceSpec
+    record: dict[str, Any]
+
+
+class _Defer(Exception):
+    """A parent is not known yet; try again at the next flush."""
+
+
+class _Skip(Exception):
+    """A parent failed in this run: skip this record with the reason."""
+
+
+@dataclass
+class _Result:
+    outcome: Outcome
+    method: str
+    optiply_id: int | None = None
+    note: str | None = None
+    error: str | None = None
+    line_ids: dict[str, str] = field(default_factory=dict)
+
+
+class Writer:
+    """Processes buffered records against the API; one per run (injected, no globals)."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        api: Api,
+        references: References,
+        state: TargetState,
+        policy: ErrorPolicy,
+        previous: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.api = api
+        self.refs = references
+        self.state = state
+        self.policy = policy
+        self._buffers: dict[str, list[Pending]] = {}
+        self._seen: dict[str, int] = {}
+        self._lock = threading.RLock()
+        self._previous = _previous_successes(previous or {})
+
+    # -- buffering -------------------------------------------------------------------------
+
+    def add(self, spec: ResourceSpec, record: dict[str, Any]) -> None:
+        """Buffer one record of ``spec``'s stream."""
+        with self._lock:
+            self._buffers.setdefault(spec.type, []).append(Pending(stream_name(spec), spec, record))
+
+    @property
+    def pending(self) -> int:
+        """Records buffered and not written yet."""
+        with self._lock:
+            return sum(len(items) for items in self._buffers.values())
+
+    def flush(self, *, final: bool) -> None:
+        """Write every buffered record, streams in registry order.
+
+        Args:
+            final: No more input will come: unresolved references fail instead of waiting.
+        """
+        with self._lock:
+            for spec in WRITABLE:
+                items = self._buffers.pop(spec.type, [])
+                deferred = [item for item in items if not self._process(item, final=final)]
+                if deferred:
+                    self._buffers[spec.type] = deferred
+            self.state.write()
+
+    # -- one record ------------------------------------------------------------------------
+
+    def _process(self, item: Pending, *, final: bool) -> bool:
+        """Write one record; False when it must wait for the next flush."""
+        started = time.perf_counter()
+        mapped: Mapped | None = None
+        external = normalise_external_id(item.record.get("externalId", item.record.get("remoteId")))
+        try:
+            mapped = convert(item.spec, item.record)
+            digest = mapped.hash
+            result = self._decide(mapped, digest, final=final)
+        except _Defer:
+            return False
+        except _Skip as skip:
+            digest = mapped.hash if mapped else _raw_hash(item.record)
+            result = _Result(Outcome.SKIPPED, "-", error=str(skip))
+        except BadRecord as error:
+            digest = _raw_hash(item.record)
+            result = _Result(Outcome.FAILED, "-", error=f"invalid {error}")
+        except OptiplyError as error:
+            digest = mapped.hash if mapped else _raw_hash(item.record)
+            result = _Result(Outcome.FAILED, error.method or "-", error=_describe(error))
+            self._finish(item, mapped, external, digest, result, started)
+            self.policy.record_failed(error)
+            return True
+        self._finish(item, mapped, external, digest, result, started)
+        if result.outcome is Outcome.FAILED:
+            self.policy.record_failed(None)
+        elif result.outcome is not Outcome.SKIPPED:
+            self.policy.succeeded()
+        return True
+
+    def _finish(
+        self,
+        item: Pending,
+        mapped: Mapped | None,
+        external: str | None,
+        digest: str,
+        result: _Result,
+        started: float,
+    ) -> None:
+        spec, stream = item.spec, item.stream
+        external = mapped.external_id if mapped else external
+        entry: dict[str, Any] = {"hash": digest, "success": result.outcome not in _BAD}
+        if result.optiply_id is not None:
+            entry["id"] = str(result.optiply_id)
+        if external is not None:
+            entry["externalId"] = external
+        if result.error:
+            entry["error"] = result.error
+        if result.note:
+            entry["note"] = result.note
+        if result.outcome is Outcome.SKIPPED:
+            entry["skipped"] = True
+        if mapped is not None and mapped.deleted:
+            entry["deleted"] = True
+        if result.line_ids:
+            entry["lineIds"] = result.line_ids
+        if external is not None:
+            if result.outcome in _BAD:
+                self.refs.mark_failed(spec.type, external, result.error or "failed")
+                if mapped is not None and spec.embedded is not None:
+                    for key in _line_keys(mapped):
+                        self.refs.mark_failed(
+                            spec.embedded.target, key, f"{stream} {external} failed"
+                        )
+            elif mapped is not None and mapped.deleted:
+                self.refs.forget(spec.type, external)
+            elif result.optiply_id is not None:
+                self.refs.remember(spec.type, external, result.optiply_id)
+        if spec.embedded is not None:
+            for key, line_id in result.line_ids.items():
+                self.refs.remember(spec.embedded.target, key, int(line_id))
+        self.state.add(stream, entry, result.outcome)
+        self.state.elapsed[stream] = self.state.elapsed.get(stream, 0.0) + (
+            time.perf_counter() - started
+        )
+        number = self._seen[stream] = self._seen.get(stream, 0) + 1
+        total = os.environ.get(f"STREAM_TOTAL_{stream}") or os.environ.get(
+            f"STREAM_TOTAL_{stream.upper()}", "?"
+        )
+        logger.info(
+            "%s #%d/%s %s externalId=%s -> %s id=%s %.0f ms%s",
+            stream,
+            number,
+            total,
+            result.method,
+            external,
+            result.outcome.value,
+            result.optiply_id,
+            (time.perf_counter() - started) * 1000,
+            f" ({result.error or result.note})" if (result.error or result.note) else "",
+        )
+
+    def _decide(self, mapped: Mapped, digest: str, *, final: bool) -> _Result:
+        spec = mapped.spec
+        stream = stream_name(spec)
+        options = self.settings.stream(stream)
+        if mapped.deleted:
+            return self._delete(mapped, options)
+        previous = self._previous.get(stream, {}).get(digest)
+        if previous is not None:
+            if mapped.external_id:
+                self.refs.remember(spec.type, mapped.external_id, previous[0])
+            return _Result(
+                Outcome.EXISTING,
+                "-",
+                previous[0],
+                note="unchanged since the last run",
+                line_ids=previous[1],
+            )
+        self._resolve_references(mapped, final=final)
+        optiply_id, how = self._find_id(mapped, options)
+        if optiply_id is not None:
+            result = self._patch(mapped, optiply_id, options)
+            if result is not None:
+                if how not in ("record", "run"):
+                    result.note = f"id from {how}"
+                return result
+        return self._post(mapped, options)
+
+    # -- references --------------------------------------------------------------------------
+
+    def _resolve_references(self, mapped: Mapped, *, final: bool) -> None:
+        spec = mapped.spec
+        for name, source in mapped.remote_refs.items():
+            if name in mapped.attributes:
+                continue  # an explicit Optiply id wins
+            attribute = spec.attribute(name)
+            assert attribute is not None and attribute.references is not None
+            mapped.attributes[name] = self._reference(
+                spec, name, attribute.references, source, final=final
+            )
+        for index, line in enumerate(mapped.lines or ()):
+            if line.product_id is None:
+                assert line.remote_product_id is not None
+                line.product_id = self._reference(
+                    spec,
+                    f"line_items/{index}/productId",
+                    "products",
+                    line.remote_product_id,
+                    final=final,
+                )
+
+    def _reference(
+        self, spec: ResourceSpec, name: str, target: str, source: str, *, final: bool
+    ) -> int:
+        found = self.refs.lookup(target, source)
+        if found is not None:
+            return found[0]
+        target_stream = stream_name(get(target))
+        reason = self.refs.failure(target, source)
+        if reason is not None:
+            raise _Skip(f"{name}: parent {target_stream} {source} failed ({reason})")
+        if not final:
+            raise _Defer
+        snapshot = (
+            f" nor in snapshot {target_stream}_{self.settings.flow}"
+            if self.settings.snapshot_dir and self.settings.flow
+            else ""
+        )
+        remote = name if "/" in name else f"Remote_{name}"
+        raise BadRecord(
+            f"/{remote}",
+            f"{name.rsplit('/', 1)[-1]} unresolved ({remote}={source} not created in this run, "
+            f"nor in the previous state{snapshot})",
+        )
+
+    def _find_id(self, mapped: Mapped, options: StreamOptions) -> tuple[int | None, str]:
+        if mapped.optiply_id is not None:
+            return mapped.optiply_id, "record"
+        if mapped.external_id is None:
+            return None, "none"
+        found = self.refs.lookup(mapped.spec.type, mapped.external_id)
+        if found is not None:
+            return found
+        key = options.lookup_by
+        value = mapped.attributes.get(key) if key else None
+        if key and value is not None:
+            page = self._call(mapped, "list", mapped.spec.type, **{key: wire(value), "limit": 2})
+            if isinstance(page, ResourcePage) and len(page) == 1:
+                return page.data[0].id, f"lookup by {key}"
+        return None, "none"
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def _extras(self, mapped: Mapped, options: StreamOptions, *, create: bool) -> dict[str, Any]:
+        spec = mapped.spec
+        extra: dict[str, Any] = {}
+        if options.send_remote_id and mapped.external_id and spec.attribute("remoteId"):
+            extra["remoteId"] = mapped.external_id[:255]
+        if (
+            options.send_remote_data_synced_to_date
+            and spec.attribute("remoteDataSyncedToDate")
+            and "remoteDataSyncedToDate" not in mapped.attributes
+        ):
+            extra["remoteDataSyncedToDate"] = format_datetime(datetime.now(UTC))
+        if (
+            create
+            and spec.has_account
+            and self.settings.account_id is not None
+            and "accountId" not in mapped.attributes
+        ):
+            extra["accountId"] = self.settings.account_id
+        return extra
+
+    def _patch(self, mapped: Mapped, optiply_id: int, options: StreamOptions) -> _Result | None:
+        """PATCH; None when the row is gone and the stream re-creates it."""
+        spec = mapped.spec
+        body = {**update_body(mapped), **self._extras(mapped, options, create=False)}
+        try:
+            self._call(mapped, "update", spec.type, optiply_id, body)
+        except NotFoundError:
+            policy = options.on_patch_not_found or (
+                "create" if spec.type in RECREATE_ON_PATCH_404 else "fail"
+            )
+            if policy == "create":
+                if mapped.external_id:
+                    self.refs.forget(spec.type, mapped.external_id)
+                return None
+            return _Result(
+                Outcome.FAILED,
+                "PATCH",
+                optiply_id,
+                error=f"404: {spec.label} {optiply_id} was deleted in Optiply",
+            )
+        return _Result(Outcome.UPDATED, "PATCH", optiply_id)
+
+    def _post(self, mapped: Mapped, options: StreamOptions) -> _Result:
+        spec = mapped.spec
+        problem = missing_required(mapped)
+        if problem is not None:
+            raise problem
+        body = {**create_body(mapped), **self._extras(mapped, options, create=True)}
+        if spec.embedded is not None and mapped.lines:
+            body[spec.embedded.attribute] = [
+                {**{k: wire(v) for k, v in line.attributes.items()}, "productId": line.product_id}
+                for line in mapped.lines
+            ]
+        try:
+            created = self._call(mapped, "create", spec.type, body)
+        except ConflictError:
+            if not spec.unique:
+                raise
+            return self._adopt(mapped, body, options)
+        except AmbiguousWriteError as error:
+            found = self._read_back(mapped, body)
+            if found is not None:
+                return self._created(mapped, found, note=f"adopted after ambiguous POST ({error})")
+            created = self._call(mapped, "create", spec.type, body)  # known not to exist
+        assert isinstance(created, Resource)
+        return self._created(mapped, created)
+
+    def _created(self, mapped: Mapped, created: Resource, note: str | None = None) -> _Result:
+        result = _Result(Outcome.SUCCESS, "POST", created.id, note=note)
+        spec = mapped.spec
+        if spec.embedded is not None and mapped.lines:
+            ids = created.meta.get("orderLineIds")
+            if not isinstance(ids, list) or len(ids) != len(mapped.lines):
+                page = self._call(
+                    mapped,
+                    "list",
+                    spec.embedded.target,
+                    **{spec.embedded.parent_attribute: created.id, "sort": "id", "limit": 100},
+                )
+                assert isinstance(page, ResourcePage)
+                ids = [row.id for row in page.data]
+            if len(ids) == len(mapped.lines):
+                for key, line_id in zip(_line_keys(mapped), ids, strict=True):
+                    result.line_ids[key] = str(line_id)
+        return result
+
+    def _adopt(self, mapped: Mapped, body: Mapping[str, Any], options: StreamOptions) -> _Result:
+        """A 409 on a unique pair: take the existing row, PATCH it when it differs."""
+        spec = mapped.spec
+        pair = spec.unique[0].attributes
+        page = self._call(mapped, "list", spec.type, **{a: body[a] for a in pair}, limit=1)
+        assert isinstance(page, ResourcePage)
+        if not page.data:
+            return _Result(Outcome.FAILED, "POST", error="409 but no row with the pair found")
+        existing = page.data[0]
+        wanted = update_body(mapped)
+        if differs(spec, wanted, existing.attributes):
+            patch = {**wanted, **self._extras(mapped, options, create=False)}
+            self._call(mapped, "update", spec.type, existing.id, patch)
+            return _Result(Outcome.EXISTING, "POST+PATCH", existing.id, note="adopted on 409")
+        return _Result(Outcome.EXISTING, "POST", existing.id, note="adopted on 409")
+
+    def _read_back(self, mapped: Mapped, body: Mapping[str, Any]) -> Resource | None:
+        """Find the row an ambiguous POST may have created, by its natural key."""
+        spec = mapped.spec
+        keys: dict[str, Any] = {}
+        for attribute in spec.attributes:
+            if (
+                attribute.required
+                and attribute.filterable
+                and attribute.kind is not Kind.LINES
+                and attribute.name in body
+            ):
+                keys[attribute.name] = body[attribute.name]
+        if not keys:
+            return None
+        page = self._call(mapped, "list", spec.type, **keys, sort="-id", limit=20)
+        assert isinstance(page, ResourcePage)
+        candidates = list(page.data)
+        if spec.attribute("remoteIdMap") and mapped.external_id and "remoteId" in body:
+            candidates = [
+                row
+                for row in candidates
+                if mapped.external_id in (row.attributes.get("remoteIdMap") or {}).values()
+            ]
+        elif not spec.unique:
+            return None  # no way to tell our row from another with the same key
+        return candidates[0] if candidates else None
+
+    def _delete(self, mapped: Mapped, options: StreamOptions) -> _Result:
+        spec = mapped.spec
+        optiply_id = mapped.optiply_id
+        if optiply_id is None and mapped.external_id is not None:
+            found = self.refs.lookup(spec.type, mapped.external_id)
+            optiply_id = found[0] if found else None
+        if optiply_id is None:
+            return _Result(Outcome.SUCCESS, "-", note="nothing to delete: id unknown")
+        soft = SOFT_DELETE.get(spec.type) if options.delete_mode == "soft" else None
+        try:
+            if soft is not None:
+                self._call(mapped, "update", spec.type, optiply_id, soft)
+                return _Result(Outcome.SUCCESS, "PATCH", optiply_id, note="soft-deleted")
+            self._call(mapped, "delete", spec.type, optiply_id)
+        except NotFoundError:
+            return _Result(Outcome.SUCCESS, "DELETE", optiply_id, note="already gone (404)")
+        return _Result(Outcome.SUCCESS, "DELETE", optiply_id, note="deleted")
+
+    def _call(self, mapped: Mapped, method: str, *args: Any, **kwargs: Any) -> Any:
+        stream = stream_name(mapped.spec)
+        self.state.requests[stream] = self.state.requests.get(stream, 0) + 1
+        function = getattr(self.api, method)
+        return function(*args, **kwargs)
+
+    # -- the end -----------------------------------------------------------------------------
+
+    def log_summary(self) -> None:
+        """One table of counts per stream, and requests per second."""
+        document = self.state.document()
+        if not document["summary"]:
+            return
+        logger.info(
+            "%-20s %8s %8s %8s %8s %8s %9s %7s",
+            "stream",
+            "success",
+            "updated",
+            "existing",
+            "failed",
+            "skipped",
+            "requests",
+            "req/s",
+        )
+        for stream, counts in document["summary"].items():
+            requests = self.state.requests.get(stream, 0)
+            elapsed = self.state.elapsed.get(stream, 0.0)
+            logger.info(
+                "%-20s %8d %8d %8d %8d %8d %9d %7.1f",
+                stream,
+                counts.get("success", 0),
+                counts.get("updated", 0),
+                counts.get("existing", 0),
+                counts.get("fail", 0),
+                counts.get("skipped", 0),
+                requests,
+                requests / elapsed if elapsed > 0 else 0.0,
+            )
+
+
+_BAD = (Outcome.FAILED, Outcome.SKIPPED)
+
+
+def _line_keys(mapped: Mapped) -> list[str]:
+    """The source ids lines are remembered under: their own, else ``<order>_<product>``."""
+    keys = []
+    for line in mapped.lines or ():
+        if line.external_id:
+            keys.append(line.external_id)
+        else:
+            product = line.remote_product_id or str(line.product_id)
+            keys.append(f"{mapped.external_id}_{product}")
+    return keys
+
+
+def _describe(error: OptiplyError) -> str:
+    """``"400 /data/attributes/stockLevel: detail"``: status, culprit and detail, no URL."""
+    where = error.pointer or (f"?{error.parameter}" if error.parameter else "")
+    head = " ".join(str(part) for part in (error.status, where) if part)
+    return f"{head}: {error.detail}" if head else error.detail
+
+
+def _raw_hash(record: Mapping[str, Any]) -> str:
+    text = json.dumps(record, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _previous_successes(
+    state: Mapping[str, Any],
+) -> dict[str, dict[str, tuple[int, dict[str, str]]]]:
+    """``stream -> hash -> (id, line ids)`` of the records a previous run wrote successfully."""
+    result: dict[str, dict[str, tuple[int, dict[str, str]]]] = {}
+    bookmarks = state.get("bookmarks")
+    if not isinstance(bookmarks, dict):
+        return result
+    for stream, entries in bookmarks.items():
+        if not isinstance(entries, list):
+            continue
+        for entry in entries:
+            if not isinstance(entry, dict) or not entry.get("success") or entry.get("deleted"):
+                continue
+            digest, optiply_id = entry.get("hash"), entry.get("id")
+            if isinstance(digest, str) and str(optiply_id or "").isdigit():
+                lines = entry.get("lineIds")
+                result.setdefault(str(stream), {})[digest] = (
+                    int(str(optiply_id)),
+                    dict(lines) if isinstance(lines, dict) else {},
+                )
+    return result
+
+
+__all__ = ["Api", "Pending", "RecordError", "Writer"]

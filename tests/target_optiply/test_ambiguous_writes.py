@@ -1,0 +1,62 @@
+"""After a POST whose outcome is unknown, the writer reads back before sending again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from optiply.client import AmbiguousWriteError, OptiplyAuth, OptiplyClient, Resource
+from optiply.resources import get
+from target_optiply.policy import ErrorPolicy
+from target_optiply.references import References
+from target_optiply.settings import resolve
+from target_optiply.state import TargetState
+from target_optiply.upsert import Writer
+
+
+class _LostAnswer:
+    """The real client, but the first POST's answer is lost after it was applied."""
+
+    def __init__(self, client: OptiplyClient, *, apply: bool) -> None:
+        self._client = client
+        self._apply = apply
+        self.posts = 0
+
+    def create(self, resource_type: str, attributes: Any) -> Resource:
+        self.posts += 1
+        if self.posts == 1:
+            if self._apply:
+                self._client.create(resource_type, attributes)
+            raise AmbiguousWriteError("ReadTimeout; the POST may have been applied", method="POST")
+        return self._client.create(resource_type, attributes)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+@pytest.mark.parametrize("applied", [True, False], ids=["applied", "not-applied"])
+def test_an_ambiguous_post_is_read_back_before_any_resend(login, tmp_path, applied):
+    settings = resolve({"access_token": "unused", "account_id": login.account_id}, environ={})
+    auth = OptiplyAuth(
+        client_id=login.client_id,
+        client_secret=login.client_secret,
+        username=login.username,
+        password=login.password,
+        dashboard_url=f"{login.url}/api",
+    )
+    with OptiplyClient(f"{login.url}/v1", auth=auth, account_id=login.account_id) as client:
+        api = _LostAnswer(client, apply=applied)
+        state = TargetState(tmp_path / "state.json")
+        writer = Writer(
+            settings=settings, api=api, references=References(), state=state, policy=ErrorPolicy()
+        )
+        writer.add(get("products"), {"externalId": "P1", "name": "Mug", "stockLevel": 1})
+        writer.flush(final=True)
+        rows = list(client.iterate("products"))
+    assert len(rows) == 1
+    (entry,) = state.bookmarks["Products"]
+    assert entry["success"] and entry["id"] == str(rows[0].id)
+    assert api.posts == (1 if applied else 2)
+    if applied:
+        assert "ambiguous" in entry["note"]
