@@ -8,6 +8,7 @@ created for one run and dropped afterwards.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import shutil
@@ -56,10 +57,16 @@ class Login:
     client_secret: str
 
 
-def schema_head() -> str:
-    """The newest migration revision: part of the cache key of a SQLite database."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    return head or "none"
+def schema_key() -> str:
+    """The newest migration revision and a hash of every migration: the cache key's schema part.
+
+    The hash catches migrations edited in place (the head revision alone would not).
+    """
+    scripts = ScriptDirectory.from_config(alembic_config())
+    digest = hashlib.sha256()
+    for path in sorted(Path(scripts.versions).glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return f"{scripts.get_current_head() or 'none'}-{digest.hexdigest()[:10]}"
 
 
 def product_rows(account_id: int, account_uuid: str, count: int, seed: int) -> Iterator[list[Any]]:
@@ -134,7 +141,7 @@ def sqlite_database(
     Returns its URL and accounts. The copy lives in ``work_dir``, so POSTs never touch the cache.
     """
     DATA_DIR.mkdir(exist_ok=True)
-    key = f"sqlite-p{page_rows}-e{export_rows}-{schema_head()}"
+    key = f"sqlite-p{page_rows}-e{export_rows}-{schema_key()}"
     cached, meta = DATA_DIR / f"{key}.db", DATA_DIR / f"{key}.json"
     if not (cached.exists() and meta.exists()):
         log(f"Building {cached.name} (cached for later runs) ...")

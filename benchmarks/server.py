@@ -9,6 +9,7 @@ next to a bare Starlette app under the same uvicorn settings serving bytes of th
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -803,6 +804,14 @@ def machine() -> dict[str, Any]:
     }
 
 
+def source_fingerprint() -> str:
+    """A hash of the server's source: a run is only coherent if it does not change meanwhile."""
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "src" / "optiply").rglob("*.py")):
+        digest.update(str(path).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def _postgres_version(url: str) -> str:
     engine = make_engine(url)
     try:
@@ -829,6 +838,7 @@ def main(argv: list[str] | None = None) -> int:
         f"warm-up {options.warmup:g} s; server: optiply serve, 1 worker, uvloop + httptools"
     )
     started = datetime.now(UTC)
+    info["source"] = source_fingerprint()
     figures: list[Figure] = []
     notes: list[str] = []
     sizes = {"page_rows": options.page_rows, "export_rows": options.export_rows}
@@ -861,6 +871,12 @@ def main(argv: list[str] | None = None) -> int:
             if figures:
                 print_table(figures, "Figures measured before the failure")
             return 1
+    if source_fingerprint() != info["source"]:
+        notes.append(
+            "the server's source changed during the run: servers started at different times "
+            "may have run different code"
+        )
+        console.print(f"[yellow]warning: {notes[-1]}[/yellow]")
     title = f"{command} — {started:%Y-%m-%d %H:%M} UTC"
     print_table(figures, title)
     options.output.parent.mkdir(parents=True, exist_ok=True)
