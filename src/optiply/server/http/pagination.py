@@ -14,13 +14,14 @@ def page_links(
     page: Page,
     total: int,
     *,
-    rows: int | None = None,
+    more: bool | None = None,
     cursor: str | None = None,
 ) -> dict[str, str | None]:
     """``first``, ``last``, ``prev`` and ``next`` for ``page`` of ``total`` rows.
 
     ``next`` resumes by key when a ``cursor`` is given (``page[after]``, next to the nominal
-    ``page[offset]`` that clients computing offsets themselves keep using).
+    ``page[offset]`` that clients computing offsets themselves keep using); ``more`` says
+    whether rows follow this page (by default: whether ``total`` reaches past it).
 
     >>> links = page_links("http://h/v1/products", [("sort", "id")], Page(10, 10), 25)
     >>> links["next"]
@@ -36,9 +37,7 @@ def page_links(
             query.append(("page[after]", after))
         return f"{url}?{urlencode(query, safe='[]')}"
 
-    if page.after is not None:  # a keyset walk: continue while pages come back full
-        more = rows == page.limit
-    else:
+    if more is None:  # whether rows follow, when the caller doesn't know better
         more = page.offset + page.limit < total
 
     last = max(0, (total - 1) // page.limit * page.limit)

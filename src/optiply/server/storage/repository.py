@@ -11,6 +11,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -20,6 +21,7 @@ from sqlalchemy import (
     RowMapping,
     Table,
     and_,
+    bindparam,
     func,
     insert,
     literal_column,
@@ -58,17 +60,14 @@ def _scope(table: Table, account_ids: Collection[int]) -> list[ColumnElement[boo
     return [owned, table.c.deleted_at.is_(None)]
 
 
-def _rendered(connection: Connection, spec: ResourceSpec) -> Any:
-    return literal_column(attributes_sql(spec, connection.dialect.name))
-
-
 @dataclass(frozen=True, slots=True)
 class Listing:
     """One page of rows, the total, and the sort-key values of the last row (for a cursor)."""
 
     total: int
     rows: list[Rendered]
-    last: tuple[Any, ...] | None  # None when the order can't resume by key, or no rows
+    last: tuple[Any, ...] | None  # None when the order can't resume by key, or no more rows
+    more: bool = False  # whether rows follow this page
 
 
 def list_page(
@@ -101,16 +100,25 @@ def list_page(
         total = _cached_count(connection, table, conditions, account_ids, key, versions)
         if offset >= total:
             return Listing(total, [], None)
+    # Find the page's ids (index-only where possible, one row more to know whether another
+    # page follows), then render just those rows: rendering never runs for skipped rows.
     statement = (
-        select(table.c.id, _rendered(connection, spec), *sort_columns(table, keys or ()))
+        select(table.c.id, *sort_columns(table, keys or ()))
         .where(*conditions)
         .order_by(*order_by(table, query, dialect))
-        .limit(page.limit)
+        .limit(page.limit + 1)
         .offset(offset)
     )
-    result = connection.execute(statement).all()
-    last = tuple(result[-1][2:]) if result and keys is not None else None
-    return Listing(total, [(row[0], row[1]) for row in result], last)
+    found = connection.execute(statement).all()
+    more = len(found) > page.limit
+    found = found[: page.limit]
+    ids = [row[0] for row in found]
+    statement = _render_many_statement(spec, dialect)
+    rendered: dict[int, str] = {
+        row[0]: row[1] for row in connection.execute(statement, {"ids": ids})
+    }
+    last = tuple(found[-1][1:]) if found and keys is not None and more else None
+    return Listing(total, [(row_id, rendered[row_id]) for row_id in ids], last, more)
 
 
 _COUNTS: OrderedDict[tuple[Any, ...], int] = OrderedDict()
@@ -157,23 +165,24 @@ def _cached_count(
 
 def bump_version(connection: Connection, account_id: int) -> None:
     """Mark a change in ``account_id`` (inside the writing transaction)."""
-    accounts = RESOURCE_TABLES["accounts"]
-    connection.execute(
-        update(accounts)
-        .where(accounts.c.id == account_id)
-        .values(data_version=accounts.c.data_version + 1)
-    )
+    connection.execute(_BUMP, {"account_id": account_id})
+
+
+_ACCOUNTS = RESOURCE_TABLES["accounts"]
+_BUMP = (
+    update(_ACCOUNTS)
+    .where(_ACCOUNTS.c.id == bindparam("account_id"))
+    .values(data_version=_ACCOUNTS.c.data_version + 1)
+)
 
 
 def render_visible(
     connection: Connection, spec: ResourceSpec, row_id: int, account_ids: Collection[int]
 ) -> str | None:
     """The attributes JSON of row ``row_id`` if it is visible in ``account_ids``."""
-    table = table_of(spec)
-    statement = select(_rendered(connection, spec)).where(
-        table.c.id == row_id, *_scope(table, account_ids)
-    )
-    found = connection.execute(statement).scalar()
+    statement = _render_statement(spec, connection.dialect.name)
+    parameters = {"row_id": row_id, "accounts": list(account_ids)}
+    found = connection.execute(statement, parameters).scalar()
     return None if found is None else str(found)
 
 
@@ -200,11 +209,39 @@ def find(
     for_update: bool = False,
 ) -> RowMapping | None:
     """The stored row ``row_id`` if it is visible in ``account_ids``."""
+    statement = _find_statement(spec, for_update and connection.dialect.name == "postgresql")
+    parameters = {"row_id": row_id, "accounts": list(account_ids)}
+    return connection.execute(statement, parameters).mappings().first()
+
+
+def _visible(table: Table) -> list[ColumnElement[bool]]:
+    """The scope with bound parameters ``row_id`` and ``accounts`` (an expanding list)."""
+    owner = table.c.account_id if "account_id" in table.c else table.c.id
+    return [
+        table.c.id == bindparam("row_id"),
+        owner.in_(bindparam("accounts", expanding=True)),
+        table.c.deleted_at.is_(None),
+    ]
+
+
+@cache
+def _find_statement(spec: ResourceSpec, for_update: bool) -> Any:
     table = table_of(spec)
-    statement = select(table).where(table.c.id == row_id, *_scope(table, account_ids))
-    if for_update and connection.dialect.name == "postgresql":
-        statement = statement.with_for_update()
-    return connection.execute(statement).mappings().first()
+    statement = select(table).where(*_visible(table))
+    return statement.with_for_update() if for_update else statement
+
+
+@cache
+def _render_many_statement(spec: ResourceSpec, dialect: str) -> Any:
+    table = table_of(spec)
+    rendered: Any = literal_column(attributes_sql(spec, dialect))
+    return select(table.c.id, rendered).where(table.c.id.in_(bindparam("ids", expanding=True)))
+
+
+@cache
+def _render_statement(spec: ResourceSpec, dialect: str) -> Any:
+    table = table_of(spec)
+    return select(literal_column(attributes_sql(spec, dialect))).where(*_visible(table))
 
 
 def find_many(
@@ -237,10 +274,15 @@ def _unique_violations() -> Iterator[None]:
 
 def insert_row(connection: Connection, spec: ResourceSpec, values: Mapping[str, Any]) -> int:
     """Insert a row (column -> value) and return its id."""
-    table = table_of(spec)
     with _unique_violations():
-        result = connection.execute(insert(table).values(dict(values)).returning(table.c.id))
+        result = connection.execute(_insert_statement(spec), dict(values))
     return int(result.scalar_one())
+
+
+@cache
+def _insert_statement(spec: ResourceSpec) -> Any:
+    table = table_of(spec)
+    return insert(table).returning(table.c.id)
 
 
 def update_row(
