@@ -72,3 +72,28 @@ def test_servers_sharing_a_database_share_tokens_and_data(login, start_server):
         httpx.get(f"{login.url}/v1/products", headers=headers).json()["meta"]["totalResourceCount"]
         == 2
     )
+
+
+def test_cached_pages_never_outlive_a_change_made_by_another_server(login, start_server):
+    backend = (
+        "postgresql" if login.server.settings.database_url.startswith("postgresql") else "sqlite"
+    )
+    second = start_server(backend)
+    headers = {"Authorization": f"Bearer {login.access_token}", "Content-Type": JSONAPI}
+    body = {"data": {"type": "products", "attributes": {"name": "Before", "stockLevel": 1}}}
+    row_id = httpx.post(f"{login.url}/v1/products", json=body, headers=headers).json()["data"]["id"]
+
+    def names(url):
+        return [
+            r["attributes"]["name"]
+            for r in httpx.get(f"{url}/v1/products", headers=headers).json()["data"]
+        ]
+
+    assert names(login.url) == ["Before"]  # rendered and cached by the first server
+    patch = {"data": {"type": "products", "attributes": {"name": "After"}}}
+    assert (
+        httpx.patch(f"{second.url}/v1/products/{row_id}", json=patch, headers=headers).status_code
+        == 200
+    )
+
+    assert names(login.url) == ["After"]

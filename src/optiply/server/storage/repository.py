@@ -6,7 +6,6 @@ of other accounts and soft-deleted rows are never read or written here.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from optiply.query import ListQuery
 from optiply.query.cursor import keyset_keys
 from optiply.resources import ResourceSpec
+from optiply.server.storage import caches
 from optiply.server.storage.compile import after, order_by, sort_columns, where
 from optiply.server.storage.render import attributes_sql
 from optiply.server.storage.tables import RESOURCE_TABLES
@@ -91,13 +91,21 @@ def list_page(
         conditions.append(table.c[related[0]] == related[1])
     keys = keyset_keys(query.sort, spec)
     page = query.page
-    offset = page.offset
+    versions = _versions(connection, account_ids, versions)
+    database = str(connection.engine.url)
     if page.after is not None and keys is not None:
         conditions.append(after(table, keys, page.after, dialect))
         total, offset = page.total or 0, 0
     else:
-        key = (spec.type, tuple(account_ids), query.filters, related)
-        total = _cached_count(connection, table, conditions, account_ids, key, versions)
+        total, offset = (
+            _count(
+                connection,
+                table,
+                conditions,
+                (database, spec.type, tuple(account_ids), versions, query.filters, related),
+            ),
+            page.offset,
+        )
         if offset >= total:
             return Listing(total, [], None)
     # Find the page's ids (index-only where possible, one row more to know whether another
@@ -113,54 +121,50 @@ def list_page(
     more = len(found) > page.limit
     found = found[: page.limit]
     ids = [row[0] for row in found]
-    statement = _render_many_statement(spec, dialect)
-    rendered: dict[int, str] = {
-        row[0]: row[1] for row in connection.execute(statement, {"ids": ids})
-    }
+    scope_key = (database, spec.type, tuple(account_ids), versions)
+    rendered: dict[int, str] = {}
+    for row_id in ids:
+        hit = caches.RENDERED.get((scope_key, row_id))
+        if hit is not None:
+            rendered[row_id] = hit
+    missing = [row_id for row_id in ids if row_id not in rendered]
+    if missing:
+        statement = _render_many_statement(spec, dialect)
+        for row_id, text in connection.execute(statement, {"ids": missing}):
+            rendered[row_id] = text
+            caches.RENDERED.put((scope_key, row_id), text)
     last = tuple(found[-1][1:]) if found and keys is not None and more else None
     return Listing(total, [(row_id, rendered[row_id]) for row_id in ids], last, more)
 
 
-_COUNTS: OrderedDict[tuple[Any, ...], int] = OrderedDict()
-_COUNTS_SIZE = 4096
-
-
-def _cached_count(
+def _count(
     connection: Connection,
     table: Table,
     conditions: Sequence[ColumnElement[bool]],
-    account_ids: Collection[int],
     key: tuple[Any, ...],
-    versions: tuple[int, ...] = (),
 ) -> int:
-    """COUNT(*) of the matching rows, remembered until a write touches one of the accounts.
-
-    Counting a large account costs milliseconds per request; the cache key holds the accounts'
-    ``data_version`` (bumped in every write transaction, see ``bump_version``), so a cached
-    count is never served after a committed change, in this process or any other.
-    """
-    if len(versions) != len(account_ids):  # not read with the token: read them now
-        accounts = RESOURCE_TABLES["accounts"]
-        versions = tuple(
-            row[0]
-            for row in connection.execute(
-                select(accounts.c.data_version)
-                .where(accounts.c.id.in_(list(account_ids)))
-                .order_by(accounts.c.id)
-            )
-        )
-    full_key = (str(connection.engine.url), key, versions)
-    cached = _COUNTS.get(full_key)
-    if cached is not None:
-        _COUNTS.move_to_end(full_key)
-        return cached
-    total = int(
-        connection.execute(select(func.count()).select_from(table).where(*conditions)).scalar_one()
-    )
-    _COUNTS[full_key] = total
-    if len(_COUNTS) > _COUNTS_SIZE:
-        _COUNTS.popitem(last=False)
+    """COUNT(*) of the matching rows, cached under the accounts' data versions (``caches``)."""
+    total = caches.COUNTS.get(key)
+    if total is None:
+        statement = select(func.count()).select_from(table).where(*conditions)
+        total = int(connection.execute(statement).scalar_one())
+        caches.COUNTS.put(key, total)
     return total
+
+
+def _versions(
+    connection: Connection, account_ids: Collection[int], versions: tuple[int, ...]
+) -> tuple[int, ...]:
+    """The accounts' data versions: as read with the token, or read now."""
+    if len(versions) == len(account_ids):
+        return versions
+    accounts = RESOURCE_TABLES["accounts"]
+    statement = (
+        select(accounts.c.data_version)
+        .where(accounts.c.id.in_(list(account_ids)))
+        .order_by(accounts.c.id)
+    )
+    return tuple(row[0] for row in connection.execute(statement))
 
 
 def bump_version(connection: Connection, account_id: int) -> None:
