@@ -21,7 +21,7 @@ Json = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresq
 
 def sqlite_timestamp(value: datetime) -> str:
     """The stored SQLite text of a date-time."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -45,7 +45,7 @@ class UtcDateTime(TypeDecorator[datetime]):
             return None
         if isinstance(value, datetime):
             return value.astimezone(UTC)
-        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        return datetime.fromisoformat(value)  # our fixed-width text, with its Z
 
 
 class Money(TypeDecorator[Decimal]):
