@@ -126,7 +126,7 @@ class ResourceEndpoints:
             with self._transaction(request) as (connection, context):
                 document = parse_document(body, spec)
                 created = crud.create(connection, spec, context, document.values, document.lines)
-                attributes = crud.get_row(connection, spec, context, created.id)
+                attributes = created.rendered or crud.get_row(connection, spec, context, created.id)
             # Extension (Q17): the ids of embedded lines, in input order.
             meta = None
             if spec.embedded is not None:

@@ -45,6 +45,7 @@ class Created:
 
     id: int
     line_ids: tuple[int, ...] = ()
+    rendered: str | None = None  # the attributes JSON, when still current
 
 
 def not_found(spec: ResourceSpec, row_id: int | str) -> DomainError:
@@ -122,13 +123,14 @@ def create(
     rules.before_insert(connection, spec, row)
     conflicts.check(connection, spec, row)
     try:
-        row["id"] = row_id = repository.insert_row(connection, spec, row)
+        row_id, rendered = repository.insert_rendered(connection, spec, row)
     except repository.UniqueViolation:
         raise conflicts.raced(spec, row) from None
-    rules.after_insert(connection, spec, row, context.now)
+    row["id"] = row_id
+    changed = rules.after_insert(connection, spec, row, context.now)
     line_ids = _create_lines(connection, spec, context, row_id, row, lines)
     repository.bump_version(connection, account_id)
-    return Created(row_id, line_ids)
+    return Created(row_id, line_ids, None if changed else rendered)
 
 
 def update(

@@ -44,16 +44,22 @@ def before_insert(
 
 def after_insert(
     connection: Connection, spec: ResourceSpec, row: Mapping[str, Any], now: datetime
-) -> None:
-    """Rules that touch other rows once the new row exists (``row`` includes its id)."""
+) -> bool:
+    """Rules that run once the new row exists (``row`` includes its id).
+
+    Returns:
+        Whether the new row itself changed (so what the INSERT returned is stale).
+    """
     kind = spec.type
     if kind == "supplierProducts" and row.get("preferred"):
         preferred.make_sole_preferred(connection, row["id"], row["product_id"], now)
     elif kind == "promotions" and row.get("entire_shop"):
         promotions.link_entire_shop(connection, row, now)
         promotions.recount(connection, [row["id"]], now)
+        return True
     elif kind == "promotionProducts":
         promotions.recount(connection, [row["promotion_id"]], now)
+    return False
 
 
 def before_update(

@@ -283,6 +283,23 @@ def insert_row(connection: Connection, spec: ResourceSpec, values: Mapping[str, 
     return int(result.scalar_one())
 
 
+def insert_rendered(
+    connection: Connection, spec: ResourceSpec, values: Mapping[str, Any]
+) -> tuple[int, str]:
+    """Insert a row and return its id and attributes JSON (``INSERT ... RETURNING``)."""
+    statement = _insert_rendered_statement(spec, connection.dialect.name)
+    with _unique_violations():
+        row_id, rendered = connection.execute(statement, dict(values)).one()
+    return int(row_id), str(rendered)
+
+
+@cache
+def _insert_rendered_statement(spec: ResourceSpec, dialect: str) -> Any:
+    table = table_of(spec)
+    rendered: Any = literal_column(attributes_sql(spec, dialect))
+    return insert(table).returning(table.c.id, rendered)
+
+
 @cache
 def _insert_statement(spec: ResourceSpec) -> Any:
     table = table_of(spec)
