@@ -34,6 +34,7 @@ from optiply.server.http.serialize import (
     identifiers_document,
     list_document,
     single_document,
+    writer_for,
 )
 from optiply.server.service import crud
 from optiply.server.service.crud import Context
@@ -98,14 +99,23 @@ class ResourceEndpoints:
             context = Context(principal, scope, params.get("couplingId") or None, now)
             yield connection, context
 
+    def _base(self, request: Request) -> str:
+        """The base of absolute links: the configured public URL, else scheme and Host."""
+        if self.public_url:
+            return self.public_url
+        host = request.headers.get("host")
+        if host is None:
+            return str(request.base_url).rstrip("/")
+        return f"{request.scope['scheme']}://{host}{request.scope.get('root_path', '')}"
+
     def _writer(self, request: Request, spec: ResourceSpec | None = None) -> ResourceWriter:
-        base = self.public_url or str(request.base_url).rstrip("/")
-        return ResourceWriter(spec or self.spec, base)
+        base = self._base(request)
+        return writer_for(spec or self.spec, base)
 
     def _list(
         self, request: Request, spec: ResourceSpec, listing: Listing, query: ListQuery
     ) -> Response:
-        base = self.public_url or str(request.base_url).rstrip("/")
+        base = self._base(request)
         cursor = None if listing.last is None else encode(listing.last, listing.total)
         links = page_links(
             base + request.url.path,

@@ -8,6 +8,7 @@ prepared once per resource type, so a list page costs a few string joins per row
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -52,6 +53,12 @@ class ResourceWriter:
         return (
             "[" + ",".join(self.resource(row_id, attributes) for row_id, attributes in rows) + "]"
         )
+
+
+@lru_cache(maxsize=256)
+def writer_for(spec: ResourceSpec, base_url: str) -> ResourceWriter:
+    """The (remembered) writer of ``spec`` for ``base_url``."""
+    return ResourceWriter(spec, base_url)
 
 
 def single_document(resource: str, meta: dict[str, Any] | None = None) -> bytes:
