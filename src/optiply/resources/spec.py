@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
+from functools import cached_property
 from typing import Any
 
 
@@ -75,7 +76,7 @@ class Attribute:
     ignore_booleans: bool = False  # DATETIME: some clients send booleans; drop them (Q21)
     description: str = ""
 
-    @property
+    @cached_property
     def column(self) -> str:
         """The storage column name."""
         return "id" if self.kind is Kind.ID else snake(self.name)
@@ -166,23 +167,23 @@ class ResourceSpec:
         """The attribute called ``name`` (or accepting it as an input alias)."""
         return self._by_name.get(name)
 
-    @property
+    @cached_property
     def has_account(self) -> bool:
         """Whether ``accountId`` is a visible attribute (top-level types)."""
         account = self._by_name.get("accountId")
         return account is not None and account.readable
 
-    @property
+    @cached_property
     def readable(self) -> tuple[Attribute, ...]:
         """Attributes rendered in responses, in declaration order."""
         return tuple(a for a in self.attributes if a.readable and a.kind is not Kind.ID)
 
-    @property
+    @cached_property
     def stored(self) -> tuple[Attribute, ...]:
         """Attributes with a column."""
         return tuple(a for a in self.attributes if a.stored)
 
-    @property
+    @cached_property
     def references(self) -> tuple[Attribute, ...]:
         """The foreign-key attributes."""
         return tuple(a for a in self.attributes if a.kind is Kind.REFERENCE)
