@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from optiply.query.ast import ListQuery, SortKey
+from optiply.query.ast import SortKey
 from optiply.query.build import format_value
 from optiply.resources import Kind, ResourceSpec
 from optiply.resources.types import InvalidValue, parse_text
@@ -64,8 +64,3 @@ def decode(text: str, keys: Sequence[SortKey]) -> tuple[tuple[Any, ...], int]:
     except InvalidValue:
         raise ValueError("page[after] is not a cursor from a links.next of this query") from None
     return values, payload[-1]
-
-
-def supports_keyset(query: ListQuery, spec: ResourceSpec) -> bool:
-    """Whether ``links.next`` of this query can resume by key."""
-    return keyset_keys(query.sort, spec) is not None

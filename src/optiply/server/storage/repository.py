@@ -248,19 +248,6 @@ def _render_statement(spec: ResourceSpec, dialect: str) -> Any:
     return select(literal_column(attributes_sql(spec, dialect))).where(*_visible(table))
 
 
-def find_many(
-    connection: Connection,
-    spec: ResourceSpec,
-    column: str,
-    values: Collection[Any],
-    account_ids: Collection[int],
-) -> list[RowMapping]:
-    """Visible rows whose ``column`` is one of ``values``."""
-    table = table_of(spec)
-    statement = select(table).where(table.c[column].in_(list(values)), *_scope(table, account_ids))
-    return list(connection.execute(statement).mappings())
-
-
 class UniqueViolation(Exception):
     """A write broke a unique index (two requests raced past the conflict check)."""
 
