@@ -102,7 +102,9 @@ def test_patch_without_or_with_matching_id_is_fine(api, sent_id):
     assert response.status_code == 200
 
 
-@pytest.mark.parametrize("path_id", ["nan", "-1", "0", "1.0", "99999999999999999999"])
+@pytest.mark.parametrize(
+    "path_id", ["nan", "-1", "0", "1.0", "99999999999999999999", "²", "%C2%B2"]
+)
 def test_invalid_path_ids_are_400(api, path_id):
     response = api.get(f"/products/{path_id}")
 

@@ -90,6 +90,8 @@ BAD = [
     ({"filter[nope]": "1"}, "filter[nope]"),
     ({"filter[name][ABOUT]": "x"}, "filter[name][ABOUT]"),
     ({"filter[stockLevel]": "many"}, "filter[stockLevel]"),
+    ({"filter[stockLevel]": "²"}, "filter[stockLevel]"),
+    ({"filter[id]": "٣"}, "filter[id]"),
     ({"filter[createdAt][GT]": "yesterday"}, "filter[createdAt][GT]"),
     ({"filter[unlimitedStock][GT]": "true"}, "filter[unlimitedStock][GT]"),
     ({"filter[price][LT]": "null"}, "filter[price][LT]"),

@@ -54,6 +54,7 @@ RULES = [
     ("products", "stockLevel", 3.5, 400, "must be an integer"),
     ("products", "stockLevel", "nan", 400, "must be an integer"),
     ("products", "stockLevel", "", 400, "must be an integer"),
+    ("products", "stockLevel", "²", 400, "must be an integer"),
     ("products", "stockLevel", True, 400, "must be an integer"),
     ("products", "stockLevel", 2**63, 400, "64-bit"),
     ("products", "stockLevel", 2**63 - 1, 201, 2**63 - 1),

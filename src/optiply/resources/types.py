@@ -23,7 +23,7 @@ INT64_MAX = 2**63 - 1
 INT64_MIN = -(2**63)
 CENT = Decimal("0.01")
 
-_INTEGER_TEXT = re.compile(r"[+-]?\d+(\.0*)?")
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]+(\.0*)?")
 _LONG_FRACTION = re.compile(r"(\.\d{6})\d+")
 _SPACE_OFFSET = re.compile(r" (\d{2}:?\d{2})$")  # an unencoded '+' in a query string
 

@@ -45,7 +45,7 @@ from optiply.server.storage.repository import Connection, Engine, Listing
 
 def _row_id(request: Request) -> int:
     text = request.path_params["id"]
-    if not text.isdigit() or not 0 < int(text) <= INT64_MAX:
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= INT64_MAX:
         raise ApiError(
             ErrorCode.INVALID_ID, f"{text!r} is not a valid id: ids are positive integers"
         )
