@@ -92,6 +92,8 @@ BAD = [
     ({"filter[stockLevel]": "many"}, "filter[stockLevel]"),
     ({"filter[stockLevel]": "²"}, "filter[stockLevel]"),
     ({"filter[id]": "٣"}, "filter[id]"),
+    ({"filter[name]": "a\x00b"}, "filter[name]"),
+    ({"filter[name][LIKE]": "a\x00b"}, "filter[name][LIKE]"),
     ({"filter[createdAt][GT]": "yesterday"}, "filter[createdAt][GT]"),
     ({"filter[unlimitedStock][GT]": "true"}, "filter[unlimitedStock][GT]"),
     ({"filter[price][LT]": "null"}, "filter[price][LT]"),

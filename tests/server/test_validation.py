@@ -77,6 +77,8 @@ RULES = [
     ("products", "skuCode", 12345, 201, "12345"),
     ("products", "name", None, 400, "must not be null"),
     ("products", "name", "   ", 400, "must not be blank"),
+    ("products", "name", "a\x00b", 400, "NUL"),
+    ("products", "remoteId", "a\x00b", 400, "NUL"),
     ("sellOrders", "totalValue", "-1.239", 201, "-1.23"),
     ("sellOrders", "totalValue", "99999999999999999.999", 201, "99999999999999999.99"),
     ("sellOrders", "totalValue", "100000000000000000", 400, "at most 17 digits"),

@@ -197,6 +197,9 @@ class _Filters:
                     failed = True
                 values.append(None)
             elif operator is Operator.LIKE:
+                if "\x00" in text:
+                    self._problem(key, "filter values must not contain NUL characters")
+                    failed = True
                 values.append(text)
             else:
                 try:

@@ -58,6 +58,8 @@ def parse_text(attribute: Attribute, text: str) -> Any:
     'enabled'
     """
     kind = attribute.kind
+    if "\x00" in text:
+        raise InvalidValue("filter values must not contain NUL characters")
     if kind in (Kind.ID, Kind.INTEGER, Kind.REFERENCE):
         return _integer(attribute, text, positive_ids=False)
     if kind is Kind.DECIMAL:
@@ -85,6 +87,8 @@ def check(attribute: Attribute, value: Any) -> None:
     if attribute.maximum is not None and value > attribute.maximum:
         raise InvalidValue(_range_message(attribute))
     if isinstance(value, str):
+        if "\x00" in value:
+            raise InvalidValue(f"{attribute.name} must not contain NUL characters")
         if attribute.max_length is not None and len(value) > attribute.max_length:
             raise InvalidValue(
                 f"{attribute.name} must be at most {attribute.max_length} characters long"
@@ -229,6 +233,8 @@ def _emails(attribute: Attribute, value: Any) -> list[str]:
         if not isinstance(item, str):
             raise InvalidValue(f"{attribute.name} must be an array of e-mail addresses")
         address = item.strip()
+        if "\x00" in address:
+            raise InvalidValue(f"Supplier email {address!r} is not a valid address")
         try:
             validate_email(address, check_deliverability=False)
         except EmailNotValidError:

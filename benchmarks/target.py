@@ -1,0 +1,666 @@
+"""The target benchmark: ``target-optiply`` as a subprocess against a real ``optiply serve``.
+
+Run it with ``scripts/bench-target`` (``--help`` lists the options). It writes Singer input
+(SCHEMA, RECORD and STATE messages) for Products, Suppliers, BuyOrders (embedded lines) and
+SellOrders (embedded lines), starts ``optiply serve`` on a fresh SQLite database, runs
+``.venv/bin/target-optiply --config cfg.json < input.jsonl`` exactly as users do, and reports
+wall time, records/s, the target's CPU time per record, start-up time, peak RSS, requests per
+record and throughput behind 20 ms of added round-trip latency (an asyncio delaying proxy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from benchmarks import data
+from benchmarks.server import VENV_BIN, Server, console, free_port, optiply_serve
+from optiply.server.auth import admin
+from optiply.server.storage.engine import make_engine
+from optiply.server.storage.migrate import upgrade
+
+RESULTS = Path(__file__).resolve().parent / "results" / "target.json"
+README = Path(__file__).resolve().parent / "README.md"
+CPU_GOAL_MS = 0.5
+STARTUP_GOAL_S = 0.6
+RSS_GOAL_MIB = 100
+LATENCY_EFFICIENCY = 0.8
+
+
+# --- options ------------------------------------------------------------------------------
+
+
+@dataclass
+class Sizes:
+    """How many records of each stream the input holds."""
+
+    products: int
+    buy_orders: int
+    sell_orders: int
+    suppliers: int
+    buy_lines: int = 5
+    sell_lines: int = 3
+
+    @property
+    def records(self) -> int:
+        """Singer RECORD messages (order lines are embedded, not counted)."""
+        return self.products + self.suppliers + self.buy_orders + self.sell_orders
+
+    def scaled(self, factor: float) -> Sizes:
+        """The same mix, ``factor`` times as big (at least one of each)."""
+        return Sizes(
+            products=max(self.buy_lines, int(self.products * factor)),
+            buy_orders=max(1, int(self.buy_orders * factor)),
+            sell_orders=max(1, int(self.sell_orders * factor)),
+            suppliers=max(1, int(self.suppliers * factor)),
+            buy_lines=self.buy_lines,
+            sell_lines=self.sell_lines,
+        )
+
+    def describe(self) -> str:
+        """``10,000 Products, 100 Suppliers, ...``."""
+        return (
+            f"{self.products:,} Products, {self.suppliers:,} Suppliers, "
+            f"{self.buy_orders:,} BuyOrders × {self.buy_lines} lines, "
+            f"{self.sell_orders:,} SellOrders × {self.sell_lines} lines"
+        )
+
+
+@dataclass
+class Options:
+    """Command-line options."""
+
+    sizes: Sizes
+    runs: int
+    latency_ms: float
+    latency_scale: float
+    concurrency: int
+    quick: bool
+    keep: bool
+
+
+def parse_options(argv: list[str]) -> Options:
+    """Parse the command line."""
+    parser = argparse.ArgumentParser(
+        prog="scripts/bench-target",
+        description="Benchmark target-optiply against a local optiply serve (SQLite).",
+    )
+    parser.add_argument("--quick", action="store_true", help="1/10 of the sizes, 1 run")
+    parser.add_argument("--runs", type=int, default=None, help="runs per figure (default 3)")
+    parser.add_argument("--products", type=int, default=10_000)
+    parser.add_argument("--buy-orders", type=int, default=2_000, help="5 lines each")
+    parser.add_argument("--sell-orders", type=int, default=2_000, help="3 lines each")
+    parser.add_argument("--suppliers", type=int, default=100, help="referenced by buy orders")
+    parser.add_argument(
+        "--latency-ms", type=float, default=20.0, help="added round-trip time (default 20)"
+    )
+    parser.add_argument(
+        "--latency-scale",
+        type=float,
+        default=0.1,
+        help="size of the latency run relative to the main sizes (default 0.1)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=8,
+        help="the target's max_concurrency, for the latency goal (default 8)",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    args = parser.parse_args(argv)
+    sizes = Sizes(args.products, args.buy_orders, args.sell_orders, args.suppliers)
+    runs = args.runs if args.runs is not None else (1 if args.quick else 3)
+    if args.quick:
+        sizes = sizes.scaled(0.1)
+    return Options(
+        sizes=sizes,
+        runs=max(1, runs),
+        latency_ms=args.latency_ms,
+        latency_scale=args.latency_scale,
+        concurrency=args.concurrency,
+        quick=args.quick,
+        keep=args.keep,
+    )
+
+
+# --- input --------------------------------------------------------------------------------
+
+
+def _schema(stream: str, properties: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "SCHEMA",
+        "stream": stream,
+        "schema": {"type": "object", "properties": properties},
+        "key_properties": ["externalId"],
+    }
+
+
+def _state(stream: str, position: int) -> dict[str, Any]:
+    return {"type": "STATE", "value": {"bookmarks": {stream: {"position": position}}}}
+
+
+_STRING = {"type": ["string", "null"]}
+_INTEGER = {"type": ["integer", "null"]}
+_NUMBER = {"type": ["number", "null"]}
+_DATETIME = {"type": ["string", "null"], "format": "date-time"}
+STATE_EVERY = 1_000
+
+
+def singer_messages(sizes: Sizes, seed: int = 7) -> Iterator[dict[str, Any]]:
+    """SCHEMA, RECORD and STATE messages: Products, Suppliers, BuyOrders, SellOrders."""
+    rng = random.Random(seed)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def stream(
+        name: str, properties: dict[str, Any], records: Iterator[dict[str, Any]]
+    ) -> Iterator[dict[str, Any]]:
+        yield _schema(name, properties)
+        position = 0
+        for position, record in enumerate(records, 1):
+            yield {"type": "RECORD", "stream": name, "record": record}
+            if position % STATE_EVERY == 0:
+                yield _state(name, position)
+        yield _state(name, position)
+
+    def products() -> Iterator[dict[str, Any]]:
+        for i in range(sizes.products):
+            yield {
+                "externalId": f"P{i}",
+                "name": f"Product {i}",
+                "skuCode": f"SKU-{i:07d}",
+                "stockLevel": rng.randint(0, 500),
+                "price": round(rng.uniform(1, 200), 2),
+                "unlimitedStock": False,
+            }
+
+    def suppliers() -> Iterator[dict[str, Any]]:
+        for i in range(sizes.suppliers):
+            yield {"externalId": f"S{i}", "name": f"Supplier {i}", "deliveryTime": 7}
+
+    def lines(count: int) -> str:
+        picked = rng.sample(range(sizes.products), min(count, sizes.products))
+        return json.dumps(
+            [
+                {
+                    "Remote_productId": f"P{p}",
+                    "quantity": rng.randint(1, 20),
+                    "subtotalValue": round(rng.uniform(1, 500), 2),
+                }
+                for p in picked
+            ]
+        )
+
+    def placed(i: int) -> str:
+        return (start + timedelta(minutes=i)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def buy_orders() -> Iterator[dict[str, Any]]:
+        for i in range(sizes.buy_orders):
+            yield {
+                "externalId": f"BO{i}",
+                "Remote_supplierId": f"S{i % sizes.suppliers}",
+                "placed": placed(i),
+                "line_items": lines(sizes.buy_lines),
+            }
+
+    def sell_orders() -> Iterator[dict[str, Any]]:
+        for i in range(sizes.sell_orders):
+            yield {
+                "externalId": f"SO{i}",
+                "placed": placed(i),
+                "line_items": lines(sizes.sell_lines),
+            }
+
+    yield from stream(
+        "Products",
+        {
+            "externalId": _STRING,
+            "name": _STRING,
+            "skuCode": _STRING,
+            "stockLevel": _INTEGER,
+            "price": _NUMBER,
+            "unlimitedStock": {"type": ["boolean", "null"]},
+        },
+        products(),
+    )
+    yield from stream(
+        "Suppliers",
+        {"externalId": _STRING, "name": _STRING, "deliveryTime": _INTEGER},
+        suppliers(),
+    )
+    order = {"externalId": _STRING, "placed": _DATETIME, "line_items": _STRING}
+    yield from stream("BuyOrders", {**order, "Remote_supplierId": _STRING}, buy_orders())
+    yield from stream("SellOrders", order, sell_orders())
+
+
+def write_input(path: Path, sizes: Sizes) -> Path:
+    """The Singer input for ``sizes``, one JSON message per line."""
+    with path.open("w") as file:
+        for message in singer_messages(sizes):
+            file.write(json.dumps(message, separators=(",", ":")) + "\n")
+    return path
+
+
+def one_record_input(path: Path) -> Path:
+    """A single product: the start-up run."""
+    return write_input(path, Sizes(products=1, buy_orders=0, sell_orders=0, suppliers=0))
+
+
+# --- the server ---------------------------------------------------------------------------
+
+
+@contextmanager
+def fresh_server(work_dir: Path) -> Iterator[Server]:
+    """``optiply serve`` on a new, migrated, empty SQLite database."""
+    folder = Path(tempfile.mkdtemp(prefix="db-", dir=work_dir))
+    url = f"sqlite:///{folder / 'optiply.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    with optiply_serve(url, folder) as server:
+        yield server
+
+
+def target_config(server_url: str, database_url: str, folder: Path, **extra: Any) -> Path:
+    """A new account and login on the server; a target config for them, written to a file."""
+    engine = make_engine(database_url)
+    try:
+        account = admin.create_account(engine, name=f"target bench {folder.name}")
+    finally:
+        engine.dispose()
+    login = data.create_login(database_url, account.id)
+    config = {
+        "username": login.username,
+        "password": login.password,
+        "client_id": login.client_id,
+        "client_secret": login.client_secret,
+        "account_id": account.id,
+        "optiply_base_url": f"{server_url}/v1",
+        "optiply_dashboard_url": f"{server_url}/api",
+        "target_state_path": str(folder / "target-state.json"),
+        **extra,
+    }
+    path = folder / "config.json"
+    path.write_text(json.dumps(config, indent=1))
+    return path
+
+
+# --- the latency proxy --------------------------------------------------------------------
+
+
+class DelayProxy:
+    """A TCP proxy adding ``rtt/2`` to each direction; counts HTTP/1.1 request lines.
+
+    Bytes keep their order and are released ``rtt/2`` after they arrived, so it models
+    latency, not bandwidth. It runs its own event loop in a thread.
+    """
+
+    MARK = b" HTTP/1.1\r\n"
+
+    def __init__(self, upstream_port: int, rtt_ms: float) -> None:
+        self.upstream_port = upstream_port
+        self.delay = rtt_ms / 2000
+        self.port = free_port()
+        self.requests = 0
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._server: asyncio.Server | None = None
+
+    @property
+    def url(self) -> str:
+        """Where clients connect."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> DelayProxy:
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._server = self._loop.run_until_complete(
+            asyncio.start_server(self._connection, "127.0.0.1", self.port)
+        )
+        self._ready.set()
+        self._loop.run_forever()
+        self._server.close()
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+        except OSError:
+            writer.close()
+            return
+        await asyncio.gather(
+            self._pipe(reader, up_writer, count=True),
+            self._pipe(up_reader, writer, count=False),
+            return_exceptions=True,
+        )
+
+    async def _pipe(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, count: bool
+    ) -> None:
+        queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+
+        async def deliver() -> None:
+            while True:
+                due, chunk = await queue.get()
+                wait = due - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                if not chunk:
+                    writer.close()
+                    return
+                writer.write(chunk)
+                await writer.drain()
+
+        sender = asyncio.create_task(deliver())
+        tail = b""
+        try:
+            while True:
+                chunk = await reader.read(65536)
+                if count and chunk:
+                    window = tail + chunk
+                    self.requests += window.count(self.MARK)
+                    tail = window[-(len(self.MARK) - 1) :]
+                queue.put_nowait((loop.time() + self.delay, chunk))
+                if not chunk:
+                    break
+            await sender
+        except (ConnectionError, OSError):
+            sender.cancel()
+            writer.close()
+
+
+# --- one target run -----------------------------------------------------------------------
+
+
+@dataclass
+class TargetRun:
+    """One ``target-optiply`` process."""
+
+    records: int
+    wall_s: float
+    cpu_s: float
+    max_rss_kib: int
+    returncode: int
+    summary: dict[str, Any]
+    requests: int | None = None
+
+    @property
+    def records_per_s(self) -> float:
+        """Records over wall time."""
+        return self.records / self.wall_s
+
+    @property
+    def cpu_ms_per_record(self) -> float:
+        """User + system CPU of the target process per record."""
+        return self.cpu_s * 1000 / self.records
+
+    @property
+    def ok(self) -> bool:
+        """Exit 0 and every record counted as success (or existing)."""
+        done = sum(c.get("success", 0) + c.get("existing", 0) for c in self.summary.values())
+        return self.returncode == 0 and done == self.records
+
+    def json(self) -> dict[str, Any]:
+        """For the results file."""
+        return asdict(self) | {
+            "records_per_s": round(self.records_per_s, 1),
+            "cpu_ms_per_record": round(self.cpu_ms_per_record, 4),
+            "ok": self.ok,
+        }
+
+
+def run_target(config: Path, input_path: Path, records: int) -> TargetRun:
+    """``target-optiply --config CONFIG < INPUT`` in the config's folder; its own rusage."""
+    folder = config.parent
+    command = [str(VENV_BIN / "target-optiply"), "--config", str(config)]
+    with input_path.open("rb") as stdin, (folder / "target.log").open("wb") as log:
+        started = time.perf_counter()
+        child = subprocess.Popen(
+            command, stdin=stdin, stdout=log, stderr=subprocess.STDOUT, cwd=folder
+        )
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    state_file = folder / "target-state.json"
+    summary = json.loads(state_file.read_text()).get("summary", {}) if state_file.exists() else {}
+    run = TargetRun(
+        records=records,
+        wall_s=wall,
+        cpu_s=usage.ru_utime + usage.ru_stime,
+        max_rss_kib=usage.ru_maxrss,
+        returncode=child.returncode,
+        summary=summary,
+    )
+    if not run.ok:
+        tail = "\n".join((folder / "target.log").read_text(errors="replace").splitlines()[-15:])
+        console.print(f"[red]target run not clean[/red] (exit {run.returncode}): {summary}")
+        console.print(Text(tail))
+    return run
+
+
+def measured_run(
+    work_dir: Path, name: str, input_path: Path, records: int, *, rtt_ms: float | None = None
+) -> TargetRun:
+    """A fresh server and account; the target run (through the delaying proxy if ``rtt_ms``)."""
+    folder = work_dir / name
+    folder.mkdir()
+    with fresh_server(work_dir) as server:
+        if rtt_ms is None:
+            config = target_config(server.url, server.database_url, folder)
+            return run_target(config, input_path, records)
+        port = int(server.url.rsplit(":", 1)[1])
+        with DelayProxy(port, rtt_ms) as proxy:
+            config = target_config(proxy.url, server.database_url, folder)
+            run = run_target(config, input_path, records)
+            run.requests = proxy.requests
+            return run
+
+
+# --- the report ---------------------------------------------------------------------------
+
+
+@dataclass
+class Figure:
+    """One line of the report."""
+
+    name: str
+    measured: str
+    goal: str
+    met: bool | None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def figures(
+    options: Options,
+    main: list[TargetRun],
+    startup: list[TargetRun],
+    latency: TargetRun,
+    latency_sizes: Sizes,
+) -> list[Figure]:
+    """The table's lines."""
+    sizes = options.sizes
+    records = sizes.records
+    all_ok = all(run.ok for run in main)
+    wall = _median([r.wall_s for r in main])
+    rps = _median([r.records_per_s for r in main])
+    cpu = _median([r.cpu_ms_per_record for r in main])
+    rss_mib = _median([r.max_rss_kib for r in main]) / 1024
+    start = _median([r.wall_s for r in startup])
+    start_cpu = _median([r.cpu_s for r in startup])
+    requests = latency.requests or 0
+    per_record = requests / latency.records
+    latency_goal = LATENCY_EFFICIENCY * options.concurrency / (options.latency_ms / 1000)
+    failed = "" if all_ok else " — SOME RECORDS FAILED"
+    return [
+        Figure(
+            f"wall time, {records:,} records ({sizes.describe()})",
+            f"{wall:,.1f} s, {rps:,.0f} records/s{failed}",
+            "report",
+            all_ok,
+            {"wall_s": [r.wall_s for r in main], "records_per_s": [r.records_per_s for r in main]},
+        ),
+        Figure(
+            "target CPU per record (user+sys of the target process / records)",
+            f"{cpu:.3f} ms ({_median([r.cpu_s for r in main]):,.1f} s CPU)",
+            f"≤ {CPU_GOAL_MS} ms",
+            cpu <= CPU_GOAL_MS,
+            {"cpu_ms_per_record": [r.cpu_ms_per_record for r in main]},
+        ),
+        Figure(
+            "start-up: wall time of a 1-record run (token grant included)",
+            f"{start:.2f} s ({start_cpu:.2f} s CPU)",
+            f"≤ {STARTUP_GOAL_S} s",
+            start <= STARTUP_GOAL_S,
+            {"wall_s": [r.wall_s for r in startup], "cpu_s": [r.cpu_s for r in startup]},
+        ),
+        Figure(
+            f"target peak RSS (ru_maxrss), {records:,} records",
+            f"{rss_mib:,.0f} MiB",
+            f"≤ {RSS_GOAL_MIB} MB for 100,000 records",
+            rss_mib <= RSS_GOAL_MIB if records >= 100_000 else None,
+            {"max_rss_kib": [r.max_rss_kib for r in main], "records": records},
+        ),
+        Figure(
+            f"requests per record (proxy count, {latency_sizes.records:,} records)",
+            f"{per_record:.3f} ({requests:,} requests, token grant included)",
+            "report (1.0 = one request per record)",
+            None,
+            {"requests": requests, "records": latency.records},
+        ),
+        Figure(
+            f"throughput with +{options.latency_ms:g} ms RTT, {latency_sizes.records:,} records",
+            f"{latency.records_per_s:,.0f} records/s ({latency.wall_s:,.1f} s)"
+            + ("" if latency.ok else " — SOME RECORDS FAILED"),
+            f"≥ {latency_goal:,.0f} records/s "
+            f"({LATENCY_EFFICIENCY} × {options.concurrency} / {options.latency_ms:g} ms)",
+            latency.ok and latency.records_per_s >= latency_goal,
+            latency.json(),
+        ),
+    ]
+
+
+_MARKS = {True: "yes", False: "**no**", None: "—"}
+
+
+def print_table(lines: list[Figure], title: str) -> None:
+    """The summary table."""
+    table = Table(title=title, show_lines=True)
+    for column in ("figure", "measured", "goal", "met?"):
+        table.add_column(column)
+    marks = {True: "[green]yes[/green]", False: "[red]NO[/red]", None: "—"}
+    for line in lines:
+        table.add_row(Text(line.name), Text(line.measured), Text(line.goal), marks[line.met])
+    console.print(table)
+
+
+def markdown_table(lines: list[Figure]) -> str:
+    """The same table in Markdown."""
+    rows = ["| figure | measured | goal | met? |", "| --- | --- | --- | --- |"]
+    rows += [f"| {f.name} | {f.measured} | {f.goal} | {_MARKS[f.met]} |" for f in lines]
+    return "\n".join(rows)
+
+
+# --- main ---------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; 0 when it ran (goals met or not), 1 when a run failed."""
+    argv = sys.argv[1:] if argv is None else argv
+    command = os.environ.get("OPTIPLY_BENCH_COMMAND") or shlex.join(["scripts/bench-target", *argv])
+    options = parse_options(argv)
+    console.print(f"[bold]$ {escape(command)}[/bold]")
+    work_dir = Path(tempfile.mkdtemp(prefix="optiply-bench-target-"))
+    sizes = options.sizes
+    latency_sizes = sizes.scaled(options.latency_scale)
+    try:
+        main_input = write_input(work_dir / "input.jsonl", sizes)
+        latency_input = write_input(work_dir / "input-latency.jsonl", latency_sizes)
+        single = one_record_input(work_dir / "input-one.jsonl")
+        console.print(f"input: {sizes.records:,} records ({sizes.describe()})")
+        main_runs: list[TargetRun] = []
+        startup_runs: list[TargetRun] = []
+        for index in range(options.runs):
+            startup_runs.append(measured_run(work_dir, f"one-{index}", single, 1))
+            run = measured_run(work_dir, f"main-{index}", main_input, sizes.records)
+            main_runs.append(run)
+            console.print(
+                f"run {index + 1}/{options.runs}: {run.wall_s:,.1f} s, "
+                f"{run.records_per_s:,.0f} records/s, {run.cpu_ms_per_record:.3f} ms CPU/record, "
+                f"{run.max_rss_kib / 1024:,.0f} MiB; 1-record run {startup_runs[-1].wall_s:.2f} s"
+            )
+        console.print(
+            f"latency run: +{options.latency_ms:g} ms RTT, {latency_sizes.records:,} records ..."
+        )
+        latency = measured_run(
+            work_dir, "latency", latency_input, latency_sizes.records, rtt_ms=options.latency_ms
+        )
+        lines = figures(options, main_runs, startup_runs, latency, latency_sizes)
+        when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        print_table(lines, f"target-optiply benchmark — {when}, median of {options.runs} run(s)")
+        RESULTS.parent.mkdir(exist_ok=True)
+        RESULTS.write_text(
+            json.dumps(
+                {
+                    "command": command,
+                    "measured_at": when,
+                    "machine": {
+                        "cpus": os.cpu_count(),
+                        "load_average_at_end": os.getloadavg(),
+                        "python": sys.version.split()[0],
+                    },
+                    "sizes": asdict(sizes) | {"records": sizes.records},
+                    "latency_sizes": asdict(latency_sizes) | {"records": latency_sizes.records},
+                    "runs": options.runs,
+                    "figures": [asdict(f) for f in lines],
+                    "main_runs": [r.json() for r in main_runs],
+                    "startup_runs": [r.json() for r in startup_runs],
+                    "latency_run": latency.json(),
+                    "markdown": markdown_table(lines),
+                },
+                indent=1,
+            )
+        )
+        console.print(f"results: {RESULTS.relative_to(README.parent.parent)}")
+        return 0 if all(r.ok for r in [*main_runs, *startup_runs, latency]) else 1
+    finally:
+        if options.keep:
+            console.print(f"work folder kept: {work_dir}")
+        else:
+            shutil.rmtree(work_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
