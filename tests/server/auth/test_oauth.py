@@ -294,3 +294,15 @@ def test_no_secret_or_token_reaches_the_logs(
     assert any(record.name == "optiply.server.auth.oauth" for record in caplog.records)
     for fragment in fragments:
         assert fragment not in logged
+
+
+def test_nul_characters_in_credentials_are_refused_not_crashed(login: Login) -> None:
+    user = login.token(grant_type="password", username="a\x00b", password="x")
+    client = httpx.post(
+        f"{login.url}{TOKEN_PATH}",
+        data={"grant_type": "password", "username": login.username, "password": login.password},
+        auth=("a\x00b", "secret"),
+    )
+
+    assert user.status_code == 400 and user.json()["error"] == "invalid_grant"
+    assert client.status_code == 401 and client.json()["error_description"] == CLIENT_REJECTED

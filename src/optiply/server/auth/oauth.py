@@ -149,12 +149,14 @@ def _authenticate_client(engine: Engine, client: tuple[str, str] | None) -> int:
     if client is None:
         raise AuthError(401, "unauthorized", CLIENT_REJECTED)
     client_id, secret = client
-    with engine.connect() as connection:
-        row = connection.execute(
-            select(oauth_clients.c.id, oauth_clients.c.secret_hash).where(
-                oauth_clients.c.client_id == client_id
-            )
-        ).one_or_none()
+    row = None
+    if "\x00" not in client_id:  # PostgreSQL refuses NUL in text: such an id can't exist
+        with engine.connect() as connection:
+            row = connection.execute(
+                select(oauth_clients.c.id, oauth_clients.c.secret_hash).where(
+                    oauth_clients.c.client_id == client_id
+                )
+            ).one_or_none()
     stored = passwords.DUMMY_HASH if row is None else row.secret_hash
     if not passwords.verify_secret(stored, secret) or row is None:
         raise AuthError(401, "unauthorized", CLIENT_REJECTED)
@@ -164,12 +166,14 @@ def _authenticate_client(engine: Engine, client: tuple[str, str] | None) -> int:
 
 def _authenticate_user(engine: Engine, username: str, password: str) -> tuple[int, str]:
     """The user's id and scopes; the password check costs the same whether or not they exist."""
-    with engine.connect() as connection:
-        row = connection.execute(
-            select(users.c.id, users.c.password_hash, users.c.scopes).where(
-                users.c.username == username
-            )
-        ).one_or_none()
+    row = None
+    if "\x00" not in username:  # PostgreSQL refuses NUL in text: such a user can't exist
+        with engine.connect() as connection:
+            row = connection.execute(
+                select(users.c.id, users.c.password_hash, users.c.scopes).where(
+                    users.c.username == username
+                )
+            ).one_or_none()
     stored = passwords.DUMMY_HASH if row is None else row.password_hash
     if not passwords.verify_secret(stored, password) or row is None:
         raise AuthError(400, "invalid_grant", "Bad credentials")
