@@ -608,9 +608,15 @@ def test_list_parameters(spec: ResourceSpec) -> None:
     path = f"/v1/{spec.type}"
     operation = PATHS[path]["get"]
     names = parameter_names(path, operation)
-    assert {"sort", "page[limit]", "page[offset]", "filter", "accountId", "couplingId"} <= set(
-        names
-    )
+    assert {
+        "sort",
+        "page[limit]",
+        "page[offset]",
+        "page[after]",
+        "filter",
+        "accountId",
+        "couplingId",
+    } <= set(names)
     by_name = {resolve(p)["name"]: resolve(p) for p in operation["parameters"]}
     assert by_name["page[limit]"]["schema"] == {
         "type": "integer",

@@ -95,7 +95,8 @@ different keys are combined with AND.
 ascending.
 
 **Paging.** `page[limit]` (default 50, at most 100) and `page[offset]` (default 0, a multiple of
-the limit). Lists carry `links.first/last/prev/next` and `meta.totalResourceCount`.
+the limit). Lists carry `links.first/last/prev/next` and `meta.totalResourceCount`; `next`
+resumes by key with an extra `page[after]` cursor, so follow it verbatim.
 
 **Accounts.** Every `/v1` operation accepts the query parameters `accountId` (the account to work
 in; 403 when the token cannot reach it) and `couplingId` (the integration instance; it keys
@@ -628,7 +629,13 @@ def _list_parameters(spec: ResourceSpec) -> list[Schema]:
         f"`filter[{spec.type}][attr]` is accepted. Filterable: {', '.join(filterable)}.",
         "schema": _schema_ref(f"{spec.label}Filter"),
     }
-    return [sort, _parameter_ref("PageLimit"), _parameter_ref("PageOffset"), filters]
+    return [
+        sort,
+        _parameter_ref("PageLimit"),
+        _parameter_ref("PageOffset"),
+        _parameter_ref("PageAfter"),
+        filters,
+    ]
 
 
 def _shared_parameters() -> dict[str, Schema]:
@@ -663,6 +670,14 @@ def _shared_parameters() -> dict[str, Schema]:
             "in": "query",
             "description": "A multiple of page[limit]; past the end gives an empty page.",
             "schema": {"type": "integer", "minimum": 0, "default": 0},
+        },
+        "PageAfter": {
+            "name": "page[after]",
+            "in": "query",
+            "description": "An opaque keyset cursor, as found in links.next: the page starts "
+            "after the row it names and meta.totalResourceCount is the walk's first count. "
+            "Needs sort keys that are never null.",
+            "schema": {"type": "string"},
         },
     }
 
