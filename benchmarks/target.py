@@ -17,6 +17,7 @@ import os
 import random
 import shlex
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -119,7 +120,7 @@ def parse_options(argv: list[str]) -> Options:
         "--latency-scale",
         type=float,
         default=0.1,
-        help="size of the latency run relative to the main sizes (default 0.1)",
+        help="size of the latency run relative to the main sizes (default 0.1; 1 with --quick)",
     )
     parser.add_argument(
         "--concurrency",
@@ -137,7 +138,7 @@ def parse_options(argv: list[str]) -> Options:
         sizes=sizes,
         runs=max(1, runs),
         latency_ms=args.latency_ms,
-        latency_scale=args.latency_scale,
+        latency_scale=1.0 if args.quick else args.latency_scale,
         concurrency=args.concurrency,
         quick=args.quick,
         keep=args.keep,
@@ -447,7 +448,12 @@ def run_target(config: Path, input_path: Path, records: int) -> TargetRun:
         child = subprocess.Popen(
             command, stdin=stdin, stdout=log, stderr=subprocess.STDOUT, cwd=folder
         )
-        _, status, usage = os.wait4(child.pid, 0)
+        try:
+            _, status, usage = os.wait4(child.pid, 0)
+        except BaseException:
+            child.kill()
+            child.wait()
+            raise
         wall = time.perf_counter() - started
     child.returncode = os.waitstatus_to_exitcode(status)
     state_file = folder / "target-state.json"
@@ -601,6 +607,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     command = os.environ.get("OPTIPLY_BENCH_COMMAND") or shlex.join(["scripts/bench-target", *argv])
     options = parse_options(argv)
+    # Background shells ignore SIGINT: let SIGTERM stop the server and the target cleanly.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     console.print(f"[bold]$ {escape(command)}[/bold]")
     work_dir = Path(tempfile.mkdtemp(prefix="optiply-bench-target-"))
     sizes = options.sizes

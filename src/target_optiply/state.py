@@ -66,6 +66,7 @@ class TargetState:
         self.requests: dict[str, int] = {}
         self.elapsed: dict[str, float] = {}
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
         self._written_at = 0.0
         self._dirty = False
 
@@ -96,11 +97,15 @@ class TargetState:
         """Write the file now (``force``), or when the write interval has passed."""
         if self.path is None:
             return
-        now = time.monotonic()
-        if not force and (not self._dirty or now - self._written_at < self.write_interval):
-            return
-        document = self.document()
-        with self._lock:
+        with self._write_lock:  # one writer at a time, so a newer file is never replaced
+            now = time.monotonic()
+            if not force and (not self._dirty or now - self._written_at < self.write_interval):
+                return
+            with self._lock:
+                document = {
+                    "bookmarks": {k: list(v) for k, v in self.bookmarks.items()},
+                    "summary": {k: dict(v) for k, v in self.summary.items()},
+                }
+                self._dirty = False
             write_json_atomically(self.path, document)
             self._written_at = now
-            self._dirty = False

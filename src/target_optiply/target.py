@@ -121,6 +121,13 @@ class TargetOptiply(Target):
             th.StringType,
             description="JSONL file of intended requests (dry_run); default target-requests.jsonl.",
         ),
+        th.Property(
+            "max_concurrency",
+            th.IntegerType,
+            default=8,
+            description="Records of one stream written at the same time (parents still "
+            "before children; 1 = one by one).",
+        ),
         th.Property("emit_state_message", th.BooleanType, default=True),
         th.Property("state_write_interval", th.NumberType, description="Seconds; 0 = always."),
         th.Property("snapshot_dir", th.StringType, description="Else env SNAPSHOT_DIR."),
@@ -203,6 +210,7 @@ class TargetOptiply(Target):
                 fail_on_first_error=settings.fail_on_first_error,
             ),
             previous=previous,
+            concurrency=1 if settings.dry_run else settings.max_concurrency,
         )
 
     def _auth(self, settings: Settings) -> OptiplyAuth:

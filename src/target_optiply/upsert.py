@@ -12,6 +12,9 @@ Each record follows the upsert decision list of integrator-needs §2.2:
 3. id known -> PATCH (404: re-create or fail, per stream); 4. else POST; a 409 on a unique pair
    adopts the existing row (GET with the pair filter) and PATCHes it when it differs;
 5. an ambiguous POST (timeout/5xx after sending) is read back by natural key before re-sending.
+
+Within one stream, up to ``concurrency`` records are written at the same time (threads sharing
+the client's connection pool and token); records with the same source id stay in input order.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import os
 import threading
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -38,7 +42,7 @@ from optiply.client import (
 )
 from optiply.resources import Kind, ResourceSpec, get
 from optiply.resources.types import format_datetime
-from target_optiply.policy import ErrorPolicy
+from target_optiply.policy import ErrorPolicy, JobAborted
 from target_optiply.records import (
     WRITABLE,
     BadRecord,
@@ -117,8 +121,10 @@ class Writer:
         state: TargetState,
         policy: ErrorPolicy,
         previous: Mapping[str, Any] | None = None,
+        concurrency: int = 1,
     ) -> None:
         self.settings = settings
+        self.concurrency = max(1, concurrency)
         self.api = api
         self.refs = references
         self.state = state
@@ -126,6 +132,7 @@ class Writer:
         self._buffers: dict[str, list[Pending]] = {}
         self._seen: dict[str, int] = {}
         self._lock = threading.RLock()
+        self._counters = threading.Lock()  # _seen, state.requests, state.elapsed
         self._previous = _previous_successes(previous or {})
 
     # -- buffering -------------------------------------------------------------------------
@@ -150,10 +157,53 @@ class Writer:
         with self._lock:
             for spec in WRITABLE:
                 items = self._buffers.pop(spec.type, [])
-                deferred = [item for item in items if not self._process(item, final=final)]
+                if not items:
+                    continue
+                done = self._process_all(items, final=final)
+                deferred = [item for item, ok in zip(items, done, strict=True) if not ok]
                 if deferred:
                     self._buffers[spec.type] = deferred
             self.state.write()
+
+    def _process_all(self, items: list[Pending], *, final: bool) -> list[bool]:
+        """Write the records of one stream; for each, False when it must wait.
+
+        With ``concurrency`` > 1 the records run on that many threads, but records of the same
+        source id (``externalId``/``remoteId``, else ``id``) stay in input order on one thread,
+        so an update never overtakes the create it follows. Streams are still written one after
+        the other, so parents are done before their children start. On ``JobAborted`` no new
+        record starts, the ones under way finish (and are recorded), then it is raised.
+        """
+        if self.concurrency == 1 or len(items) == 1:
+            return [self._process(item, final=final) for item in items]
+        chains: dict[str, list[int]] = {}
+        for index, item in enumerate(items):
+            chains.setdefault(_chain_key(item.record, index), []).append(index)
+        done = [False] * len(items)
+        stop = threading.Event()
+        aborted: list[JobAborted] = []
+
+        def run(chain: list[int]) -> None:
+            for index in chain:
+                if stop.is_set():
+                    return
+                try:
+                    done[index] = self._process(items[index], final=final)
+                except JobAborted as error:
+                    stop.set()
+                    aborted.append(error)
+                    return
+                except BaseException:
+                    stop.set()
+                    raise
+
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="target-optiply") as pool:
+            futures = [pool.submit(run, chain) for chain in chains.values()]
+            for future in futures:
+                future.result()
+        if aborted:
+            raise aborted[0]
+        return done
 
     # -- one record ------------------------------------------------------------------------
 
@@ -229,10 +279,11 @@ class Writer:
             for key, line_id in result.line_ids.items():
                 self.refs.remember(spec.embedded.target, key, int(line_id))
         self.state.add(stream, entry, result.outcome)
-        self.state.elapsed[stream] = self.state.elapsed.get(stream, 0.0) + (
-            time.perf_counter() - started
-        )
-        number = self._seen[stream] = self._seen.get(stream, 0) + 1
+        with self._counters:
+            self.state.elapsed[stream] = self.state.elapsed.get(stream, 0.0) + (
+                time.perf_counter() - started
+            )
+            number = self._seen[stream] = self._seen.get(stream, 0) + 1
         total = os.environ.get(f"STREAM_TOTAL_{stream}") or os.environ.get(
             f"STREAM_TOTAL_{stream.upper()}", "?"
         )
@@ -490,7 +541,8 @@ class Writer:
 
     def _call(self, mapped: Mapped, method: str, *args: Any, **kwargs: Any) -> Any:
         stream = stream_name(mapped.spec)
-        self.state.requests[stream] = self.state.requests.get(stream, 0) + 1
+        with self._counters:
+            self.state.requests[stream] = self.state.requests.get(stream, 0) + 1
         function = getattr(self.api, method)
         return function(*args, **kwargs)
 
@@ -541,6 +593,17 @@ def _line_keys(mapped: Mapped) -> list[str]:
             product = line.remote_product_id or str(line.product_id)
             keys.append(f"{mapped.external_id}_{product}")
     return keys
+
+
+def _chain_key(record: Mapping[str, Any], index: int) -> str:
+    """Records sharing this key are written in input order, one after the other."""
+    external = normalise_external_id(record.get("externalId", record.get("remoteId")))
+    if external is not None:
+        return f"x:{external}"
+    optiply_id = record.get("id")
+    if optiply_id not in (None, ""):
+        return f"i:{optiply_id}"
+    return f"n:{index}"
 
 
 def _describe(error: OptiplyError) -> str:
