@@ -211,7 +211,9 @@ def resolve(config: Mapping[str, Any], environ: Mapping[str, str] | None = None)
         max_record_failures=None if max_failures is None else int(max_failures),
         fail_on_first_error=bool(config.get("fail_on_first_error", False)),
         max_concurrency=int(config.get("max_concurrency") or 8),
-        state_write_interval=float(config.get("state_write_interval") or 0.0),
+        state_write_interval=float(
+            1.0 if config.get("state_write_interval") is None else config["state_write_interval"]
+        ),
         emit_state_message=bool(config.get("emit_state_message", True)),
         snapshot_dir=_path(config.get("snapshot_dir") or env.get("SNAPSHOT_DIR")),
         flow=str(config.get("flow") or env.get("FLOW") or "") or None,

@@ -24,7 +24,7 @@ from target_optiply.records import STREAMS, match_stream
 from target_optiply.references import References
 from target_optiply.settings import Settings, resolve
 from target_optiply.sinks import ResourceSink, SkippedSink
-from target_optiply.state import TargetState, read_json, write_json_atomically
+from target_optiply.state import TargetState, read_json, read_state, write_json_atomically
 from target_optiply.upsert import Api, Writer
 
 _ID = th.CustomType({"type": ["integer", "string", "null"]})
@@ -129,7 +129,12 @@ class TargetOptiply(Target):
             "before children; 1 = one by one).",
         ),
         th.Property("emit_state_message", th.BooleanType, default=True),
-        th.Property("state_write_interval", th.NumberType, description="Seconds; 0 = always."),
+        th.Property(
+            "state_write_interval",
+            th.NumberType,
+            description="Seconds between full rewrites of the state file (default 1; every "
+            "record also goes to its journal at once).",
+        ),
         th.Property("snapshot_dir", th.StringType, description="Else env SNAPSHOT_DIR."),
         th.Property("flow", th.StringType, description="Else env FLOW."),
         th.Property("send_remote_id", th.BooleanType, default=True),
@@ -181,7 +186,7 @@ class TargetOptiply(Target):
             " (dry run)" if settings.dry_run else "",
         )
         previous_path = settings.previous_state_path or settings.state_path
-        previous = read_json(previous_path) if previous_path else {}
+        previous = read_state(previous_path) if previous_path else {}
         references = References()
         if settings.snapshot_dir is not None and settings.flow:
             references.seed_from_snapshots(settings.snapshot_dir, settings.flow)

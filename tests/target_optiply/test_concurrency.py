@@ -110,4 +110,4 @@ def test_records_of_a_stream_are_written_concurrently_in_dependency_order(login,
     assert state.summary["Products"]["updated"] == 1
     assert state.summary["BuyOrders"]["success"] == 6
     on_disk = json.loads((tmp_path / "state.json").read_text())
-    assert on_disk == state.document()
+    assert {key: on_disk[key] for key in ("bookmarks", "summary")} == state.document()
