@@ -63,6 +63,7 @@ class Settings:
     max_record_failures: int | None
     fail_on_first_error: bool
     max_concurrency: int
+    max_requests_per_second: float | None
     state_write_interval: float
     emit_state_message: bool
     snapshot_dir: Path | None
@@ -211,6 +212,11 @@ def resolve(config: Mapping[str, Any], environ: Mapping[str, str] | None = None)
         max_record_failures=None if max_failures is None else int(max_failures),
         fail_on_first_error=bool(config.get("fail_on_first_error", False)),
         max_concurrency=int(config.get("max_concurrency") or 8),
+        max_requests_per_second=(
+            float(config["max_requests_per_second"])
+            if config.get("max_requests_per_second")
+            else None
+        ),
         state_write_interval=float(
             1.0 if config.get("state_write_interval") is None else config["state_write_interval"]
         ),

@@ -25,6 +25,7 @@ from target_optiply.references import References
 from target_optiply.settings import Settings, resolve
 from target_optiply.sinks import ResourceSink, SkippedSink
 from target_optiply.state import TargetState, read_json, read_state, write_json_atomically
+from target_optiply.throttle import Throttle
 from target_optiply.upsert import Api, Writer
 
 _ID = th.CustomType({"type": ["integer", "string", "null"]})
@@ -128,6 +129,11 @@ class TargetOptiply(Target):
             description="Records of one stream written at the same time (parents still "
             "before children; 1 = one by one).",
         ),
+        th.Property(
+            "max_requests_per_second",
+            th.NumberType,
+            description="Client-side limit on API requests per second (default: none).",
+        ),
         th.Property("emit_state_message", th.BooleanType, default=True),
         th.Property(
             "state_write_interval",
@@ -216,6 +222,7 @@ class TargetOptiply(Target):
             ),
             previous=previous,
             concurrency=1 if settings.dry_run else settings.max_concurrency,
+            throttle=Throttle(settings.max_requests_per_second),
         )
 
     def _auth(self, settings: Settings) -> OptiplyAuth:

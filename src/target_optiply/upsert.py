@@ -64,6 +64,7 @@ from target_optiply.settings import (
     StreamOptions,
 )
 from target_optiply.state import Outcome, TargetState
+from target_optiply.throttle import Throttle
 
 logger = logging.getLogger("target_optiply")
 
@@ -122,8 +123,10 @@ class Writer:
         policy: ErrorPolicy,
         previous: Mapping[str, Any] | None = None,
         concurrency: int = 1,
+        throttle: Throttle | None = None,
     ) -> None:
         self.settings = settings
+        self.throttle = throttle or Throttle(None)
         self.concurrency = max(1, concurrency)
         self.api = api
         self.refs = references
@@ -544,6 +547,7 @@ class Writer:
         with self._counters:
             self.state.requests[stream] = self.state.requests.get(stream, 0) + 1
         function = getattr(self.api, method)
+        self.throttle.wait()
         return function(*args, **kwargs)
 
     # -- the end -----------------------------------------------------------------------------
