@@ -26,7 +26,22 @@ class _HasWriter(Protocol):
     def writer(self) -> Writer: ...
 
 
-class ResourceSink(BatchSink):
+class _UnvalidatedSink(BatchSink):
+    """A sink that leaves records as they came: the registry validates them, one by one."""
+
+    @override
+    def get_validator(self) -> None:
+        """No JSON-schema validation: the registry validates each record on its own."""
+        return None
+
+    @override
+    def _validate_and_parse(self, record: dict[Any, Any]) -> dict[Any, Any]:
+        # The SDK would parse date-time strings and stop the job on a bad one; records.py
+        # coerces every value from the registry and fails only the record.
+        return record
+
+
+class ResourceSink(_UnvalidatedSink):
     """Buffers the records of one writable resource type for the run's ``Writer``."""
 
     def __init__(
@@ -51,17 +66,6 @@ class ResourceSink(BatchSink):
         return True
 
     @override
-    def get_validator(self) -> None:
-        """No JSON-schema validation: the registry validates each record on its own."""
-        return None
-
-    @override
-    def _validate_and_parse(self, record: dict[Any, Any]) -> dict[Any, Any]:
-        # The SDK would parse date-time strings and stop the job on a bad one; records.py
-        # coerces every value from the registry and fails only the record.
-        return record
-
-    @override
     def process_record(self, record: dict[Any, Any], context: dict[Any, Any]) -> None:
         """Buffer the record."""
         self._writer.add(self.spec, record)
@@ -72,17 +76,8 @@ class ResourceSink(BatchSink):
         self._writer.flush(final=False)
 
 
-class SkippedSink(BatchSink):
+class SkippedSink(_UnvalidatedSink):
     """A stream with no Optiply resource: warned about once by the target, then ignored."""
-
-    @override
-    def get_validator(self) -> None:
-        """Nothing is written, so nothing is validated."""
-        return None
-
-    @override
-    def _validate_and_parse(self, record: dict[Any, Any]) -> dict[Any, Any]:
-        return record
 
     @override
     def process_record(self, record: dict[Any, Any], context: dict[Any, Any]) -> None:
