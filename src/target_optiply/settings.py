@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
-
 from optiply.client import ConfigurationError, Token
 from optiply.client.auth import DEFAULT_DASHBOARD_URL
 from optiply.client.client import DEFAULT_BASE_URL
+from optiply.client.secrets import Secret
 from target_optiply.records import match_stream, stream_name
 
 CREDENTIAL_GROUPS = ("importCredentials", "apiCredentials")
@@ -49,9 +48,9 @@ class Settings:
     base_url: str
     dashboard_url: str
     client_id: str | None
-    client_secret: SecretStr | None
+    client_secret: Secret | None
     username: str | None
-    password: SecretStr | None
+    password: Secret | None
     token: Token | None
     account_id: int | None
     coupling_id: str | None
@@ -91,8 +90,8 @@ def _first(config: Mapping[str, Any], *keys: str) -> Any:
     return None
 
 
-def _secret(value: Any) -> SecretStr | None:
-    return None if value is None else SecretStr(str(value))
+def _secret(value: Any) -> Secret | None:
+    return None if value is None else Secret(str(value))
 
 
 def _int(value: Any, name: str) -> int | None:
@@ -124,7 +123,7 @@ def _token(config: Mapping[str, Any]) -> Token | None:
             expires_at = None
     refresh = _first(config, "refresh_token")
     return Token(
-        access_token=SecretStr(str(access)),
+        access_token=Secret(str(access)),
         refresh_token=_secret(refresh),
         expires_at=expires_at,
     )

@@ -3,26 +3,33 @@
 The shape is HotGlue's (integrator-needs §2.1)::
 
     {"bookmarks": {"Products": [{"hash": "…", "success": true, "id": "123",
-                                 "externalId": "SKU-1"}]},
+                                 "externalId": "SKU-1", "outcome": "success"}]},
      "summary": {"Products": {"success": 1, "fail": 0, "existing": 0, "updated": 0}}}
 
-Every record's bookmark is appended at once to a journal beside the file
-(``target-state.json.journal.<generation>``), so a crash keeps what succeeded; the file itself is
-rewritten (temp file + rename) at most every ``write_interval`` seconds and at every flush, and
-then covers the journals up to its ``journalGeneration``. ``read_state`` puts the two back
-together. Rewriting the whole file after every record made a run quadratic in its records.
+The bookmarks are never held in memory. Every record's entry is appended at once, as one JSON
+line, to its stream's journal beside the file (``target-state.json.journal.<run>.<Stream>``):
+a crash keeps what succeeded, and ``read_state`` puts file and journals back together. The file
+itself is assembled from the journals by copying bytes (no JSON re-encoding): at every flush, at
+the end, and in between at most every ``write_interval`` seconds, spaced further apart as it
+grows so that rewriting never costs more than a twentieth of the run. It records how many bytes
+of each journal it covers; the journals go once the final file is written.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 import threading
 import time
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+import orjson
+
+_CHUNK = 1 << 20
+# A rewrite may take at most 1/_SPACING of the time between two rewrites.
+_SPACING = 20
 
 
 class Outcome(Enum):
@@ -35,13 +42,25 @@ class Outcome(Enum):
     SKIPPED = "skipped"  # a parent failed, or nothing to do
 
 
+_OUTCOMES = frozenset(outcome.value for outcome in Outcome)
+
+
+def empty_counts() -> dict[str, int]:
+    """A stream's summary before its first record."""
+    return {outcome.value: 0 for outcome in Outcome}
+
+
 def write_json_atomically(path: Path, document: Any) -> None:
     """Write ``document`` to ``path`` through a temp file in the same folder and a rename."""
+    _write_atomically(path, lambda file: file.write(orjson.dumps(document, default=str)))
+
+
+def _write_atomically(path: Path, write: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            json.dump(document, file, indent=1, default=str)
+        with os.fdopen(handle, "wb") as file:
+            write(file)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temp, path)
@@ -53,124 +72,202 @@ def write_json_atomically(path: Path, document: Any) -> None:
 def read_json(path: Path) -> dict[str, Any]:
     """A JSON object from ``path``, or ``{}`` when it is missing or unreadable."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = orjson.loads(path.read_bytes())
     except (OSError, ValueError):
         return {}
     return document if isinstance(document, dict) else {}
 
 
-def _journal(path: Path, generation: int) -> Path:
-    return path.with_name(f"{path.name}.journal.{generation}")
-
-
-def _journals(path: Path) -> list[tuple[int, Path]]:
+def _journals(path: Path) -> list[tuple[int, str, Path]]:
+    """``(run, stream, file)`` of the journals beside ``path``, oldest run first."""
     found = []
-    for candidate in path.parent.glob(f"{path.name}.journal.*"):
-        suffix = candidate.name.rsplit(".", 1)[-1]
-        if suffix.isascii() and suffix.isdigit():
-            found.append((int(suffix), candidate))
-    return sorted(found)
+    prefix = f"{path.name}.journal."
+    for candidate in path.parent.glob(f"{path.name}.journal.*.*"):
+        run, _, stream = candidate.name[len(prefix) :].partition(".")
+        if run.isascii() and run.isdigit() and stream:
+            found.append((int(run), stream, candidate))
+    return sorted(found, key=lambda item: item[0])
 
 
 def read_state(path: Path) -> dict[str, Any]:
-    """The state at ``path`` with the records of its newer journals (after a crash) replayed."""
+    """The state at ``path`` with the entries its journals hold beyond it (after a crash)."""
     document = read_json(path)
-    covered = document.get("journalGeneration", -1)
     bookmarks = document.setdefault("bookmarks", {})
     summary = document.setdefault("summary", {})
-    for generation, journal in _journals(path):
-        if isinstance(covered, int) and generation <= covered:
-            continue
+    journal = document.get("journal")
+    covered_run = journal.get("run") if isinstance(journal, dict) else None
+    covered = journal.get("covered") if isinstance(journal, dict) else None
+    for run, stream, file in _journals(path):
+        start = 0
+        if run == covered_run and isinstance(covered, dict):
+            start = covered.get(stream, 0) if isinstance(covered.get(stream), int) else 0
+        elif isinstance(covered_run, int) and run < covered_run:
+            continue  # an older run, superseded by the file
         try:
-            lines = journal.read_text(encoding="utf-8").splitlines()
+            with file.open("rb") as handle:
+                handle.seek(start)
+                lines = handle.read().split(b"\n")
         except OSError:
             continue
         for line in lines:
             try:
-                item = json.loads(line)
-                stream, entry, outcome = item["stream"], item["entry"], item["outcome"]
-            except (ValueError, KeyError, TypeError):
-                continue  # a line cut short by the crash
+                entry = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                continue  # empty, or a line cut short by the crash
+            if not isinstance(entry, dict):
+                continue
             bookmarks.setdefault(stream, []).append(entry)
-            counts = summary.setdefault(stream, {})
-            counts[outcome] = counts.get(outcome, 0) + 1
+            outcome = entry.get("outcome")
+            counts = summary.setdefault(stream, empty_counts())
+            if outcome in _OUTCOMES:
+                counts[outcome] = counts.get(outcome, 0) + 1
     return document
 
 
 class TargetState:
-    """The state of this run; ``path`` None keeps it in memory only."""
+    """The state of this run; with ``path`` None its journals live in a temporary folder."""
 
     def __init__(self, path: Path | None, *, write_interval: float = 1.0) -> None:
+        self._temporary: tempfile.TemporaryDirectory[str] | None = None
+        if path is None:
+            self._temporary = tempfile.TemporaryDirectory(prefix="target-optiply-")
+            journal_base = Path(self._temporary.name) / "state.json"
+        else:
+            journal_base = path
         self.path = path
         self.write_interval = write_interval
-        self.bookmarks: dict[str, list[dict[str, Any]]] = {}
         self.summary: dict[str, dict[str, int]] = {}
         self.requests: dict[str, int] = {}
         self.elapsed: dict[str, float] = {}
+        self._base = journal_base
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._written_at = time.monotonic()
+        self._write_cost = 0.0
         self._dirty = False
-        self._generation = 0
-        self._journal: Any = None
-        if path is not None:
-            known = _journals(path)
-            self._generation = known[-1][0] + 1 if known else 0
+        self._closed = False
+        known = _journals(journal_base)
+        self._run = known[-1][0] + 1 if known else 0
+        self._stale = [file for _, _, file in known]  # older runs': go with the first write
+        self._journals: dict[str, IO[bytes]] = {}
 
     def add(self, stream: str, entry: dict[str, Any], outcome: Outcome) -> None:
-        """Append one record's bookmark, count it, and write the file."""
+        """Append one record's entry (its ``outcome`` added) to its journal; count it."""
+        entry["outcome"] = outcome.value
+        line = orjson.dumps(entry, default=str) + b"\n"
         with self._lock:
-            self.bookmarks.setdefault(stream, []).append(entry)
-            counts = self.counts(stream)
-            counts[outcome.value] = counts.get(outcome.value, 0) + 1
+            counts = self.summary.get(stream)
+            if counts is None:
+                counts = self.summary[stream] = empty_counts()
+            counts[outcome.value] += 1
+            journal = self._journals.get(stream)
+            if journal is None:
+                self._base.parent.mkdir(parents=True, exist_ok=True)
+                journal = self._journals[stream] = self._journal_path(stream).open("ab")
+            journal.write(line)
+            journal.flush()  # in the OS's hands: survives a crash of this process
             self._dirty = True
-            if self.path is not None:
-                if self._journal is None:
-                    self.path.parent.mkdir(parents=True, exist_ok=True)
-                    self._journal = _journal(self.path, self._generation).open(
-                        "a", encoding="utf-8"
-                    )
-                line = {"stream": stream, "entry": entry, "outcome": outcome.value}
-                self._journal.write(json.dumps(line, default=str) + "\n")
-                self._journal.flush()  # in the OS's hands: survives a crash of this process
         self.write(force=False)
 
     def counts(self, stream: str) -> dict[str, int]:
         """The summary counters of ``stream`` (created on first use)."""
-        return self.summary.setdefault(
-            stream, {"success": 0, "fail": 0, "existing": 0, "updated": 0, "skipped": 0}
-        )
-
-    def document(self) -> dict[str, Any]:
-        """The state as written: ``bookmarks`` and ``summary``."""
         with self._lock:
-            return {
-                "bookmarks": {k: list(v) for k, v in self.bookmarks.items()},
-                "summary": {k: dict(v) for k, v in self.summary.items()},
-            }
+            return self.summary.setdefault(stream, empty_counts())
+
+    def _journal_path(self, stream: str) -> Path:
+        return self._base.with_name(f"{self._base.name}.journal.{self._run}.{stream}")
+
+    def _snapshot(self) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+        """Bytes written to each journal so far, and the summary, consistent with each other."""
+        with self._lock:
+            covered = {stream: journal.tell() for stream, journal in self._journals.items()}
+            summary = {stream: dict(counts) for stream, counts in self.summary.items()}
+            self._dirty = False
+        return covered, summary
+
+    def _write_document(
+        self,
+        out: IO[bytes],
+        covered: dict[str, int],
+        summary: dict[str, dict[str, int]],
+        *,
+        newline: bytes,
+        trailer: bytes = b"",
+    ) -> None:
+        """The state document, its bookmarks copied from the journals' first bytes."""
+        out.write(b'{"bookmarks": {')
+        for index, (stream, size) in enumerate(covered.items()):
+            out.write(b", " if index else b"")
+            out.write(orjson.dumps(stream) + b": [" + newline)
+            _copy_lines(self._journal_path(stream), size, out, b"," + newline)
+            out.write(b"]")
+        out.write(b'}, "summary": ' + orjson.dumps(summary) + trailer + b"}")
 
     def write(self, *, force: bool = True) -> None:
-        """Write the file now (``force``), or when the write interval has passed."""
-        if self.path is None:
+        """Write the file now (``force``), or when it is due (see the module's docstring)."""
+        if self.path is None or self._closed:
             return
         with self._write_lock:  # one writer at a time, so a newer file is never replaced
-            now = time.monotonic()
-            if not force and (not self._dirty or now - self._written_at < self.write_interval):
+            started = time.monotonic()
+            due = max(self.write_interval, self._write_cost * _SPACING)
+            if not force and (not self._dirty or started - self._written_at < due):
                 return
-            with self._lock:
-                document: dict[str, Any] = {
-                    "bookmarks": {k: list(v) for k, v in self.bookmarks.items()},
-                    "summary": {k: dict(v) for k, v in self.summary.items()},
-                    "journalGeneration": self._generation,
-                }
-                self._dirty = False
-                if self._journal is not None:  # later records go to the next journal
-                    self._journal.close()
-                    self._journal = None
-                covered = self._generation
-                self._generation += 1
-            write_json_atomically(self.path, document)
-            self._written_at = now
-            for generation, journal in _journals(self.path):
-                if generation <= covered:
-                    journal.unlink(missing_ok=True)
+            covered, summary = self._snapshot()
+            trailer = b', "journal": ' + orjson.dumps({"run": self._run, "covered": covered})
+            _write_atomically(
+                self.path,
+                lambda out: self._write_document(
+                    out, covered, summary, newline=b"\n", trailer=trailer
+                ),
+            )
+            for stale in self._stale:
+                stale.unlink(missing_ok=True)
+            self._stale = []
+            self._written_at = time.monotonic()
+            self._write_cost = self._written_at - started
+
+    def emit(self, out: IO[bytes]) -> None:
+        """The state document as one line, to ``out`` (a target's state output on stdout)."""
+        covered, summary = self._snapshot()
+        self._write_document(out, covered, summary, newline=b" ")
+        out.write(b"\n")
+
+    def close(self) -> None:
+        """Write the final file, then drop this run's journals (the file now holds it all)."""
+        self.write()
+        with self._lock:
+            self._closed = True
+            for stream, journal in self._journals.items():
+                journal.close()
+                if self.path is not None:
+                    self._journal_path(stream).unlink(missing_ok=True)
+            self._journals = {}
+        if self._temporary is not None:
+            self._temporary.cleanup()
+
+    def document(self) -> dict[str, Any]:
+        """The state as a Python object (for tests and small runs: it reads the journals)."""
+        covered, summary = self._snapshot()
+        bookmarks: dict[str, list[Any]] = {}
+        for stream, size in covered.items():
+            with self._journal_path(stream).open("rb") as handle:
+                bookmarks[stream] = [
+                    orjson.loads(line) for line in handle.read(size).split(b"\n") if line
+                ]
+        return {"bookmarks": bookmarks, "summary": summary}
+
+
+def _copy_lines(path: Path, size: int, out: IO[bytes], separator: bytes) -> None:
+    """Copy the first ``size`` bytes of a file of JSON lines as the items of a JSON array."""
+    if size <= 0:
+        return
+    with path.open("rb") as source:
+        remaining = size
+        while remaining:
+            chunk = source.read(min(_CHUNK, remaining))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            if not remaining:
+                chunk = chunk.rstrip(b"\n")
+            out.write(chunk.replace(b"\n", separator))

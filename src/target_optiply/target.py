@@ -7,7 +7,6 @@ skipped. All API work happens in ``target_optiply.upsert.Writer``, in dependency
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from typing import Any
@@ -260,17 +259,18 @@ class TargetOptiply(Target):
             super().process_endofpipe()
         except JobAborted as stop:
             if writer is not None:
-                writer.state.write()
+                writer.state.close()
                 writer.log_summary()
             self.logger.error("target-optiply stopped: %s", stop)
             self._close()
             raise SystemExit(1) from None
         if writer is not None:
-            writer.state.write()
             writer.log_summary()
             if self.settings.emit_state_message and writer.state.summary:
-                sys.stdout.write(json.dumps(writer.state.document()) + "\n")
                 sys.stdout.flush()
+                writer.state.emit(sys.stdout.buffer)
+                sys.stdout.buffer.flush()
+            writer.state.close()
         self._close()
 
     def _close(self) -> None:

@@ -554,8 +554,8 @@ class Writer:
 
     def log_summary(self) -> None:
         """One table of counts per stream, and requests per second."""
-        document = self.state.document()
-        if not document["summary"]:
+        summary = {stream: dict(counts) for stream, counts in self.state.summary.items()}
+        if not summary:
             return
         logger.info(
             "%-20s %8s %8s %8s %8s %8s %9s %7s",
@@ -568,7 +568,7 @@ class Writer:
             "requests",
             "req/s",
         )
-        for stream, counts in document["summary"].items():
+        for stream, counts in summary.items():
             requests = self.state.requests.get(stream, 0)
             elapsed = self.state.elapsed.get(stream, 0.0)
             logger.info(

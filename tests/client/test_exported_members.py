@@ -20,6 +20,7 @@ EXPECTED = [
     "Resource",
     "ResourcePage",
     "RetriableError",
+    "Secret",
     "Token",
     "ValidationError",
     "condition",

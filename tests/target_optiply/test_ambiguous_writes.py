@@ -55,7 +55,7 @@ def test_an_ambiguous_post_is_read_back_before_any_resend(login, tmp_path, appli
         writer.flush(final=True)
         rows = list(client.iterate("products"))
     assert len(rows) == 1
-    (entry,) = state.bookmarks["Products"]
+    (entry,) = state.document()["bookmarks"]["Products"]
     assert entry["success"] and entry["id"] == str(rows[0].id)
     assert api.posts == (1 if applied else 2)
     if applied:

@@ -96,7 +96,7 @@ def test_records_of_a_stream_are_written_concurrently_in_dependency_order(login,
         writer.flush(final=True)
         products = list(client.iterate("products"))
         orders = list(client.iterate("buyOrders"))
-        p0 = [e for e in state.bookmarks["Products"] if e["externalId"] == "P0"]
+        p0 = [e for e in state.document()["bookmarks"]["Products"] if e["externalId"] == "P0"]
         renamed = client.get("products", p0[0]["id"])
 
     assert 1 < api.peak <= 4

@@ -30,6 +30,7 @@ from optiply.client.errors import (
     from_response,
 )
 from optiply.client.paging import condition, filters, updated_since
+from optiply.client.secrets import Secret
 
 __all__ = [
     "AmbiguousWriteError",
@@ -49,6 +50,7 @@ __all__ = [
     "Resource",
     "ResourcePage",
     "RetriableError",
+    "Secret",
     "Token",
     "ValidationError",
     "condition",

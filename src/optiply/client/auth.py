@@ -10,8 +10,8 @@ transport, timeout), the way ``httpx.DigestAuth`` sends its challenge round trip
 shared by every request of the auth object: a lock makes concurrent requests wait for a single
 grant instead of each fetching its own.
 
-Secrets (password, client secret, tokens) are held as ``pydantic.SecretStr``: they never appear
-in a ``repr``, a log line or an exception message.
+Secrets (password, client secret, tokens) are held as ``Secret``: they never appear in a
+``repr``, a log line or an exception message.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ import logging
 import threading
 import time
 from collections.abc import AsyncGenerator, Callable, Generator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import orjson
-from pydantic import BaseModel, ConfigDict, SecretStr
 
 from optiply.client.errors import (
     AuthenticationError,
@@ -37,6 +37,7 @@ from optiply.client.errors import (
     from_response,
     safe_url,
 )
+from optiply.client.secrets import Secret, secret
 
 logger = logging.getLogger("optiply.client")
 
@@ -47,23 +48,31 @@ DEFAULT_REFRESH_MARGIN = 120.0
 _Flow = Generator[httpx.Request, httpx.Response, "Token"]
 
 
-class Token(BaseModel):
+@dataclass(frozen=True, slots=True)
+class Token:
     """An access token with what is needed to renew it; ``repr`` shows no secret.
 
     Attributes:
-        access_token: The bearer token.
+        access_token: The bearer token (a ``str`` given is kept as a ``Secret``).
         refresh_token: The refresh token, when the server gave one.
         expires_at: When the access token expires, in epoch seconds; None when unknown.
 
     >>> Token(access_token="abc", expires_at=1.0)
-    Token(access_token=SecretStr('**********'), refresh_token=None, expires_at=1.0)
+    Token(access_token=Secret('**********'), refresh_token=None, expires_at=1.0)
     """
 
-    model_config = ConfigDict(frozen=True)
-
-    access_token: SecretStr
-    refresh_token: SecretStr | None = None
+    access_token: Secret
+    refresh_token: Secret | None = None
     expires_at: float | None = None
+
+    def __post_init__(self) -> None:
+        access = secret(self.access_token)
+        if access is None:
+            raise ConfigurationError("a token needs an access_token")
+        object.__setattr__(self, "access_token", access)
+        object.__setattr__(self, "refresh_token", secret(self.refresh_token))
+        if self.expires_at is not None:
+            object.__setattr__(self, "expires_at", float(self.expires_at))
 
 
 class OptiplyAuth(httpx.Auth):
@@ -90,9 +99,9 @@ class OptiplyAuth(httpx.Auth):
         self,
         *,
         client_id: str | None = None,
-        client_secret: str | SecretStr | None = None,
+        client_secret: str | Secret | None = None,
         username: str | None = None,
-        password: str | SecretStr | None = None,
+        password: str | Secret | None = None,
         dashboard_url: str = DEFAULT_DASHBOARD_URL,
         token: Token | None = None,
         refresh_margin: float = DEFAULT_REFRESH_MARGIN,
@@ -103,8 +112,8 @@ class OptiplyAuth(httpx.Auth):
         self.username = username
         self.token_url = dashboard_url.rstrip("/") + TOKEN_PATH
         self.refresh_margin = refresh_margin
-        self._client_secret = _secret(client_secret)
-        self._password = _secret(password)
+        self._client_secret = secret(client_secret)
+        self._password = secret(password)
         self._token = token
         self._on_token = on_token
         self._clock = clock
@@ -239,11 +248,11 @@ class OptiplyAuth(httpx.Auth):
     def _can_refresh(self) -> bool:
         return self.client_id is not None and self._client_secret is not None
 
-    def _token_request(self, api_request: httpx.Request, **form: str | SecretStr) -> httpx.Request:
+    def _token_request(self, api_request: httpx.Request, **form: str | Secret) -> httpx.Request:
         assert self.client_id is not None and self._client_secret is not None
         credentials = f"{self.client_id}:{self._client_secret.get_secret_value()}"
         data = {
-            key: value.get_secret_value() if isinstance(value, SecretStr) else value
+            key: value.get_secret_value() if isinstance(value, Secret) else value
             for key, value in form.items()
         }
         extensions = {}
@@ -281,8 +290,8 @@ class OptiplyAuth(httpx.Auth):
         if isinstance(expires_in, int | float) and not isinstance(expires_in, bool):
             expires_at = self._clock() + float(expires_in)
         token = Token(
-            access_token=SecretStr(access),
-            refresh_token=SecretStr(refresh)
+            access_token=Secret(access),
+            refresh_token=Secret(refresh)
             if isinstance(refresh, str) and refresh
             else (previous.refresh_token if previous else None),
             expires_at=expires_at,
@@ -305,11 +314,11 @@ class BearerAuth(httpx.Auth):
         access_token: The bearer token.
     """
 
-    def __init__(self, access_token: str | SecretStr) -> None:
-        secret = _secret(access_token)
-        if secret is None or not secret.get_secret_value():
+    def __init__(self, access_token: str | Secret) -> None:
+        value = secret(access_token)
+        if value is None or not value.get_secret_value():
             raise ConfigurationError("access_token must not be empty")
-        self._access_token = secret
+        self._access_token = value
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(access_token={self._access_token!r})"
@@ -335,9 +344,3 @@ def _read_bodies(flow: _Flow) -> Generator[httpx.Request, httpx.Response, Token]
 
 def _bearer(token: Token) -> str:
     return "Bearer " + token.access_token.get_secret_value()
-
-
-def _secret(value: str | SecretStr | None) -> SecretStr | None:
-    if value is None or isinstance(value, SecretStr):
-        return value
-    return SecretStr(value)

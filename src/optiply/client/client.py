@@ -27,7 +27,6 @@ from uuid import UUID
 
 import httpx
 import orjson
-from pydantic import SecretStr
 
 from optiply.client import paging
 from optiply.client.auth import BearerAuth, OptiplyAuth
@@ -41,6 +40,7 @@ from optiply.client.errors import (
     from_response,
     safe_url,
 )
+from optiply.client.secrets import Secret
 from optiply.jsonapi.media import MEDIA_TYPE
 from optiply.query import DEFAULT_LIMIT, MAX_LIMIT, ListQuery, build
 
@@ -150,7 +150,7 @@ class _Core:
         self,
         base_url: str,
         auth: OptiplyAuth | None,
-        access_token: str | SecretStr | None,
+        access_token: str | Secret | None,
         account_id: int | str | None,
         coupling_id: int | str | None,
         max_retries: int,
@@ -354,7 +354,7 @@ class OptiplyClient:
     >>> client = OptiplyClient(access_token="t", account_id=7)
     >>> client
     OptiplyClient(base_url='https://api.optiply.com/v1', account_id=7, coupling_id=None, \
-auth=BearerAuth(access_token=SecretStr('**********')))
+auth=BearerAuth(access_token=Secret('**********')))
     >>> client.close()
     """
 
@@ -363,7 +363,7 @@ auth=BearerAuth(access_token=SecretStr('**********')))
         base_url: str = DEFAULT_BASE_URL,
         *,
         auth: OptiplyAuth | None = None,
-        access_token: str | SecretStr | None = None,
+        access_token: str | Secret | None = None,
         account_id: int | str | None = None,
         coupling_id: int | str | None = None,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
@@ -517,7 +517,7 @@ class AsyncOptiplyClient:
         base_url: str = DEFAULT_BASE_URL,
         *,
         auth: OptiplyAuth | None = None,
-        access_token: str | SecretStr | None = None,
+        access_token: str | Secret | None = None,
         account_id: int | str | None = None,
         coupling_id: int | str | None = None,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
