@@ -106,6 +106,36 @@ WRITABLE: tuple[ResourceSpec, ...] = tuple(spec for spec in REGISTRY if "POST" i
 STREAMS: dict[str, ResourceSpec] = {stream_name(spec): spec for spec in WRITABLE}
 
 
+def _parents(spec: ResourceSpec) -> set[str]:
+    """The writable types whose ids ``spec``'s records need: referenced types, the lines an
+    order embeds (their products), and the order whose POST creates a referenced line."""
+    creators = {s.embedded.target: s.type for s in WRITABLE if s.embedded is not None}
+    targets = {a.references for a in spec.references if a.references is not None}
+    if spec.embedded is not None:
+        line = get(spec.embedded.target)
+        targets |= {a.references for a in line.references if a.references is not None}
+        targets.discard(spec.type)
+    targets |= {creators[t] for t in targets if t in creators}
+    return {t for t in targets if t in {s.type for s in WRITABLE} and t != spec.type}
+
+
+def _levels() -> tuple[tuple[ResourceSpec, ...], ...]:
+    depth: dict[str, int] = {}
+
+    def level(spec: ResourceSpec) -> int:
+        if spec.type not in depth:
+            depth[spec.type] = 1 + max((level(get(p)) for p in _parents(spec)), default=-1)
+        return depth[spec.type]
+
+    count = 1 + max(level(spec) for spec in WRITABLE)
+    return tuple(tuple(s for s in WRITABLE if level(s) == n) for n in range(count))
+
+
+# Streams by dependency level: a level's records need ids from earlier levels only, so the
+# streams of one level are written at the same time (products and suppliers, say).
+LEVELS: tuple[tuple[ResourceSpec, ...], ...] = _levels()
+
+
 def match_stream(name: str) -> ResourceSpec | None:
     """The spec of a stream name, case-insensitively, ignoring ``_`` and ``-``.
 

@@ -274,6 +274,8 @@ class TargetOptiply(Target):
         self._close()
 
     def _close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
         api = self._api
         if isinstance(api, OptiplyClient):
             api.close()

@@ -26,7 +26,7 @@ import os
 import threading
 import time
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -44,7 +44,7 @@ from optiply.resources import Kind, ResourceSpec, get
 from optiply.resources.types import format_datetime
 from target_optiply.policy import ErrorPolicy, JobAborted
 from target_optiply.records import (
-    WRITABLE,
+    LEVELS,
     BadRecord,
     Mapped,
     convert,
@@ -137,6 +137,7 @@ class Writer:
         self._lock = threading.RLock()
         self._counters = threading.Lock()  # _seen, state.requests, state.elapsed
         self._previous = _previous_successes(previous or {})
+        self._pool: ThreadPoolExecutor | None = None  # the run's worker threads, made on use
 
     # -- buffering -------------------------------------------------------------------------
 
@@ -152,36 +153,44 @@ class Writer:
             return sum(len(items) for items in self._buffers.values())
 
     def flush(self, *, final: bool) -> None:
-        """Write every buffered record, streams in registry order.
+        """Write every buffered record, level after level (``records.LEVELS``).
 
         Args:
             final: No more input will come: unresolved references fail instead of waiting.
         """
         with self._lock:
-            for spec in WRITABLE:
-                items = self._buffers.pop(spec.type, [])
+            for level in LEVELS:
+                items = [item for spec in level for item in self._buffers.pop(spec.type, [])]
                 if not items:
                     continue
                 done = self._process_all(items, final=final)
-                deferred = [item for item, ok in zip(items, done, strict=True) if not ok]
-                if deferred:
-                    self._buffers[spec.type] = deferred
+                for item, ok in zip(items, done, strict=True):
+                    if not ok:
+                        self._buffers.setdefault(item.spec.type, []).append(item)
             self.state.write()
 
-    def _process_all(self, items: list[Pending], *, final: bool) -> list[bool]:
-        """Write the records of one stream; for each, False when it must wait.
+    def close(self) -> None:
+        """Stop the worker threads (after the last flush)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
-        With ``concurrency`` > 1 the records run on that many threads, but records of the same
-        source id (``externalId``/``remoteId``, else ``id``) stay in input order on one thread,
-        so an update never overtakes the create it follows. Streams are still written one after
-        the other, so parents are done before their children start. On ``JobAborted`` no new
-        record starts, the ones under way finish (and are recorded), then it is raised.
+    def _process_all(self, items: list[Pending], *, final: bool) -> list[bool]:
+        """Write the records of one dependency level; for each, False when it must wait.
+
+        With ``concurrency`` > 1 the records run on that many threads (the streams of the level
+        together), but records of the same stream and source id (``externalId``/``remoteId``,
+        else ``id``) stay in input order on one thread, so an update never overtakes the create
+        it follows. Levels are written one after the other, so parents are done before their
+        children start. On ``JobAborted`` no new record starts, the ones under way finish (and
+        are recorded), then it is raised.
         """
         if self.concurrency == 1 or len(items) == 1:
             return [self._process(item, final=final) for item in items]
         chains: dict[str, list[int]] = {}
         for index, item in enumerate(items):
-            chains.setdefault(_chain_key(item.record, index), []).append(index)
+            key = f"{item.spec.type}:{_chain_key(item.record, index)}"
+            chains.setdefault(key, []).append(index)
         done = [False] * len(items)
         stop = threading.Event()
         aborted: list[JobAborted] = []
@@ -200,10 +209,12 @@ class Writer:
                     stop.set()
                     raise
 
-        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="target-optiply") as pool:
-            futures = [pool.submit(run, chain) for chain in chains.values()]
-            for future in futures:
-                future.result()
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="target-optiply")
+        futures = [self._pool.submit(run, chain) for chain in chains.values()]
+        wait(futures)  # all of them, even after a failure: none may outlive this flush
+        for future in futures:
+            future.result()
         if aborted:
             raise aborted[0]
         return done

@@ -41,6 +41,7 @@ from optiply.client.errors import (
     safe_url,
 )
 from optiply.client.secrets import Secret
+from optiply.client.transport import StdlibTransport, proxies_configured
 from optiply.jsonapi.media import MEDIA_TYPE
 from optiply.query import DEFAULT_LIMIT, MAX_LIMIT, ListQuery, build
 
@@ -175,11 +176,40 @@ class _Core:
             self.params.append(("accountId", str(self.account_id)))
         if self.coupling_id is not None:
             self.params.append(("couplingId", self.coupling_id))
+        self._prefix: str | None = None
+        self._query = ""
+        self._extensions: dict[str, Any] = {}
 
     def describe(self, name: str) -> str:
         return (
             f"{name}(base_url={str(self.base_url)!r}, account_id={self.account_id!r}, "
             f"coupling_id={self.coupling_id!r}, auth={self.auth!r})"
+        )
+
+    def request(
+        self,
+        http: httpx.Client | httpx.AsyncClient,
+        method: str,
+        url: str | httpx.URL,
+        params: Any,
+        content: bytes | None,
+    ) -> httpx.Request:
+        """The request to send. The common case (a path under the API base with the account
+        parameters) is built from one string: ``build_request`` would parse URLs three times,
+        which was a fifth of the client's CPU per request."""
+        if isinstance(url, httpx.URL) or params is not None:
+            return http.build_request(method, url, params=params, content=content)
+        if self._prefix is None:
+            query = str(httpx.QueryParams(tuple(self.params)))
+            self._prefix = str(self.base_url)
+            self._query = f"?{query}" if query else ""
+            self._extensions = {"timeout": http.timeout.as_dict()}
+        return httpx.Request(
+            method,
+            self._prefix + url + self._query,
+            headers=http.headers,
+            content=content,
+            extensions=self._extensions,
         )
 
     def list_params(self, query: ListQuery) -> list[tuple[str, str]]:
@@ -346,7 +376,9 @@ class OptiplyClient:
         timeout: Seconds (or an ``httpx.Timeout``) per request.
         max_retries: Retries after the first attempt, for GET, PATCH and DELETE.
         backoff: The waits between retries.
-        transport: An ``httpx`` transport, e.g. for tests.
+        transport: An ``httpx`` transport, e.g. for tests. By default ``StdlibTransport``
+            (``http.client`` under httpx: a fifth of httpcore's CPU per request), or httpx's
+            own when the environment configures a proxy.
 
     Raises:
         ConfigurationError: Both or neither of ``auth`` and ``access_token``, a bad URL or id.
@@ -374,6 +406,8 @@ auth=BearerAuth(access_token=Secret('**********')))
         self._core = _Core(
             base_url, auth, access_token, account_id, coupling_id, max_retries, backoff or Backoff()
         )
+        if transport is None and not proxies_configured():
+            transport = StdlibTransport()
         self._http = httpx.Client(
             base_url=self._core.base_url,
             auth=self._core.auth,
@@ -479,11 +513,9 @@ auth=BearerAuth(access_token=Secret('**********')))
         params: Any = None,
         content: bytes | None = None,
     ) -> httpx.Response:
-        if params is None and not isinstance(url, httpx.URL):
-            params = self._core.params
         attempt = 0
         while True:
-            request = self._http.build_request(method, url, params=params, content=content)
+            request = self._core.request(self._http, method, url, params, content)
             started = time.perf_counter()
             error: OptiplyError
             try:
@@ -624,11 +656,9 @@ class AsyncOptiplyClient:
         params: Any = None,
         content: bytes | None = None,
     ) -> httpx.Response:
-        if params is None and not isinstance(url, httpx.URL):
-            params = self._core.params
         attempt = 0
         while True:
-            request = self._http.build_request(method, url, params=params, content=content)
+            request = self._core.request(self._http, method, url, params, content)
             error: OptiplyError
             async with self._slots:
                 started = time.perf_counter()
