@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -39,6 +40,7 @@ DELETE_KEYS = ("deleted_at", "_sdc_deleted_at")
 LINES_KEY = "line_items"
 REMOTE_PREFIX = "Remote_"
 _MISSING_TEXT = frozenset({"", "nan", "none", "null"})
+_WHOLE_FLOAT_TEXT = re.compile(r"-?[0-9]+\.0+")
 # Attributes the target sets itself; never part of the content hash.
 VOLATILE = frozenset({"remoteDataSyncedToDate"})
 
@@ -181,7 +183,14 @@ def normalise_id(value: Any) -> int | None:
 
 
 def normalise_external_id(value: Any) -> str | None:
-    """A source id as text (``12.0`` -> ``"12"``), or None when missing."""
+    """A source id as text, or None when missing.
+
+    Whole numbers written as floats become integers, whether they come as numbers or as text
+    (a pandas float column in a HotGlue snapshot), so both sides of a match agree:
+
+    >>> [normalise_external_id(v) for v in (12.0, "12.0", " 12 ", "SKU-1.0", "nan", None)]
+    ['12', '12', '12', 'SKU-1.0', None, None]
+    """
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, float):
@@ -190,6 +199,8 @@ def normalise_external_id(value: Any) -> str | None:
         if value.is_integer():
             return str(int(value))
     text = str(value).strip()
+    if _WHOLE_FLOAT_TEXT.fullmatch(text):
+        return text.split(".", 1)[0]
     return None if text.lower() in _MISSING_TEXT else text
 
 
@@ -324,6 +335,42 @@ def _lines(spec: ResourceSpec, raw: Any) -> list[Line]:
             raise BadRecord(f"{path}/productId", "productId or Remote_productId is required")
         lines.append(line)
     return lines
+
+
+def line_key(order: str | None, line: str | None, product: object) -> str:
+    """The source id a line is remembered under: its own, else ``<order>_<product>`` (the ETL
+    convention, so ReceiptLines can name lines of orders whose source has no line ids)."""
+    return line if line else f"{order}_{product}"
+
+
+def line_keys(mapped: Mapped) -> list[str]:
+    """The keys of a converted order's lines (``line_key``)."""
+    return [
+        line_key(mapped.external_id, line.external_id, line.remote_product_id or line.product_id)
+        for line in mapped.lines or ()
+    ]
+
+
+def raw_line_keys(record: Mapping[str, Any], order: str | None) -> list[str]:
+    """The keys of an order's lines read loosely from a record that failed to convert, so its
+    receipt lines can be skipped with the reason instead of failing as unresolved."""
+    items = record.get(LINES_KEY)
+    if isinstance(items, str):
+        try:
+            items = json.loads(items)
+        except json.JSONDecodeError:
+            return []
+    if not isinstance(items, list):
+        return []
+    keys = []
+    for item in items:
+        if isinstance(item, dict):
+            own = normalise_external_id(item.get("externalId", item.get("remoteId")))
+            product = normalise_external_id(item.get("Remote_productId")) or normalise_id(
+                item.get("productId")
+            )
+            keys.append(line_key(order, own, product))
+    return keys
 
 
 def missing_required(mapped: Mapped) -> BadRecord | None:

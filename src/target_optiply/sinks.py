@@ -11,19 +11,22 @@ fails one record instead of the job.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from singer_sdk import Target
 from singer_sdk.sinks import BatchSink
 from typing_extensions import override
 
+from target_optiply.policy import JobAborted
 from target_optiply.records import match_stream
 from target_optiply.upsert import Writer
 
 
-class _HasWriter(Protocol):
+class _Owner(Protocol):
     @property
     def writer(self) -> Writer: ...
+
+    def abort(self, stop: JobAborted) -> NoReturn: ...
 
 
 class _UnvalidatedSink(BatchSink):
@@ -56,8 +59,8 @@ class ResourceSink(_UnvalidatedSink):
         if spec is None:  # pragma: no cover - the target picks SkippedSink for these
             raise ValueError(f"no resource for stream {stream_name!r}")
         self.spec = spec
-        owner: _HasWriter = target  # type: ignore[assignment]
-        self._writer = owner.writer
+        self._owner: _Owner = target  # type: ignore[assignment]
+        self._writer = self._owner.writer
 
     @property
     @override
@@ -73,7 +76,10 @@ class ResourceSink(_UnvalidatedSink):
     @override
     def process_batch(self, context: dict[Any, Any]) -> None:
         """Write what is buffered, all streams in dependency order."""
-        self._writer.flush(final=False)
+        try:
+            self._writer.flush(final=False)
+        except JobAborted as stop:
+            self._owner.abort(stop)
 
 
 class SkippedSink(_UnvalidatedSink):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 from singer_sdk import Target
 from singer_sdk import typing as th
@@ -249,6 +249,18 @@ class TargetOptiply(Target):
             on_token=persist if token_file is not None else None,
         )
 
+    def abort(self, stop: JobAborted) -> NoReturn:
+        """End the run cleanly on a stop, at the end of the input or in a batch written
+        mid-stream: state written, summary logged, one error line, exit 1."""
+        writer = self._writer
+        if writer is not None:
+            writer.close()
+            writer.state.close()
+            writer.log_summary()
+        self.logger.error("target-optiply stopped: %s", stop)
+        self._close()
+        raise SystemExit(1)
+
     @override
     def process_endofpipe(self) -> None:
         """Write everything still buffered (final: unresolved references fail), then report."""
@@ -258,12 +270,7 @@ class TargetOptiply(Target):
                 writer.flush(final=True)
             super().process_endofpipe()
         except JobAborted as stop:
-            if writer is not None:
-                writer.state.close()
-                writer.log_summary()
-            self.logger.error("target-optiply stopped: %s", stop)
-            self._close()
-            raise SystemExit(1) from None
+            self.abort(stop)
         if writer is not None:
             writer.log_summary()
             if self.settings.emit_state_message and writer.state.summary:

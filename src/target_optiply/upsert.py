@@ -50,8 +50,10 @@ from target_optiply.records import (
     convert,
     create_body,
     differs,
+    line_keys,
     missing_required,
     normalise_external_id,
+    raw_line_keys,
     stream_name,
     update_body,
     wire,
@@ -280,8 +282,9 @@ class Writer:
         if external is not None:
             if result.outcome in _BAD:
                 self.refs.mark_failed(spec.type, external, result.error or "failed")
-                if mapped is not None and spec.embedded is not None:
-                    for key in _line_keys(mapped):
+                if spec.embedded is not None:
+                    keys = line_keys(mapped) if mapped else raw_line_keys(item.record, external)
+                    for key in keys:
                         self.refs.mark_failed(
                             spec.embedded.target, key, f"{stream} {external} failed"
                         )
@@ -488,7 +491,7 @@ class Writer:
                 assert isinstance(page, ResourcePage)
                 ids = [row.id for row in page.data]
             if len(ids) == len(mapped.lines):
-                for key, line_id in zip(_line_keys(mapped), ids, strict=True):
+                for key, line_id in zip(line_keys(mapped), ids, strict=True):
                     result.line_ids[key] = str(line_id)
         return result
 
@@ -596,18 +599,6 @@ class Writer:
 
 
 _BAD = (Outcome.FAILED, Outcome.SKIPPED)
-
-
-def _line_keys(mapped: Mapped) -> list[str]:
-    """The source ids lines are remembered under: their own, else ``<order>_<product>``."""
-    keys = []
-    for line in mapped.lines or ():
-        if line.external_id:
-            keys.append(line.external_id)
-        else:
-            product = line.remote_product_id or str(line.product_id)
-            keys.append(f"{mapped.external_id}_{product}")
-    return keys
 
 
 def _chain_key(record: Mapping[str, Any], index: int) -> str:

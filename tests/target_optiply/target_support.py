@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from live import Login
 
@@ -76,3 +80,40 @@ def run_process(
         check=False,
     )
     return Run(process, Path(config["target_state_path"]))
+
+
+def records(stream: str, *items: dict[str, Any]) -> list[str]:
+    """RECORD lines only, for a stream whose SCHEMA ``singer`` sent already (to interleave)."""
+    return [json.dumps({"type": "RECORD", "stream": stream, "record": r}) for r in items]
+
+
+def create(api: httpx.Client, resource_type: str, **attributes: Any) -> str:
+    """POST one row straight to the API (not through the target); returns its id."""
+    body = {"data": {"type": resource_type, "attributes": attributes}}
+    response = api.post(f"/{resource_type}", json=body)
+    assert response.status_code == 201, response.text
+    return str(response.json()["data"]["id"])
+
+
+def write_snapshot(directory: Path, stream: str, flow: str, rows: dict[str, str]) -> Path:
+    """A HotGlue id snapshot ``{stream}_{flow}.snapshot.csv``: ``InputId`` -> ``RemoteId``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{stream}_{flow}.snapshot.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["InputId", "RemoteId"])
+        writer.writerows(rows.items())
+    return path
+
+
+def requests_made(stderr: str, stream: str) -> int:
+    """The ``requests`` column of ``stream`` in the summary table logged at the end of a run."""
+    header = re.compile(r"\bstream\s+success\s+updated\s+existing\s+failed\s+skipped\s+requests")
+    lines = stderr.splitlines()
+    start = max(i for i, line in enumerate(lines) if header.search(line))
+    row = re.compile(rf"\b{re.escape(stream)}\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s")
+    for line in lines[start + 1 :]:
+        match = row.search(line)
+        if match:
+            return int(match.group(6))
+    raise AssertionError(f"no summary row for {stream}")
