@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from target_support import create, records, singer, target_config, write_snapshot
 
 PLACED = "2024-03-01T10:00:00Z"
