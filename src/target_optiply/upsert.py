@@ -211,9 +211,21 @@ class Writer:
                     stop.set()
                     raise
 
+        pending = iter(list(chains.values()))
+        take = threading.Lock()
+
+        def work() -> None:  # each thread takes chains until none is left
+            while not stop.is_set():
+                with take:
+                    chain = next(pending, None)
+                if chain is None:
+                    return
+                run(chain)
+
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="target-optiply")
-        futures = [self._pool.submit(run, chain) for chain in chains.values()]
+        workers = min(self.concurrency, len(chains))
+        futures = [self._pool.submit(work) for _ in range(workers)]
         wait(futures)  # all of them, even after a failure: none may outlive this flush
         for future in futures:
             future.result()

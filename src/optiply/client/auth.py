@@ -115,6 +115,7 @@ class OptiplyAuth(httpx.Auth):
         self._client_secret = secret(client_secret)
         self._password = secret(password)
         self._token = token
+        self._refused: Token | None = None
         self._on_token = on_token
         self._clock = clock
         self._thread_lock = threading.Lock()
@@ -137,6 +138,19 @@ class OptiplyAuth(httpx.Auth):
     def token(self) -> Token | None:
         """The current token, if one was obtained or given."""
         return self._token
+
+    def fresh_bearer(self) -> tuple[Token, str] | None:
+        """The current token and its ``Authorization`` value when it needs no grant now;
+        None when the flow must run (no token yet, expiring, or refused)."""
+        token = self._token
+        if self._is_stale(token) or token is self._refused:
+            return None
+        assert token is not None
+        return token, _bearer(token)
+
+    def refused(self, token: Token) -> None:
+        """The API answered 401 to ``token``: the next flow renews it before sending."""
+        self._refused = token
 
     def sync_auth_flow(
         self, request: httpx.Request
@@ -194,7 +208,7 @@ class OptiplyAuth(httpx.Auth):
         )
 
     def _is_stale(self, token: Token | None) -> bool:
-        if token is None:
+        if token is None or token is self._refused:
             return True
         if token.expires_at is None:
             return False

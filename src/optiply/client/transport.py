@@ -1,22 +1,25 @@
-"""``StdlibTransport``: an ``httpx`` transport on the standard library's ``http.client``.
+"""``Http11Transport``: an ``httpx`` transport for HTTP/1.1 keep-alive, parsed by ``httptools``.
 
-Why: on HTTP/1.1 keep-alive, ``httpx``'s default transport (httpcore + h11) costs about 0.35 ms
-of CPU per request on our 2-core benchmark machine; ``http.client`` does the same exchange for
-about 0.05 ms. ``target-optiply`` sends one request per record, so that difference is most of
-its CPU budget. Everything above the wire stays ``httpx``: requests, responses, auth flows,
-timeouts and the exception classes the client's retry rules are written against.
+Why not httpx's own transport: on our 2-core benchmark machine httpcore + h11 cost about
+0.35 ms of CPU per request, and ``http.client`` about 0.2 ms (most of it parsing headers with
+the ``email`` package). ``target-optiply`` sends one request per record, so that was most of
+its CPU budget. Here a request is one ``sendall`` of prebuilt bytes and the response is parsed
+by ``httptools`` (llhttp, in C, the parser under uvicorn): about 0.1 ms per request. What is
+hand-written is the part no library offers without its own client around it: serializing the
+request head, the connection pool and mapping socket failures to httpx's exceptions.
+Everything above the wire stays ``httpx``: requests, responses (content decoding included),
+auth flows, timeouts and the exception classes the client's retry rules are written against.
 
-What it does: a pool of idle keep-alive connections per origin, shared by threads (a
-connection is used by one request at a time); a pooled connection the server has closed
-meanwhile is noticed before use (its socket reads as ready) and replaced, so a POST is never
-sent on a dead connection. TLS uses ``certifi``'s CA bundle, or ``SSL_CERT_FILE`` /
-``SSL_CERT_DIR`` when set, as httpx does. It speaks HTTP/1.1 only and no proxies:
-``OptiplyClient`` uses it only when the environment configures no proxy.
+What it does: a pool of idle keep-alive connections per origin, shared by threads (one request
+at a time per connection); a pooled connection the server closed meanwhile is noticed before
+use (its socket reads as ready: EOF) and replaced, so a request is never written to a dead
+connection. TLS uses ``certifi``'s CA bundle, or ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` when set,
+as httpx does. HTTP/1.1 only, no proxies: ``OptiplyClient`` uses it only when the environment
+configures no proxy.
 """
 
 from __future__ import annotations
 
-import http.client
 import os
 import select
 import socket
@@ -25,13 +28,16 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import httptools
 import httpx
 
 _MAX_IDLE = 32
+_READ_SIZE = 1 << 16
+_Origin = tuple[str, str, int]
 
 
-class StdlibTransport(httpx.BaseTransport):
-    """HTTP/1.1 over ``http.client`` with pooled keep-alive connections.
+class Http11Transport(httpx.BaseTransport):
+    """HTTP/1.1 over pooled keep-alive connections; responses parsed by ``httptools``.
 
     Args:
         verify: Check TLS certificates (with ``certifi``'s bundle, or this ``SSLContext``).
@@ -40,11 +46,9 @@ class StdlibTransport(httpx.BaseTransport):
 
     def __init__(self, *, verify: bool | ssl.SSLContext = True, max_idle: int = _MAX_IDLE) -> None:
         self._verify = verify
-        self._context: ssl.SSLContext | None = (
-            verify if isinstance(verify, ssl.SSLContext) else None
-        )
+        self._context = verify if isinstance(verify, ssl.SSLContext) else None
         self._max_idle = max_idle
-        self._idle: dict[tuple[str, str, int], list[http.client.HTTPConnection]] = {}
+        self._idle: dict[_Origin, list[socket.socket]] = {}
         self._lock = threading.Lock()
         self._closed = False
 
@@ -52,40 +56,33 @@ class StdlibTransport(httpx.BaseTransport):
         """Send ``request`` and read the whole response."""
         url = request.url
         origin = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
+        head = _head(request)
+        body = request.read()
         timeouts = request.extensions.get("timeout", {})
-        connection = self._acquire(origin, request, timeouts.get("connect"))
+        sock = self._acquire(origin, request, timeouts.get("connect"))
         try:
-            if connection.sock is not None:
-                connection.sock.settimeout(timeouts.get("write"))
             with _mapped(request, write=True):
-                connection.putrequest(
-                    request.method,
-                    url.raw_path.decode("ascii"),
-                    skip_host=True,
-                    skip_accept_encoding=True,
-                )
-                for name, value in request.headers.raw:
-                    connection.putheader(name, value)
-                connection.endheaders(request.read() or None)
-            sock = connection.sock
-            if sock is not None:
-                sock.settimeout(timeouts.get("read"))
+                sock.settimeout(timeouts.get("write"))
+                if len(body) < _READ_SIZE:
+                    sock.sendall(head + body)  # one segment for the usual small request
+                else:
+                    sock.sendall(head)
+                    sock.sendall(body)
             with _mapped(request, write=False):
-                response = connection.getresponse()
-                content = response.read()
+                sock.settimeout(timeouts.get("read"))
+                response = _read_response(sock, request)
         except BaseException:
-            connection.close()
+            sock.close()
             raise
-        reusable = not response.will_close
-        if reusable:
-            self._release(origin, connection)
+        if response.keep_alive:
+            self._release(origin, sock)
         else:
-            connection.close()
+            sock.close()
         return httpx.Response(
             response.status,
-            headers=response.getheaders(),
-            content=content,
-            extensions={"http_version": b"HTTP/1.1", "reason_phrase": response.reason.encode()},
+            headers=response.headers,
+            content=b"".join(response.body),
+            extensions={"http_version": b"HTTP/1.1"},
         )
 
     def close(self) -> None:
@@ -94,12 +91,12 @@ class StdlibTransport(httpx.BaseTransport):
             self._closed = True
             pools, self._idle = self._idle, {}
         for connections in pools.values():
-            for connection in connections:
-                connection.close()
+            for sock in connections:
+                sock.close()
 
     def _acquire(
-        self, origin: tuple[str, str, int], request: httpx.Request, connect_timeout: float | None
-    ) -> http.client.HTTPConnection:
+        self, origin: _Origin, request: httpx.Request, connect_timeout: float | None
+    ) -> socket.socket:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the transport is closed")
@@ -110,57 +107,134 @@ class StdlibTransport(httpx.BaseTransport):
                     return pooled
                 pooled.close()
         scheme, host, port = origin
-        connection: http.client.HTTPConnection
-        if scheme == "https":
-            connection = http.client.HTTPSConnection(
-                host, port, timeout=connect_timeout, context=self._ssl_context()
-            )
-        else:
-            connection = http.client.HTTPConnection(host, port, timeout=connect_timeout)
         try:
-            connection.connect()
-        except TimeoutError as error:
-            raise httpx.ConnectTimeout(
-                str(error) or "connect timed out", request=request
-            ) from error
-        except OSError as error:
-            raise httpx.ConnectError(str(error) or type(error).__name__, request=request) from error
-        sock = connection.sock
-        if sock is not None:
+            sock = socket.create_connection((host, port), timeout=connect_timeout)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return connection
+            if scheme == "https":
+                sock = self._ssl_context().wrap_socket(sock, server_hostname=host)
+        except TimeoutError as error:
+            detail = str(error) or "connect timed out"
+            raise httpx.ConnectTimeout(detail, request=request) from error
+        except OSError as error:
+            detail = str(error) or type(error).__name__
+            raise httpx.ConnectError(detail, request=request) from error
+        return sock
 
-    def _release(
-        self, origin: tuple[str, str, int], connection: http.client.HTTPConnection
-    ) -> None:
+    def _release(self, origin: _Origin, sock: socket.socket) -> None:
         with self._lock:
             idle = self._idle.setdefault(origin, [])
             if not self._closed and len(idle) < self._max_idle:
-                idle.append(connection)
+                idle.append(sock)
                 return
-        connection.close()
+        sock.close()
 
     def _ssl_context(self) -> ssl.SSLContext:
         if self._context is None:
             cafile, capath = os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")
             if self._verify and (cafile or capath):
-                self._context = ssl.create_default_context(cafile=cafile, capath=capath)
+                context = ssl.create_default_context(cafile=cafile, capath=capath)
             elif self._verify:
                 import certifi  # an httpx dependency
 
-                self._context = ssl.create_default_context(cafile=certifi.where())
+                context = ssl.create_default_context(cafile=certifi.where())
             else:
-                self._context = ssl.create_default_context()
-                self._context.check_hostname = False
-                self._context.verify_mode = ssl.CERT_NONE
+                context = ssl.create_default_context()
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+            context.set_alpn_protocols(["http/1.1"])
+            self._context = context
         return self._context
 
 
-def _alive(connection: http.client.HTTPConnection) -> bool:
+def _head(request: httpx.Request) -> bytes:
+    """The request line and headers (httpx has set Host and Content-Length already)."""
+    lines = [request.method.encode("ascii"), b" ", request.url.raw_path, b" HTTP/1.1\r\n"]
+    for name, value in request.headers.raw:
+        if b"\r" in value or b"\n" in value or b"\r" in name or b"\n" in name:
+            raise httpx.LocalProtocolError("a header contains a line break", request=request)
+        lines += (name, b": ", value, b"\r\n")
+    lines.append(b"\r\n")
+    return b"".join(lines)
+
+
+class _Response:
+    """The callbacks ``httptools`` calls while parsing; interim (1xx) responses are skipped."""
+
+    __slots__ = (
+        "body",
+        "complete",
+        "headers",
+        "headers_complete",
+        "keep_alive",
+        "parser",
+        "status",
+    )
+
+    def __init__(self) -> None:
+        self.parser = httptools.HttpResponseParser(self)
+        self.status = 0
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.body: list[bytes] = []
+        self.headers_complete = False
+        self.complete = False
+        self.keep_alive = False
+
+    def on_message_begin(self) -> None:
+        self.headers, self.body, self.headers_complete = [], [], False
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        self.status = self.parser.get_status_code()
+        self.keep_alive = self.parser.should_keep_alive()  # asked later, llhttp says no
+        self.headers_complete = True
+
+    def on_body(self, body: bytes) -> None:
+        self.body.append(body)
+
+    def on_message_complete(self) -> None:
+        if not 100 <= self.status < 200:
+            self.complete = True
+
+
+def _read_response(sock: socket.socket, request: httpx.Request) -> _Response:
+    """Read one response from ``sock``."""
+    response = _Response()
+    received = False
+    while not response.complete:
+        if request.method == "HEAD" and response.headers_complete and response.status >= 200:
+            return response  # no body follows, whatever Content-Length says
+        data = sock.recv(_READ_SIZE)
+        if not data:
+            if not received:
+                raise httpx.RemoteProtocolError(
+                    "the server closed the connection without a response", request=request
+                )
+            if response.headers_complete and _until_close(response.headers):
+                return response  # a body delimited by the end of the connection
+            raise httpx.RemoteProtocolError(
+                "the server closed the connection in the middle of a response", request=request
+            )
+        received = True
+        try:
+            response.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            raise httpx.RemoteProtocolError("unexpected upgrade", request=request) from None
+        except httptools.HttpParserError as error:
+            raise httpx.RemoteProtocolError(
+                f"malformed response: {error}", request=request
+            ) from None
+    return response
+
+
+def _until_close(headers: list[tuple[bytes, bytes]]) -> bool:
+    names = {name.lower() for name, _ in headers}
+    return b"content-length" not in names and b"transfer-encoding" not in names
+
+
+def _alive(sock: socket.socket) -> bool:
     """False when the server closed the idle connection (its socket reads as ready: EOF)."""
-    sock = connection.sock
-    if sock is None:
-        return False
     try:
         if hasattr(select, "poll"):  # any descriptor number, unlike select()
             poller = select.poll()
@@ -187,14 +261,8 @@ def _mapped(request: httpx.Request, *, write: bool) -> Iterator[None]:
     except TimeoutError as error:
         cls: type[httpx.TransportError] = httpx.WriteTimeout if write else httpx.ReadTimeout
         raise cls(str(error) or "timed out", request=request) from error
-    except http.client.RemoteDisconnected as error:
-        raise httpx.RemoteProtocolError(
-            "the server closed the connection without a response", request=request
-        ) from error
-    except (http.client.HTTPException, ssl.SSLError) as error:
-        raise httpx.RemoteProtocolError(
-            str(error) or type(error).__name__, request=request
-        ) from error
+    except ssl.SSLError as error:
+        raise httpx.RemoteProtocolError(str(error) or "TLS error", request=request) from error
     except OSError as error:
         cls = httpx.WriteError if write else httpx.ReadError
         raise cls(str(error) or type(error).__name__, request=request) from error
