@@ -7,6 +7,8 @@
 ...         print(product.id, product.attributes["name"])
 """
 
+# First, for its side effect: httpx's CLI is not imported with httpx (see the module).
+from optiply.client import _lazy_httpx_cli  # noqa: F401
 from optiply.client.auth import BearerAuth, OptiplyAuth, Token
 from optiply.client.client import (
     AsyncOptiplyClient,

@@ -51,6 +51,7 @@ DEFAULT_BASE_URL = "https://api.optiply.com/v1"
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_RETRIES = 4
 DEFAULT_MAX_CONCURRENCY = 8
+_URL_CACHE_SIZE = 64
 
 _HEADERS = {"Content-Type": MEDIA_TYPE, "Accept": MEDIA_TYPE}
 # Failures that happen before a byte of the request left: a POST can safely be sent again.
@@ -179,6 +180,7 @@ class _Core:
         self._prefix: str | None = None
         self._query = ""
         self._extensions: dict[str, Any] = {}
+        self._urls: dict[str, httpx.URL] = {}
 
     def describe(self, name: str) -> str:
         return (
@@ -204,9 +206,14 @@ class _Core:
             self._prefix = str(self.base_url)
             self._query = f"?{query}" if query else ""
             self._extensions = {"timeout": http.timeout.as_dict()}
+        target = self._urls.get(url)
+        if target is None:
+            target = httpx.URL(self._prefix + url + self._query)
+            if len(self._urls) < _URL_CACHE_SIZE:  # the collection paths POSTs go to
+                self._urls[url] = target
         return httpx.Request(
             method,
-            self._prefix + url + self._query,
+            target,
             headers=http.headers,
             content=content,
             extensions=self._extensions,
