@@ -28,10 +28,15 @@ logger = logging.getLogger("target_optiply")
 
 
 class References:
-    """The id map of one run."""
+    """The id map of one run.
+
+    Ids are kept as plain ints per type (about 130 bytes an entry: 100,000 records are 13 MB);
+    where an id came from is kept only for the seeded ones, which are few or go stale.
+    """
 
     def __init__(self) -> None:
-        self._ids: dict[str, dict[str, tuple[int, str]]] = {}
+        self._ids: dict[str, dict[str, int]] = {}
+        self._seeded: dict[str, dict[str, str]] = {}  # type -> source id -> "state"/"snapshot"
         self._failed: dict[str, dict[str, str]] = {}
         self._lock = threading.Lock()
 
@@ -41,19 +46,33 @@ class References:
 
     def _set(self, resource_type: str, external_id: str, optiply_id: int, source: str) -> None:
         with self._lock:
-            self._ids.setdefault(resource_type, {})[external_id] = (optiply_id, source)
-            self._failed.get(resource_type, {}).pop(external_id, None)
+            ids = self._ids.get(resource_type)
+            if ids is None:
+                ids = self._ids[resource_type] = {}
+            ids[external_id] = optiply_id
+            seeded = self._seeded.get(resource_type)
+            if source != "run":
+                self._seeded.setdefault(resource_type, {})[external_id] = source
+            elif seeded:
+                seeded.pop(external_id, None)
+            failed = self._failed.get(resource_type)
+            if failed:
+                failed.pop(external_id, None)
 
     def forget(self, resource_type: str, external_id: str) -> None:
         """Drop an id (after a delete)."""
         with self._lock:
             self._ids.get(resource_type, {}).pop(external_id, None)
+            self._seeded.get(resource_type, {}).pop(external_id, None)
 
     def lookup(self, resource_type: str, external_id: str) -> tuple[int, str] | None:
         """``(optiply id, where it came from)`` for a source id: ``run``, ``state`` or
         ``snapshot``; None when unknown."""
         with self._lock:
-            return self._ids.get(resource_type, {}).get(external_id)
+            found = self._ids.get(resource_type, {}).get(external_id)
+            if found is None:
+                return None
+            return found, self._seeded.get(resource_type, {}).get(external_id, "run")
 
     def mark_failed(self, resource_type: str, external_id: str, reason: str) -> None:
         """Remember that this record failed in this run (its dependents get skipped)."""
