@@ -58,6 +58,8 @@ class Http11Transport(httpx.BaseTransport):
         origin = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
         head = _head(request)
         body = request.read()
+        if body and request.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            body = b"%x\r\n%b\r\n0\r\n\r\n" % (len(body), body)  # a streamed body, read
         timeouts = request.extensions.get("timeout", {})
         sock = self._acquire(origin, request, timeouts.get("connect"))
         try:
@@ -81,8 +83,8 @@ class Http11Transport(httpx.BaseTransport):
         return httpx.Response(
             response.status,
             headers=response.headers,
-            content=b"".join(response.body),
-            extensions={"http_version": b"HTTP/1.1"},
+            stream=httpx.ByteStream(b"".join(response.body)),  # headers as the server sent them
+            extensions={"http_version": response.version},
         )
 
     def close(self) -> None:
@@ -168,11 +170,13 @@ class _Response:
         "keep_alive",
         "parser",
         "status",
+        "version",
     )
 
     def __init__(self) -> None:
         self.parser = httptools.HttpResponseParser(self)
         self.status = 0
+        self.version = b"HTTP/1.1"
         self.headers: list[tuple[bytes, bytes]] = []
         self.body: list[bytes] = []
         self.headers_complete = False
@@ -183,10 +187,12 @@ class _Response:
         self.headers, self.body, self.headers_complete = [], [], False
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name, value))
+        if not self.headers_complete:  # after them: a chunked body's trailers, not kept
+            self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         self.status = self.parser.get_status_code()
+        self.version = b"HTTP/" + self.parser.get_http_version().encode("ascii")
         self.keep_alive = self.parser.should_keep_alive()  # asked later, llhttp says no
         self.headers_complete = True
 
@@ -194,7 +200,9 @@ class _Response:
         self.body.append(body)
 
     def on_message_complete(self) -> None:
-        if not 100 <= self.status < 200:
+        if 100 <= self.status < 200:  # interim: the real response follows
+            self.headers, self.headers_complete = [], False
+        else:
             self.complete = True
 
 
