@@ -122,8 +122,9 @@ def parse_options(argv: list[str]) -> Options:
     parser.add_argument(
         "--latency-scale",
         type=float,
-        default=0.1,
-        help="size of the latency run relative to the main sizes (default 0.1; 1 with --quick)",
+        default=0.5,
+        help="size of the latency run relative to the main sizes (default 0.5: long enough "
+        "that start-up is ~2%% of it; 1 with --quick)",
     )
     parser.add_argument(
         "--concurrency",
