@@ -26,6 +26,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 from optiply.resources import REGISTRY, Access, Attribute, Kind, ResourceSpec, get
 from optiply.resources.types import InvalidValue, coerce, format_datetime, format_decimal
 
@@ -90,8 +92,8 @@ class Mapped:
             ],
             "deleted": self.deleted,
         }
-        text = json.dumps(content, sort_keys=True, default=_wire, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()
+        text = orjson.dumps(content, default=_wire, option=orjson.OPT_SORT_KEYS)
+        return hashlib.sha256(text).hexdigest()
 
 
 def stream_name(spec: ResourceSpec) -> str:

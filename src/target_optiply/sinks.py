@@ -66,11 +66,11 @@ class ResourceSink(_UnvalidatedSink):
         self._owner: _Owner = target  # type: ignore[assignment]
         self._writer = self._owner.writer
 
-    @property
     @override
-    def include_sdc_metadata_properties(self) -> bool:
-        """Always on: ``_sdc_deleted_at`` must survive to signal deletes."""
-        return True
+    def _remove_sdc_metadata_from_record(self, record: dict[str, Any]) -> None:
+        # The SDK would drop every ``_sdc_*`` key, ``_sdc_deleted_at`` (a delete) included;
+        # adding its own instead would cost seven values per record. Keep what the tap sent.
+        return
 
     @override
     def process_record(self, record: dict[Any, Any], context: dict[Any, Any]) -> None:

@@ -140,6 +140,7 @@ class Writer:
         self._counters = threading.Lock()  # _seen, state.requests, state.elapsed
         self._previous = _previous_successes(previous or {})
         self._pool: ThreadPoolExecutor | None = None  # the run's worker threads, made on use
+        self._totals: dict[str, str] = {}  # STREAM_TOTAL_<Stream>, for "#n/total"
 
     # -- buffering -------------------------------------------------------------------------
 
@@ -313,9 +314,11 @@ class Writer:
                 time.perf_counter() - started
             )
             number = self._seen[stream] = self._seen.get(stream, 0) + 1
-        total = os.environ.get(f"STREAM_TOTAL_{stream}") or os.environ.get(
-            f"STREAM_TOTAL_{stream.upper()}", "?"
-        )
+        total = self._totals.get(stream)
+        if total is None:  # read once per stream
+            total = self._totals[stream] = os.environ.get(
+                f"STREAM_TOTAL_{stream}"
+            ) or os.environ.get(f"STREAM_TOTAL_{stream.upper()}", "?")
         logger.info(
             "%s #%d/%s %s externalId=%s -> %s id=%s %.0f ms%s",
             stream,

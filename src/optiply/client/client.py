@@ -12,7 +12,6 @@ The two clients share everything but the I/O through ``_Core``; their methods mi
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 import random
@@ -770,8 +769,18 @@ def _json_default(value: Any) -> Any:
 
 
 def _dumps(value: Any) -> bytes:
-    """Compact JSON; NaN and infinities are refused (the API would answer 500 or worse)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"{value} is not a number JSON can carry")
-    text = json.dumps(value, allow_nan=False, default=_json_default, separators=(",", ":"))
-    return text.encode()
+    """Compact JSON; NaN and infinities are refused (the API would answer 500 or worse;
+    orjson alone would write them as null)."""
+    if _non_finite(value):
+        raise ValueError("NaN and infinity are not numbers JSON can carry")
+    return orjson.dumps(value, default=_json_default)
+
+
+def _non_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_non_finite(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(_non_finite(item) for item in value)
+    return False
