@@ -156,6 +156,8 @@ class TargetState:
         entry["outcome"] = outcome.value
         line = orjson.dumps(entry, default=str) + b"\n"
         with self._lock:
+            if self._closed:
+                raise RuntimeError("the run's state is closed; no record may be added")
             counts = self.summary.get(stream)
             if counts is None:
                 counts = self.summary[stream] = empty_counts()
@@ -205,9 +207,11 @@ class TargetState:
 
     def write(self, *, force: bool = True) -> None:
         """Write the file now (``force``), or when it is due (see the module's docstring)."""
-        if self.path is None or self._closed:
+        if self.path is None:
             return
         with self._write_lock:  # one writer at a time, so a newer file is never replaced
+            if self._closed:
+                return
             started = time.monotonic()
             due = max(self.write_interval, self._write_cost * _SPACING)
             if not force and (not self._dirty or started - self._written_at < due):
@@ -235,7 +239,7 @@ class TargetState:
     def close(self) -> None:
         """Write the final file, then drop this run's journals (the file now holds it all)."""
         self.write()
-        with self._lock:
+        with self._write_lock, self._lock:  # no rewrite may start from emptied journals
             self._closed = True
             for stream, journal in self._journals.items():
                 journal.close()

@@ -269,13 +269,26 @@ class TargetOptiply(Target):
         raise SystemExit(1)
 
     @override
+    def _write_state_message(self, state: dict[str, Any]) -> None:
+        # A tap's STATE is passed on only once every record before it is written: wait for
+        # the batch the writer may still be writing in the background.
+        if self._writer is not None:
+            try:
+                self._writer.wait()
+            except JobAborted as stop:
+                self.abort(stop)
+        super()._write_state_message(state)
+
+    @override
     def process_endofpipe(self) -> None:
         """Write everything still buffered (final: unresolved references fail), then report."""
         writer = self._writer
         try:
             if writer is not None:
                 writer.flush(final=True)
-            super().process_endofpipe()
+            super().process_endofpipe()  # the SDK's drain: batches of what is left, if any
+            if writer is not None:
+                writer.wait()
         except JobAborted as stop:
             self.abort(stop)
         if writer is not None:

@@ -26,7 +26,7 @@ import os
 import threading
 import time
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -140,6 +140,8 @@ class Writer:
         self._counters = threading.Lock()  # _seen, state.requests, state.elapsed
         self._previous = _previous_successes(previous or {})
         self._pool: ThreadPoolExecutor | None = None  # the run's worker threads, made on use
+        self._coordinator: ThreadPoolExecutor | None = None  # writes a batch in the background
+        self._background: Future[None] | None = None
         self._totals: dict[str, str] = {}  # STREAM_TOTAL_<Stream>, for "#n/total"
 
     # -- buffering -------------------------------------------------------------------------
@@ -158,25 +160,51 @@ class Writer:
     def flush(self, *, final: bool) -> None:
         """Write every buffered record, level after level (``records.LEVELS``).
 
+        A batch (``final`` False) is written in the background while the input goes on being
+        read, after the batch before it is done, so the writer's threads are not idle while
+        the next batch is read. ``wait`` (called before a Singer STATE is passed on) and the
+        final flush wait for it; a stop raised there comes out of the next call.
+
         Args:
-            final: No more input will come: unresolved references fail instead of waiting.
+            final: No more input will come: write now, and fail unresolved references
+                instead of keeping them for later.
         """
-        with self._lock:
-            for level in LEVELS:
+        self.wait()
+        if final:
+            self._write_buffered(final=True)
+            return
+        if self._coordinator is None:
+            self._coordinator = ThreadPoolExecutor(1, thread_name_prefix="target-optiply-flush")
+        self._background = self._coordinator.submit(self._write_buffered, final=False)
+
+    def wait(self) -> None:
+        """Wait for the batch being written in the background; raise what stopped it."""
+        background, self._background = self._background, None
+        if background is not None:
+            background.result()
+
+    def _write_buffered(self, *, final: bool) -> None:
+        for level in LEVELS:
+            with self._lock:
                 items = [item for spec in level for item in self._buffers.pop(spec.type, [])]
-                if not items:
-                    continue
-                done = self._process_all(items, final=final)
-                for item, ok in zip(items, done, strict=True):
-                    if not ok:
-                        self._buffers.setdefault(item.spec.type, []).append(item)
-            self.state.write()
+            if not items:
+                continue
+            done = self._process_all(items, final=final)
+            deferred: dict[str, list[Pending]] = {}
+            for item, ok in zip(items, done, strict=True):
+                if not ok:
+                    deferred.setdefault(item.spec.type, []).append(item)
+            with self._lock:  # before what arrived meanwhile: input order within a stream
+                for resource_type, waiting in deferred.items():
+                    self._buffers[resource_type] = waiting + self._buffers.get(resource_type, [])
+        self.state.write()
 
     def close(self) -> None:
-        """Stop the worker threads (after the last flush)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
+        """Stop the background flush and the worker threads (after the last flush)."""
+        for pool in (self._coordinator, self._pool):
+            if pool is not None:
+                pool.shutdown(wait=True)
+        self._coordinator = self._pool = None
 
     def _process_all(self, items: list[Pending], *, final: bool) -> list[bool]:
         """Write the records of one dependency level; for each, False when it must wait.
