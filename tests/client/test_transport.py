@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
@@ -785,13 +786,13 @@ def test_optiply_client_uses_the_transport_by_default(
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(name.upper(), raising=False)
     calls: list[str] = []
-    original = Http11Transport.handle_request
+    original = Http11Transport.exchange
 
-    def counted(self: Http11Transport, request: httpx.Request) -> httpx.Response:
-        calls.append(f"{request.method} {request.url.path}")
-        return original(self, request)
+    def counted(self: Http11Transport, origin: Any, head: bytes, *args: Any, **kw: Any) -> Any:
+        calls.append(head.split(b"?", 1)[0].split(b" HTTP/", 1)[0].decode())
+        return original(self, origin, head, *args, **kw)
 
-    monkeypatch.setattr(Http11Transport, "handle_request", counted)
+    monkeypatch.setattr(Http11Transport, "exchange", counted)
     auth = OptiplyAuth(
         client_id=login.client_id,
         client_secret=login.client_secret,

@@ -25,15 +25,30 @@ import select
 import socket
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import NamedTuple
 
 import httptools
 import httpx
 
 _MAX_IDLE = 32
 _READ_SIZE = 1 << 16
-_Origin = tuple[str, str, int]
+Origin = tuple[str, str, int]  # scheme, host, port
+
+
+class Answer(NamedTuple):
+    """A response as read: status, headers as sent, the body (still content-encoded)."""
+
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    version: bytes
+
+
+def origin(url: httpx.URL) -> Origin:
+    """Where a URL's connection goes."""
+    return (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
 
 
 class Http11Transport(httpx.BaseTransport):
@@ -48,31 +63,58 @@ class Http11Transport(httpx.BaseTransport):
         self._verify = verify
         self._context = verify if isinstance(verify, ssl.SSLContext) else None
         self._max_idle = max_idle
-        self._idle: dict[_Origin, list[socket.socket]] = {}
+        self._idle: dict[Origin, list[socket.socket]] = {}
         self._lock = threading.Lock()
         self._closed = False
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` and read the whole response."""
         url = request.url
-        origin = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
-        head = _head(request)
         body = request.read()
         if body and request.headers.get("Transfer-Encoding", "").lower() == "chunked":
             body = b"%x\r\n%b\r\n0\r\n\r\n" % (len(body), body)  # a streamed body, read
-        timeouts = request.extensions.get("timeout", {})
-        sock = self._acquire(origin, request, timeouts.get("connect"))
         try:
-            with _mapped(request, write=True):
+            answer = self.exchange(
+                origin(url),
+                _head(request),
+                body,
+                request.extensions.get("timeout", {}),
+                head_only=request.method == "HEAD",
+            )
+        except httpx.TransportError as error:
+            error.request = request
+            raise
+        return httpx.Response(
+            answer.status,
+            headers=answer.headers,
+            stream=httpx.ByteStream(answer.body),  # headers as the server sent them
+            extensions={"http_version": answer.version},
+        )
+
+    def exchange(
+        self,
+        origin: Origin,
+        head: bytes,
+        body: bytes,
+        timeouts: Mapping[str, float | None],
+        *,
+        head_only: bool = False,
+    ) -> Answer:
+        """Send a request already serialized (``head``: request line and headers, ``body``)
+        on a pooled connection and read the answer; the layer ``handle_request`` and the
+        client's hot path share. Raises httpx's transport exceptions (without a request)."""
+        sock = self._acquire(origin, timeouts.get("connect"))
+        try:
+            with _mapped(write=True):
                 sock.settimeout(timeouts.get("write"))
                 if len(body) < _READ_SIZE:
                     sock.sendall(head + body)  # one segment for the usual small request
                 else:
                     sock.sendall(head)
                     sock.sendall(body)
-            with _mapped(request, write=False):
+            with _mapped(write=False):
                 sock.settimeout(timeouts.get("read"))
-                response = _read_response(sock, request)
+                response = _read_response(sock, head_only)
         except BaseException:
             sock.close()
             raise
@@ -80,12 +122,7 @@ class Http11Transport(httpx.BaseTransport):
             self._release(origin, sock)
         else:
             sock.close()
-        return httpx.Response(
-            response.status,
-            headers=response.headers,
-            stream=httpx.ByteStream(b"".join(response.body)),  # headers as the server sent them
-            extensions={"http_version": response.version},
-        )
+        return Answer(response.status, response.headers, b"".join(response.body), response.version)
 
     def close(self) -> None:
         """Close every idle connection; later requests fail."""
@@ -96,9 +133,7 @@ class Http11Transport(httpx.BaseTransport):
             for sock in connections:
                 sock.close()
 
-    def _acquire(
-        self, origin: _Origin, request: httpx.Request, connect_timeout: float | None
-    ) -> socket.socket:
+    def _acquire(self, origin: Origin, connect_timeout: float | None) -> socket.socket:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the transport is closed")
@@ -116,13 +151,13 @@ class Http11Transport(httpx.BaseTransport):
                 sock = self._ssl_context().wrap_socket(sock, server_hostname=host)
         except TimeoutError as error:
             detail = str(error) or "connect timed out"
-            raise httpx.ConnectTimeout(detail, request=request) from error
+            raise httpx.ConnectTimeout(detail) from error
         except OSError as error:
             detail = str(error) or type(error).__name__
-            raise httpx.ConnectError(detail, request=request) from error
+            raise httpx.ConnectError(detail) from error
         return sock
 
-    def _release(self, origin: _Origin, sock: socket.socket) -> None:
+    def _release(self, origin: Origin, sock: socket.socket) -> None:
         with self._lock:
             idle = self._idle.setdefault(origin, [])
             if not self._closed and len(idle) < self._max_idle:
@@ -206,33 +241,31 @@ class _Response:
             self.complete = True
 
 
-def _read_response(sock: socket.socket, request: httpx.Request) -> _Response:
+def _read_response(sock: socket.socket, head_only: bool) -> _Response:
     """Read one response from ``sock``."""
     response = _Response()
     received = False
     while not response.complete:
-        if request.method == "HEAD" and response.headers_complete and response.status >= 200:
+        if head_only and response.headers_complete and response.status >= 200:
             return response  # no body follows, whatever Content-Length says
         data = sock.recv(_READ_SIZE)
         if not data:
             if not received:
                 raise httpx.RemoteProtocolError(
-                    "the server closed the connection without a response", request=request
+                    "the server closed the connection without a response"
                 )
             if response.headers_complete and _until_close(response.headers):
                 return response  # a body delimited by the end of the connection
             raise httpx.RemoteProtocolError(
-                "the server closed the connection in the middle of a response", request=request
+                "the server closed the connection in the middle of a response"
             )
         received = True
         try:
             response.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
-            raise httpx.RemoteProtocolError("unexpected upgrade", request=request) from None
+            raise httpx.RemoteProtocolError("unexpected upgrade") from None
         except httptools.HttpParserError as error:
-            raise httpx.RemoteProtocolError(
-                f"malformed response: {error}", request=request
-            ) from None
+            raise httpx.RemoteProtocolError(f"malformed response: {error}") from None
     return response
 
 
@@ -262,15 +295,15 @@ def proxies_configured() -> bool:
 
 
 @contextmanager
-def _mapped(request: httpx.Request, *, write: bool) -> Iterator[None]:
+def _mapped(*, write: bool) -> Iterator[None]:
     """Raise the ``httpx`` exception for what went wrong on the socket."""
     try:
         yield
     except TimeoutError as error:
         cls: type[httpx.TransportError] = httpx.WriteTimeout if write else httpx.ReadTimeout
-        raise cls(str(error) or "timed out", request=request) from error
+        raise cls(str(error) or "timed out") from error
     except ssl.SSLError as error:
-        raise httpx.RemoteProtocolError(str(error) or "TLS error", request=request) from error
+        raise httpx.RemoteProtocolError(str(error) or "TLS error") from error
     except OSError as error:
         cls = httpx.WriteError if write else httpx.ReadError
-        raise cls(str(error) or type(error).__name__, request=request) from error
+        raise cls(str(error) or type(error).__name__) from error
