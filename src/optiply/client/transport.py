@@ -106,14 +106,14 @@ class Http11Transport(httpx.BaseTransport):
         sock = self._acquire(origin, timeouts.get("connect"))
         try:
             with _mapped(write=True):
-                sock.settimeout(timeouts.get("write"))
+                _timeout(sock, timeouts.get("write"))
                 if len(body) < _READ_SIZE:
                     sock.sendall(head + body)  # one segment for the usual small request
                 else:
                     sock.sendall(head)
                     sock.sendall(body)
             with _mapped(write=False):
-                sock.settimeout(timeouts.get("read"))
+                _timeout(sock, timeouts.get("read"))
                 response = _read_response(sock, head_only)
         except BaseException:
             sock.close()
@@ -272,6 +272,12 @@ def _read_response(sock: socket.socket, head_only: bool) -> _Response:
 def _until_close(headers: list[tuple[bytes, bytes]]) -> bool:
     names = {name.lower() for name, _ in headers}
     return b"content-length" not in names and b"transfer-encoding" not in names
+
+
+def _timeout(sock: socket.socket, seconds: float | None) -> None:
+    # Each settimeout() is a system call (it sets O_NONBLOCK again); usually nothing changes.
+    if sock.gettimeout() != seconds:
+        sock.settimeout(seconds)
 
 
 def _alive(sock: socket.socket) -> bool:
