@@ -67,6 +67,8 @@ class Settings:
     emit_state_message: bool
     snapshot_dir: Path | None
     flow: str | None
+    job_id: str | None  # HotGlue's JOB_ID: logged, and kept in the state file
+    output_mapped_records: bool  # OUTPUT_MAPPED_RECORD: log each record's API-bound body
     streams: Mapping[str, StreamOptions] = field(default_factory=dict)
     default_stream: StreamOptions = field(default_factory=StreamOptions)
 
@@ -150,6 +152,22 @@ def _options(raw: Any, base: StreamOptions) -> StreamOptions:
     return StreamOptions(**values)
 
 
+def _snapshot_dir(config: Mapping[str, Any], env: Mapping[str, str]) -> Path | None:
+    """``snapshot_dir``, else ``SNAPSHOT_DIR``, else HotGlue's ``$ROOT_DIR/snapshots``."""
+    explicit = config.get("snapshot_dir") or env.get("SNAPSHOT_DIR")
+    if explicit:
+        return Path(str(explicit))
+    root = env.get("ROOT_DIR")
+    return Path(root) / "snapshots" if root else None
+
+
+def _flag(value: Any) -> bool:
+    """A switch from the config or an environment variable (``"0"``/``"false"`` are off)."""
+    if isinstance(value, str):
+        return value.strip().lower() not in ("", "0", "false", "no", "off")
+    return bool(value)
+
+
 def resolve(config: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Settings:
     """Settings from a Singer config (and the environment, read now).
 
@@ -220,8 +238,12 @@ def resolve(config: Mapping[str, Any], environ: Mapping[str, str] | None = None)
             1.0 if config.get("state_write_interval") is None else config["state_write_interval"]
         ),
         emit_state_message=bool(config.get("emit_state_message", True)),
-        snapshot_dir=_path(config.get("snapshot_dir") or env.get("SNAPSHOT_DIR")),
+        snapshot_dir=_snapshot_dir(config, env),
         flow=str(config.get("flow") or env.get("FLOW") or "") or None,
+        job_id=str(config.get("job_id") or env.get("JOB_ID") or "") or None,
+        output_mapped_records=_flag(
+            config.get("output_mapped_record", env.get("OUTPUT_MAPPED_RECORD"))
+        ),
         streams=streams,
         default_stream=default_stream,
     )

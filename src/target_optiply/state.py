@@ -127,8 +127,18 @@ def read_state(path: Path) -> dict[str, Any]:
 class TargetState:
     """The state of this run; with ``path`` None its journals live in a temporary folder."""
 
-    def __init__(self, path: Path | None, *, write_interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        path: Path | None,
+        *,
+        write_interval: float = 1.0,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         self._temporary: tempfile.TemporaryDirectory[str] | None = None
+        self._extra = b"".join(  # top-level keys written after the summary, e.g. jobId
+            b", " + orjson.dumps(key) + b": " + orjson.dumps(value)
+            for key, value in (extra or {}).items()
+        )
         if path is None:
             self._temporary = tempfile.TemporaryDirectory(prefix="target-optiply-")
             journal_base = Path(self._temporary.name) / "state.json"
@@ -203,7 +213,7 @@ class TargetState:
             out.write(orjson.dumps(stream) + b": [" + newline)
             _copy_lines(self._journal_path(stream), size, out, b"," + newline)
             out.write(b"]")
-        out.write(b'}, "summary": ' + orjson.dumps(summary) + trailer + b"}")
+        out.write(b'}, "summary": ' + orjson.dumps(summary) + self._extra + trailer + b"}")
 
     def write(self, *, force: bool = True) -> None:
         """Write the file now (``force``), or when it is due (see the module's docstring)."""

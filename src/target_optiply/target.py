@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 from typing import Any, NoReturn
 
+import click
 from singer_sdk import Target
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecReader
@@ -145,8 +147,22 @@ class TargetOptiply(Target):
             description="Seconds between full rewrites of the state file (default 1; every "
             "record also goes to its journal at once).",
         ),
-        th.Property("snapshot_dir", th.StringType, description="Else env SNAPSHOT_DIR."),
+        th.Property(
+            "snapshot_dir",
+            th.StringType,
+            description="Else env SNAPSHOT_DIR; else $ROOT_DIR/snapshots when ROOT_DIR is set.",
+        ),
         th.Property("flow", th.StringType, description="Else env FLOW."),
+        th.Property(
+            "job_id",
+            th.StringType,
+            description="Else env JOB_ID: logged at start and kept in the state file as jobId.",
+        ),
+        th.Property(
+            "output_mapped_record",
+            th.BooleanType,
+            description="Else env OUTPUT_MAPPED_RECORD: log each record's body as sent (INFO).",
+        ),
         th.Property("send_remote_id", th.BooleanType, default=True),
         th.Property("send_remote_data_synced_to_date", th.BooleanType, default=True),
         th.Property(
@@ -157,6 +173,31 @@ class TargetOptiply(Target):
             "(create|fail), lookup_by (an attribute).",
         ),
     ).to_dict()
+
+    # ``--state FILE``: a previous run's state (as ``previous_state_path``); set by ``invoke``.
+    _cli_state: Path | None = None
+
+    @classmethod
+    @override
+    def get_singer_command(cls) -> click.Command:
+        """The SDK's command, plus ``--state``."""
+        command = super().get_singer_command()
+        command.params.append(
+            click.Option(
+                ["--state"],
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="A previous run's target-state.json: its ids are reused and its "
+                "unchanged records skipped (as the previous_state_path setting).",
+            )
+        )
+        return command
+
+    @classmethod
+    @override
+    def invoke(cls, *, state: Path | None = None, **kwargs: Any) -> None:
+        """Run the target; ``state`` comes from ``--state``."""
+        cls._cli_state = state
+        super().invoke(**kwargs)
 
     @classmethod
     @override
@@ -196,12 +237,13 @@ class TargetOptiply(Target):
     def _build_writer(self) -> Writer:
         settings = self.settings
         self.logger.info(
-            "Optiply API %s, auth %s%s",
+            "Optiply API %s, auth %s%s%s",
             settings.base_url,
             settings.dashboard_url,
+            f", job {settings.job_id}" if settings.job_id else "",
             " (dry run)" if settings.dry_run else "",
         )
-        previous_path = settings.previous_state_path or settings.state_path
+        previous_path = self._cli_state or settings.previous_state_path or settings.state_path
         previous = read_state(previous_path) if previous_path else {}
         references = References()
         if settings.snapshot_dir is not None and settings.flow:
@@ -225,7 +267,11 @@ class TargetOptiply(Target):
             settings=settings,
             api=api,
             references=references,
-            state=TargetState(settings.state_path, write_interval=settings.state_write_interval),
+            state=TargetState(
+                settings.state_path,
+                write_interval=settings.state_write_interval,
+                extra={"jobId": settings.job_id} if settings.job_id else None,
+            ),
             policy=ErrorPolicy(
                 max_record_failures=settings.max_record_failures,
                 fail_on_first_error=settings.fail_on_first_error,

@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+import orjson
+
 from optiply.client import (
     AmbiguousWriteError,
     ConflictError,
@@ -604,6 +606,13 @@ class Writer:
         with self._counters:
             self.state.requests[stream] = self.state.requests.get(stream, 0) + 1
         function = getattr(self.api, method)
+        if self.settings.output_mapped_records and method in ("create", "update"):
+            logger.info(  # HotGlue's OUTPUT_MAPPED_RECORD: the body as sent
+                "%s %s mapped: %s",
+                stream,
+                mapped.external_id,
+                orjson.dumps(args[-1], default=str).decode(),
+            )
         self.throttle.wait()
         return function(*args, **kwargs)
 
