@@ -39,9 +39,13 @@ def _credentials(*, secret_names: tuple[str, ...] = ()) -> list[th.Property[Any]
         th.Property("username", th.StringType, description="The Optiply user."),
         th.Property("password", th.StringType, secret=True, description="The user's password."),
         th.Property("client_id", th.StringType, description="The OAuth client id."),
-        th.Property("client_secret", th.StringType, secret=True, description="OAuth secret."),
+        th.Property(
+            "client_secret", th.StringType, secret=True, description="The OAuth client secret."
+        ),
         th.Property("clientId", th.StringType, description="Alias of client_id."),
-        th.Property("clientSecret", th.StringType, secret=True, description="Alias."),
+        th.Property(
+            "clientSecret", th.StringType, secret=True, description="Alias of client_secret."
+        ),
     ]
     return [p for p in props if p.name not in secret_names]
 
@@ -81,9 +85,17 @@ class TargetOptiply(Target):
         th.Property("accountId", _ID, description="Alias of account_id."),
         th.Property("coupling_id", _ID, description="Sent as ?couplingId= on every request."),
         th.Property("couplingId", _ID, description="Alias of coupling_id."),
-        th.Property("access_token", th.StringType, secret=True, description="A token to start."),
-        th.Property("refresh_token", th.StringType, secret=True, description="Its refresh."),
-        th.Property("expires_in", th.NumberType, description="Token expiry, epoch seconds."),
+        th.Property(
+            "access_token", th.StringType, secret=True, description="A token to start with."
+        ),
+        th.Property(
+            "refresh_token", th.StringType, secret=True, description="The token's refresh token."
+        ),
+        th.Property(
+            "expires_in",
+            th.NumberType,
+            description="When access_token expires, in epoch seconds (HotGlue's meaning).",
+        ),
         th.Property("token_expires_at", th.NumberType, description="Alias of expires_in."),
         th.Property(
             "token_file",
@@ -112,7 +124,9 @@ class TargetOptiply(Target):
             "target_state_path",
             th.StringType,
             default="target-state.json",
-            description="Where bookmarks + summary are written, after every record.",
+            description="Bookmarks (the Optiply id per record) and summary. Each record goes "
+            "at once to a journal beside it; the file is assembled from the journals at every "
+            "batch, at the end, and every state_write_interval seconds.",
         ),
         th.Property(
             "previous_state_path",
@@ -120,8 +134,17 @@ class TargetOptiply(Target):
             description="A previous run's state: ids to reuse, unchanged records to skip. "
             "Defaults to target_state_path when that file exists.",
         ),
-        th.Property("max_record_failures", th.IntegerType, description="Stop past this many."),
-        th.Property("fail_on_first_error", th.BooleanType, default=False),
+        th.Property(
+            "max_record_failures",
+            th.IntegerType,
+            description="Stop the job (exit 1, state written) once more records than this failed.",
+        ),
+        th.Property(
+            "fail_on_first_error",
+            th.BooleanType,
+            default=False,
+            description="Stop the job at the first record that fails.",
+        ),
         th.Property("dry_run", th.BooleanType, default=False, description="Send nothing."),
         th.Property(
             "dry_run_path",
@@ -132,20 +155,25 @@ class TargetOptiply(Target):
             "max_concurrency",
             th.IntegerType,
             default=8,
-            description="Records of one stream written at the same time (parents still "
-            "before children; 1 = one by one).",
+            description="Requests in flight at once (records of the same externalId stay in "
+            "order; parents are written before children; 1 = one by one).",
         ),
         th.Property(
             "max_requests_per_second",
             th.NumberType,
             description="Client-side limit on API requests per second (default: none).",
         ),
-        th.Property("emit_state_message", th.BooleanType, default=True),
+        th.Property(
+            "emit_state_message",
+            th.BooleanType,
+            default=True,
+            description="Print the state document on stdout at the end.",
+        ),
         th.Property(
             "state_write_interval",
             th.NumberType,
-            description="Seconds between full rewrites of the state file (default 1; every "
-            "record also goes to its journal at once).",
+            description="Least seconds between rewrites of the state file during a batch "
+            "(default 1; spaced further as the file grows).",
         ),
         th.Property(
             "snapshot_dir",
@@ -163,8 +191,18 @@ class TargetOptiply(Target):
             th.BooleanType,
             description="Else env OUTPUT_MAPPED_RECORD: log each record's body as sent (INFO).",
         ),
-        th.Property("send_remote_id", th.BooleanType, default=True),
-        th.Property("send_remote_data_synced_to_date", th.BooleanType, default=True),
+        th.Property(
+            "send_remote_id",
+            th.BooleanType,
+            default=True,
+            description="Send externalId as remoteId where the type has it.",
+        ),
+        th.Property(
+            "send_remote_data_synced_to_date",
+            th.BooleanType,
+            default=True,
+            description="Send remoteDataSyncedToDate=now where the type has it.",
+        ),
         th.Property(
             "stream_options",
             th.ObjectType(additional_properties=_STREAM_OPTIONS),
