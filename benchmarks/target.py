@@ -48,7 +48,7 @@ RESULTS = Path(__file__).resolve().parent / "results" / "target.json"
 README = Path(__file__).resolve().parent / "README.md"
 CPU_GOAL_MS = 0.5
 STARTUP_GOAL_S = 0.6
-RSS_GOAL_MIB = 100
+RSS_GOAL_MB = 100
 LATENCY_EFFICIENCY = 0.8
 
 
@@ -578,7 +578,7 @@ def figures(
     main: list[TargetRun],
     startup: list[TargetRun],
     startup_grant: list[TargetRun],
-    latency: TargetRun,
+    latency_runs: list[TargetRun],
     latency_sizes: Sizes,
 ) -> list[Figure]:
     """The table's lines."""
@@ -589,10 +589,12 @@ def figures(
     rps = _median([r.records_per_s for r in main])
     cpu = _median([r.cpu_ms_per_record for r in main])
     rss_mib = _median([r.max_rss_kib for r in main]) / 1024
+    rss_mb = rss_mib * 1.048576  # the goal is in MB
     start = _median([r.wall_s for r in startup])
     start_cpu = _median([r.cpu_s for r in startup])
     granted = _median([r.wall_s for r in startup_grant])
     granted_cpu = _median([r.cpu_s for r in startup_grant])
+    latency = sorted(latency_runs, key=lambda run: run.records_per_s)[len(latency_runs) // 2]
     requests = latency.requests or 0
     per_record = requests / latency.records
     latency_goal = LATENCY_EFFICIENCY * options.concurrency / (options.latency_ms / 1000)
@@ -632,9 +634,9 @@ def figures(
         ),
         Figure(
             f"target peak RSS (VmHWM), {records:,} records",
-            f"{rss_mib:,.0f} MiB",
-            f"≤ {RSS_GOAL_MIB} MB for 100,000 records",
-            rss_mib <= RSS_GOAL_MIB if records >= 100_000 else None,
+            f"{rss_mib:,.0f} MiB ({rss_mb:,.0f} MB)",
+            f"≤ {RSS_GOAL_MB} MB for 100,000 records",
+            rss_mb <= RSS_GOAL_MB if records >= 100_000 else None,
             {"max_rss_kib": [r.max_rss_kib for r in main], "records": records},
         ),
         Figure(
@@ -646,12 +648,14 @@ def figures(
         ),
         Figure(
             f"throughput with +{options.latency_ms:g} ms RTT, {latency_sizes.records:,} records",
-            f"{latency.records_per_s:,.0f} records/s ({latency.wall_s:,.1f} s)"
-            + ("" if latency.ok else " — SOME RECORDS FAILED"),
+            f"{latency.records_per_s:,.0f} records/s ({latency.wall_s:,.1f} s; runs: "
+            + ", ".join(f"{run.records_per_s:,.0f}" for run in latency_runs)
+            + ")"
+            + ("" if all(run.ok for run in latency_runs) else " — SOME RECORDS FAILED"),
             f"≥ {latency_goal:,.0f} records/s "
             f"({LATENCY_EFFICIENCY} × {options.concurrency} / {options.latency_ms:g} ms)",
-            latency.ok and latency.records_per_s >= latency_goal,
-            latency.json(),
+            all(run.ok for run in latency_runs) and latency.records_per_s >= latency_goal,
+            {"runs": [run.json() for run in latency_runs]},
         ),
     ]
 
@@ -710,12 +714,19 @@ def main(argv: list[str] | None = None) -> int:
                 f"{run.max_rss_kib / 1024:,.0f} MiB; 1-record run {startup_runs[-1].wall_s:.2f} s"
             )
         console.print(
-            f"latency run: +{options.latency_ms:g} ms RTT, {latency_sizes.records:,} records ..."
+            f"latency runs: +{options.latency_ms:g} ms RTT, {latency_sizes.records:,} records ..."
         )
-        latency = measured_run(
-            work_dir, "latency", latency_input, latency_sizes.records, rtt_ms=options.latency_ms
-        )
-        lines = figures(options, main_runs, startup_runs, grant_runs, latency, latency_sizes)
+        latency_runs = [
+            measured_run(
+                work_dir,
+                f"latency-{index}",
+                latency_input,
+                latency_sizes.records,
+                rtt_ms=options.latency_ms,
+            )
+            for index in range(options.runs)
+        ]
+        lines = figures(options, main_runs, startup_runs, grant_runs, latency_runs, latency_sizes)
         when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         print_table(lines, f"target-optiply benchmark — {when}, median of {options.runs} run(s)")
         RESULTS.parent.mkdir(exist_ok=True)
@@ -736,14 +747,14 @@ def main(argv: list[str] | None = None) -> int:
                     "main_runs": [r.json() for r in main_runs],
                     "startup_runs": [r.json() for r in startup_runs],
                     "startup_grant_runs": [r.json() for r in grant_runs],
-                    "latency_run": latency.json(),
+                    "latency_runs": [run.json() for run in latency_runs],
                     "markdown": markdown_table(lines),
                 },
                 indent=1,
             )
         )
         console.print(f"results: {RESULTS.relative_to(README.parent.parent)}")
-        runs = [*main_runs, *startup_runs, *grant_runs, latency]
+        runs = [*main_runs, *startup_runs, *grant_runs, *latency_runs]
         return 0 if all(r.ok for r in runs) else 1
     finally:
         if options.keep:
