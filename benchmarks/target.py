@@ -122,9 +122,9 @@ def parse_options(argv: list[str]) -> Options:
     parser.add_argument(
         "--latency-scale",
         type=float,
-        default=0.5,
-        help="size of the latency run relative to the main sizes (default 0.5: long enough "
-        "that start-up is ~2%% of it; 1 with --quick)",
+        default=1.0,
+        help="size of the latency runs relative to the main sizes (default 1: the same input, "
+        "long enough that start-up is ~1%% of it)",
     )
     parser.add_argument(
         "--concurrency",
@@ -142,7 +142,7 @@ def parse_options(argv: list[str]) -> Options:
         sizes=sizes,
         runs=max(1, runs),
         latency_ms=args.latency_ms,
-        latency_scale=1.0 if args.quick else args.latency_scale,
+        latency_scale=args.latency_scale,
         concurrency=args.concurrency,
         quick=args.quick,
         keep=args.keep,
@@ -697,21 +697,32 @@ def main(argv: list[str] | None = None) -> int:
     latency_sizes = sizes.scaled(options.latency_scale)
     try:
         main_input = write_input(work_dir / "input.jsonl", sizes)
-        latency_input = write_input(work_dir / "input-latency.jsonl", latency_sizes)
+        latency_input = (
+            main_input
+            if latency_sizes == sizes
+            else write_input(work_dir / "input-latency.jsonl", latency_sizes)
+        )
         single = one_record_input(work_dir / "input-one.jsonl")
         console.print(f"input: {sizes.records:,} records ({sizes.describe()})")
         main_runs: list[TargetRun] = []
         startup_runs: list[TargetRun] = []
         grant_runs: list[TargetRun] = []
+        # Start-ups first, so that they do not share the machine with the tail of a large run
+        # (its database still being written back to disk).
         for index in range(options.runs):
             startup_runs.append(measured_run(work_dir, f"one-{index}", single, 1, token=True))
             grant_runs.append(measured_run(work_dir, f"grant-{index}", single, 1))
+            console.print(
+                f"start-up {index + 1}/{options.runs}: {startup_runs[-1].wall_s:.2f} s "
+                f"(with a password grant {grant_runs[-1].wall_s:.2f} s)"
+            )
+        for index in range(options.runs):
             run = measured_run(work_dir, f"main-{index}", main_input, sizes.records)
             main_runs.append(run)
             console.print(
                 f"run {index + 1}/{options.runs}: {run.wall_s:,.1f} s, "
                 f"{run.records_per_s:,.0f} records/s, {run.cpu_ms_per_record:.3f} ms CPU/record, "
-                f"{run.max_rss_kib / 1024:,.0f} MiB; 1-record run {startup_runs[-1].wall_s:.2f} s"
+                f"{run.max_rss_kib / 1024:,.0f} MiB"
             )
         console.print(
             f"latency runs: +{options.latency_ms:g} ms RTT, {latency_sizes.records:,} records ..."
