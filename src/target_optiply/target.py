@@ -281,8 +281,10 @@ class TargetOptiply(Target):
             f", job {settings.job_id}" if settings.job_id else "",
             " (dry run)" if settings.dry_run else "",
         )
-        previous_path = self._cli_state or settings.previous_state_path or settings.state_path
+        previous_path = self._cli_state or settings.previous_state_path or _previous(settings)
         previous = read_state(previous_path) if previous_path else {}
+        if previous_path and previous.get("bookmarks"):
+            self.logger.info("previous state: %s", previous_path.name)
         references = References()
         if settings.snapshot_dir is not None and settings.flow:
             references.seed_from_snapshots(settings.snapshot_dir, settings.flow)
@@ -396,6 +398,18 @@ class TargetOptiply(Target):
             api.close()
         elif isinstance(api, DryRunApi):
             api.close()
+
+
+def _previous(settings: Settings) -> Path | None:
+    """The state a run continues from when none is named: ``target_state_path`` when it (or a
+    journal of it) exists, else HotGlue's ``incremental_target_state.json`` beside it."""
+    path = settings.state_path
+    if path is None:
+        return None
+    if path.exists() or any(path.parent.glob(f"{path.name}.journal.*")):
+        return path
+    incremental = path.with_name("incremental_target_state.json")
+    return incremental if incremental.exists() else path
 
 
 def _silence_http_logs() -> None:

@@ -70,3 +70,17 @@ def test_state_option_names_the_previous_run(login, tmp_path):
     state = json.loads((second_dir / "target-state.json").read_text())
     assert state["summary"]["Products"]["existing"] == 1  # unchanged since the named run
     assert state["summary"]["Products"]["success"] == 0
+
+
+def test_hotglue_incremental_state_is_read_when_no_state_is_named(login, tmp_path, run_target):
+    lines = singer("Products", {"externalId": "P1", "name": "Mug", "stockLevel": 1})
+    config = target_config(login, tmp_path)
+    assert run_target(config, lines).returncode == 0
+    state = tmp_path / "target-state.json"
+    state.rename(tmp_path / "incremental_target_state.json")  # what HotGlue's executor keeps
+
+    second = run_target(config, lines)
+
+    assert second.returncode == 0, second.stderr
+    assert second.state["summary"]["Products"]["existing"] == 1
+    assert "previous state: incremental_target_state.json" in second.stderr
