@@ -387,13 +387,22 @@ def missing_required(mapped: Mapped) -> BadRecord | None:
     return None
 
 
+# Sent on POST when the record lacks them, never on PATCH: the hosted API treats
+# unlimitedStock as required on create, and sending a default on PATCH would reset what a user
+# set in Optiply (integrator-needs §2.6, TGT-M 7f408c3).
+CREATE_DEFAULTS: dict[str, dict[str, Any]] = {"products": {"unlimitedStock": False}}
+
+
 def create_body(mapped: Mapped) -> dict[str, Any]:
     """The wire attributes of a POST (lines not included)."""
-    return {
+    body = {
         name: wire(value)
         for name, value in mapped.attributes.items()
         if _attribute(mapped.spec, name).writable_on_create
     }
+    for name, value in CREATE_DEFAULTS.get(mapped.spec.type, {}).items():
+        body.setdefault(name, value)
+    return body
 
 
 def update_body(mapped: Mapped) -> dict[str, Any]:

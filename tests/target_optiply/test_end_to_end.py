@@ -195,8 +195,35 @@ def test_dry_run_writes_the_intended_requests(login, tmp_path, run_target):
     assert posts[:2] == ["/products", "/products"]
     order = next(r for r in requests if r["path"] == "/buyOrders")
     assert len(order["body"]["data"]["attributes"]["orderLines"]) == 2
-    with login.client() as api:
-        assert api.get("/products").json()["data"] == []
+    product = next(r for r in requests if r["path"] == "/products")
+    assert product["body"]["data"]["attributes"]["unlimitedStock"] is False  # POST default
+    with login.client() as client:
+        assert client.get("/products").json()["data"] == []
+
+
+def test_unlimited_stock_defaults_on_create_and_is_left_alone_on_update(
+    login, api, tmp_path, run_target
+):
+    config = target_config(login, tmp_path)
+    first = run_target(
+        config, singer("Products", {"externalId": "P1", "name": "Mug", "stockLevel": 2})
+    )
+    assert first.returncode == 0, first.stderr
+    product_id = first.id("Products", "P1")
+    assert (
+        api.get(f"/products/{product_id}").json()["data"]["attributes"]["unlimitedStock"] is False
+    )
+    set_in_optiply = {
+        "data": {"type": "products", "id": product_id, "attributes": {"unlimitedStock": True}}
+    }
+    assert api.patch(f"/products/{product_id}", json=set_in_optiply).status_code == 200
+
+    second = run_target(config, singer("Products", {"externalId": "P1", "name": "Big mug"}))
+
+    assert second.returncode == 0, second.stderr
+    assert second.entries("Products")["P1"]["outcome"] == "updated"
+    attributes = api.get(f"/products/{product_id}").json()["data"]["attributes"]
+    assert attributes["name"] == "Big mug" and attributes["unlimitedStock"] is True
 
 
 def test_fail_on_first_error_stops_the_job_with_state_flushed(login, tmp_path, run_target):
