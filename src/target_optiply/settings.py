@@ -61,6 +61,8 @@ class Settings:
     dry_run_path: Path | None
     max_record_failures: int | None
     fail_on_first_error: bool
+    max_consecutive_transient_failures: int
+    fail_on_unknown_stream: bool
     max_concurrency: int
     max_requests_per_second: float | None
     state_write_interval: float
@@ -228,6 +230,10 @@ def resolve(config: Mapping[str, Any], environ: Mapping[str, str] | None = None)
         dry_run_path=dry_run_path,
         max_record_failures=None if max_failures is None else int(max_failures),
         fail_on_first_error=bool(config.get("fail_on_first_error", False)),
+        max_consecutive_transient_failures=int(
+            config.get("max_consecutive_transient_failures") or 20
+        ),
+        fail_on_unknown_stream=bool(config.get("fail_on_unknown_stream", False)),
         max_concurrency=int(config.get("max_concurrency") or 8),
         max_requests_per_second=(
             float(config["max_requests_per_second"])

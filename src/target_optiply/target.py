@@ -145,6 +145,20 @@ class TargetOptiply(Target):
             default=False,
             description="Stop the job at the first record that fails.",
         ),
+        th.Property(
+            "max_consecutive_transient_failures",
+            th.IntegerType,
+            default=20,
+            description="Stop the job after this many records in a row failed on a transient "
+            "error (timeouts, resets, 429/5xx after the client's retries).",
+        ),
+        th.Property(
+            "fail_on_unknown_stream",
+            th.BooleanType,
+            default=False,
+            description="Stop the job (exit 1) on a stream that matches no Optiply resource "
+            "instead of warning once and skipping it.",
+        ),
         th.Property("dry_run", th.BooleanType, default=False, description="Send nothing."),
         th.Property(
             "dry_run_path",
@@ -256,6 +270,8 @@ class TargetOptiply(Target):
         """``ResourceSink`` for an Optiply stream; ``SkippedSink`` (warned once) otherwise."""
         if match_stream(stream_name) is not None:
             return ResourceSink
+        if self.settings.fail_on_unknown_stream:
+            self.abort(JobAborted(f"stream {stream_name!r} matches no Optiply resource"))
         if stream_name not in self._warned:
             self._warned.add(stream_name)
             self.logger.warning(
@@ -315,6 +331,7 @@ class TargetOptiply(Target):
             policy=ErrorPolicy(
                 max_record_failures=settings.max_record_failures,
                 fail_on_first_error=settings.fail_on_first_error,
+                max_consecutive_transient=settings.max_consecutive_transient_failures,
             ),
             previous=previous,
             concurrency=1 if settings.dry_run else settings.max_concurrency,
