@@ -219,6 +219,8 @@ class TargetState:
         """Write the file now (``force``), or when it is due (see the module's docstring)."""
         if self.path is None:
             return
+        if not force and time.monotonic() - self._written_at < self.write_interval:
+            return  # the common case after a record: not due, no lock taken
         with self._write_lock:  # one writer at a time, so a newer file is never replaced
             if self._closed:
                 return

@@ -430,8 +430,8 @@ class OptiplyClient:
         max_retries: Retries after the first attempt, for GET, PATCH and DELETE.
         backoff: The waits between retries.
         transport: An ``httpx`` transport, e.g. for tests. By default ``Http11Transport``
-            (responses parsed by httptools: a third of httpcore's CPU per request), or
-            httpx's own when the environment configures a proxy.
+            (HTTP/1.1 keep-alive, responses parsed by httptools), or httpx's own when the
+            environment configures a proxy.
 
     Raises:
         ConfigurationError: Both or neither of ``auth`` and ``access_token``, a bad URL or id.
@@ -461,7 +461,7 @@ auth=BearerAuth(access_token=Secret('**********')))
         )
         if transport is None and not proxies_configured():
             transport = Http11Transport()
-        # Requests may skip httpx.Client.send (see _exchange) only when nothing but this
+        # Requests may skip httpx.Client.send (see _fast) only when nothing but this
         # transport could handle them: no proxy mounts.
         self._direct = transport
         self._http = httpx.Client(
@@ -471,6 +471,7 @@ auth=BearerAuth(access_token=Secret('**********')))
             timeout=timeout,
             transport=transport,
         )
+        self._timeouts = self._http.timeout.as_dict()
 
     def __repr__(self) -> str:
         return self._core.describe(type(self).__name__)
@@ -590,9 +591,8 @@ auth=BearerAuth(access_token=Secret('**********')))
         head = self._core.head(
             self._http, method, target, bearer, None if content is None else len(body)
         )
-        timeouts = self._http.timeout.as_dict()
         try:
-            answer = transport.exchange(origin(target), head, body, timeouts)
+            answer = transport.exchange(origin(target), head, body, self._timeouts)
         except httpx.TransportError as error:
             error.request = self._core.request(self._http, method, url, None, content)
             raise
