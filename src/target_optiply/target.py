@@ -7,6 +7,7 @@ skipped. All API work happens in ``target_optiply.upsert.Writer``, in dependency
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import sys
 from pathlib import Path
@@ -31,6 +32,7 @@ from target_optiply.state import TargetState, read_json, read_state, write_json_
 from target_optiply.throttle import Throttle
 from target_optiply.upsert import Api, Writer
 
+_M_ARENA_MAX = -8  # glibc's mallopt parameter number
 _ID = th.CustomType({"type": ["integer", "string", "null"]})
 
 
@@ -260,6 +262,7 @@ class TargetOptiply(Target):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.max_parallelism = 1  # the writer orders the work; sinks never run in parallel
+        _fewer_malloc_arenas()
         self.settings: Settings = resolve(self.config)
         self._writer: Writer | None = None
         self._api: Api | None = None
@@ -415,6 +418,23 @@ class TargetOptiply(Target):
             api.close()
         elif isinstance(api, DryRunApi):
             api.close()
+
+
+def _fewer_malloc_arenas() -> None:
+    """Let glibc's malloc share two arenas among the writer's threads instead of one each.
+
+    Each thread allocating response bodies got its own arena, and their fragmentation cost
+    ~10 MB of peak RSS (73.6 vs 63.2 MB for the 14,100-record benchmark input, the same as
+    ``MALLOC_ARENA_MAX=2``), a tenth of the 100 MB goal. Called before any thread starts; a
+    no-op where the C library is not glibc.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallopt(_M_ARENA_MAX, 2)
+    except (OSError, AttributeError):  # not glibc (musl has no mallopt)
+        return
 
 
 def _previous(settings: Settings) -> Path | None:
