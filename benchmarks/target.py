@@ -11,6 +11,7 @@ record and throughput behind 20 ms of added round-trip latency (an asyncio delay
 from __future__ import annotations
 
 import argparse
+import compileall
 import contextlib
 import json
 import os
@@ -45,6 +46,7 @@ from optiply.server.storage.engine import make_engine
 from optiply.server.storage.migrate import upgrade
 
 RESULTS = Path(__file__).resolve().parent / "results" / "target.json"
+SOURCES = Path(__file__).resolve().parent.parent / "src"
 README = Path(__file__).resolve().parent / "README.md"
 CPU_GOAL_MS = 0.5
 STARTUP_GOAL_S = 0.6
@@ -684,6 +686,16 @@ def markdown_table(lines: list[Figure]) -> str:
 # --- main ---------------------------------------------------------------------------------
 
 
+def compile_sources() -> None:
+    """Byte-compile ``src/`` as ``pip install`` does for an installed package.
+
+    The checkout is installed editable; with ``PYTHONDONTWRITEBYTECODE=1`` (set on our
+    machines) nothing ever writes its ``.pyc`` files, so every target process compiled our
+    modules again, ~0.05–0.1 s of each start-up that an installed target does not pay.
+    """
+    compileall.compile_dir(str(SOURCES), quiet=1)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; 0 when it ran (goals met or not), 1 when a run failed."""
     argv = sys.argv[1:] if argv is None else argv
@@ -692,6 +704,7 @@ def main(argv: list[str] | None = None) -> int:
     # Background shells ignore SIGINT: let SIGTERM stop the server and the target cleanly.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     console.print(f"[bold]$ {escape(command)}[/bold]")
+    compile_sources()
     work_dir = Path(tempfile.mkdtemp(prefix="optiply-bench-target-"))
     sizes = options.sizes
     latency_sizes = sizes.scaled(options.latency_scale)
