@@ -181,11 +181,6 @@ class TargetState:
             self._dirty = True
         self.write(force=False)
 
-    def counts(self, stream: str) -> dict[str, int]:
-        """The summary counters of ``stream`` (created on first use)."""
-        with self._lock:
-            return self.summary.setdefault(stream, empty_counts())
-
     def _journal_path(self, stream: str) -> Path:
         return self._base.with_name(f"{self._base.name}.journal.{self._run}.{stream}")
 

@@ -153,12 +153,6 @@ class Writer:
         with self._lock:
             self._buffers.setdefault(spec.type, []).append(Pending(stream_name(spec), spec, record))
 
-    @property
-    def pending(self) -> int:
-        """Records buffered and not written yet."""
-        with self._lock:
-            return sum(len(items) for items in self._buffers.values())
-
     def flush(self, *, final: bool) -> None:
         """Write every buffered record, level after level (``records.LEVELS``).
 

@@ -40,7 +40,13 @@ from optiply.client.errors import (
     safe_url,
 )
 from optiply.client.secrets import Secret
-from optiply.client.transport import Http11Transport, origin, proxies_configured
+from optiply.client.transport import (
+    Http11Transport,
+    header_lines,
+    origin,
+    proxies_configured,
+    request_line,
+)
 from optiply.jsonapi.media import MEDIA_TYPE
 from optiply.query import DEFAULT_LIMIT, MAX_LIMIT, ListQuery, build
 
@@ -193,6 +199,7 @@ class _Core:
         self._query = ""
         self._urls: dict[str, httpx.URL] = {}
         self._fixed_heads: dict[tuple[str, str, int | None], bytes] = {}
+        self._auth_line: tuple[str, bytes] = ("", b"")
 
     def describe(self, name: str) -> str:
         return (
@@ -379,24 +386,17 @@ class _Core:
         """The serialized head of a hot-path request: what httpx would send for it."""
         key = (url.scheme, url.host, url.port)
         fixed = self._fixed_heads.get(key)
-        if fixed is None:
+        if fixed is None:  # the client's default headers, with Host: the same every request
             request = httpx.Request("GET", url, headers=http.headers)
-            lines = [
-                name + b": " + value + b"\r\n"
-                for name, value in request.headers.raw
-                if name.lower() not in (b"authorization", b"content-length")
-            ]
-            fixed = self._fixed_heads[key] = b"".join(lines)
-            if b"\r" in fixed.replace(b"\r\n", b"") or b"\n" in fixed.replace(b"\r\n", b""):
-                raise ConfigurationError("a default header contains a line break")
-        if "\r" in bearer or "\n" in bearer:
-            raise ConfigurationError("the access token contains a line break")
+            fixed = self._fixed_heads[key] = header_lines(request.headers.raw)
+        if self._auth_line[0] != bearer:  # checked and formatted once per token
+            line = header_lines([(b"Authorization", bearer.encode("latin-1"))])
+            self._auth_line = (bearer, line)
         length = b"" if size is None else b"Content-Length: %d\r\n" % size
-        return b"%s %s HTTP/1.1\r\n%sAuthorization: %s\r\n%s\r\n" % (
-            method.encode("ascii"),
-            url.raw_path,
+        return b"%s%s%s%s\r\n" % (
+            request_line(method, url.raw_path),
             fixed,
-            bearer.encode("latin-1"),
+            self._auth_line[1],
             length,
         )
 
@@ -588,10 +588,9 @@ auth=BearerAuth(access_token=Secret('**********')))
         token, bearer = fresh
         target = self._core.target(url)
         body = content or b""
-        head = self._core.head(
-            self._http, method, target, bearer, None if content is None else len(body)
-        )
+        size = None if content is None else len(body)
         try:
+            head = self._core.head(self._http, method, target, bearer, size)
             answer = transport.exchange(origin(target), head, body, self._timeouts)
         except httpx.TransportError as error:
             error.request = self._core.request(self._http, method, url, None, content)

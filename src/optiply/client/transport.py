@@ -27,7 +27,7 @@ import select
 import socket
 import ssl
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import NamedTuple
 
@@ -187,12 +187,26 @@ class Http11Transport(httpx.BaseTransport):
 
 def _head(request: httpx.Request) -> bytes:
     """The request line and headers (httpx has set Host and Content-Length already)."""
-    lines = [request.method.encode("ascii"), b" ", request.url.raw_path, b" HTTP/1.1\r\n"]
-    for name, value in request.headers.raw:
+    try:
+        lines = header_lines(request.headers.raw)
+    except httpx.LocalProtocolError as error:
+        error.request = request
+        raise
+    return request_line(request.method, request.url.raw_path) + lines + b"\r\n"
+
+
+def request_line(method: str, raw_path: bytes) -> bytes:
+    """``METHOD /path?query HTTP/1.1``, CRLF-terminated."""
+    return b"%s %s HTTP/1.1\r\n" % (method.encode("ascii"), raw_path)
+
+
+def header_lines(headers: Iterable[tuple[bytes, bytes]]) -> bytes:
+    """``Name: value`` lines, CRLF-terminated; a line break inside one is refused."""
+    lines: list[bytes] = []
+    for name, value in headers:
         if b"\r" in value or b"\n" in value or b"\r" in name or b"\n" in name:
-            raise httpx.LocalProtocolError("a header contains a line break", request=request)
+            raise httpx.LocalProtocolError("a header contains a line break")
         lines += (name, b": ", value, b"\r\n")
-    lines.append(b"\r\n")
     return b"".join(lines)
 
 
