@@ -264,7 +264,6 @@ class Writer:
         """Write one record; False when it must wait for the next flush."""
         started = time.perf_counter()
         mapped: Mapped | None = None
-        external = normalise_external_id(item.record.get("externalId", item.record.get("remoteId")))
         try:
             mapped = convert(item.spec, item.record)
             digest = mapped.hash
@@ -280,10 +279,10 @@ class Writer:
         except OptiplyError as error:
             digest = mapped.hash if mapped else _raw_hash(item.record)
             result = _Result(Outcome.FAILED, error.method or "-", error=_describe(error))
-            self._finish(item, mapped, external, digest, result, started)
+            self._finish(item, mapped, digest, result, started)
             self.policy.record_failed(error)
             return True
-        self._finish(item, mapped, external, digest, result, started)
+        self._finish(item, mapped, digest, result, started)
         if result.outcome is Outcome.FAILED:
             self.policy.record_failed(None)
         elif result.outcome is not Outcome.SKIPPED:
@@ -294,13 +293,12 @@ class Writer:
         self,
         item: Pending,
         mapped: Mapped | None,
-        external: str | None,
         digest: str,
         result: _Result,
         started: float,
     ) -> None:
         spec, stream = item.spec, item.stream
-        external = mapped.external_id if mapped else external
+        external = mapped.external_id if mapped else _source_id(item.record)
         entry: dict[str, Any] = {"hash": digest, "success": result.outcome not in _BAD}
         if result.optiply_id is not None:
             entry["id"] = str(result.optiply_id)
@@ -647,9 +645,14 @@ class Writer:
 _BAD = (Outcome.FAILED, Outcome.SKIPPED)
 
 
+def _source_id(record: Mapping[str, Any]) -> str | None:
+    """The record's source id (``externalId``, else ``remoteId``), normalised."""
+    return normalise_external_id(record.get("externalId", record.get("remoteId")))
+
+
 def _chain_key(record: Mapping[str, Any], index: int) -> str:
     """Records sharing this key are written in input order, one after the other."""
-    external = normalise_external_id(record.get("externalId", record.get("remoteId")))
+    external = _source_id(record)
     if external is not None:
         return f"x:{external}"
     optiply_id = record.get("id")
