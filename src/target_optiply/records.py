@@ -29,7 +29,14 @@ from typing import Any
 import orjson
 
 from optiply.resources import REGISTRY, Access, Attribute, Kind, ResourceSpec, get
-from optiply.resources.types import InvalidValue, coerce, format_datetime, format_decimal
+from optiply.resources.types import (
+    IGNORED,
+    InvalidValue,
+    accept,
+    coerce,
+    format_datetime,
+    format_decimal,
+)
 
 # Alternative record keys seen in existing ETLs (integrator-needs §2.1).
 ALIASES: dict[str, str] = {
@@ -255,9 +262,12 @@ def convert(spec: ResourceSpec, record: Mapping[str, Any]) -> Mapped:
             continue
         if is_missing(value):
             continue
-        mapped.attributes[attribute.name] = coerce_value(attribute, value, f"/{key}")
-    if spec.embedded is not None and not is_missing_value(record.get(LINES_KEY)):
-        mapped.lines = _lines(spec, record[LINES_KEY])
+        parsed = coerce_value(attribute, value, f"/{key}")
+        if parsed is not IGNORED:
+            mapped.attributes[attribute.name] = parsed
+    lines_key = _lines_key(spec, record)
+    if lines_key is not None:
+        mapped.lines = _lines(spec, record[lines_key], lines_key)
         if "totalValue" not in mapped.attributes and spec.attribute("totalValue"):
             total = sum(line.attributes.get("subtotalValue", Decimal(0)) for line in mapped.lines)
             mapped.attributes["totalValue"] = Decimal(total)
@@ -270,30 +280,40 @@ def is_missing_value(value: Any) -> bool:
 
 
 def coerce_value(attribute: Attribute, value: Any, path: str) -> Any:
-    """Repair the loose forms ETLs send, then ``coerce``; ``BadRecord`` when it does not fit."""
+    """The API's own reading of a record value (``types.accept``: canonical, or ``IGNORED``),
+    after the repairs the target makes on top of it; ``BadRecord`` when it does not fit.
+
+    The repairs (integrator-needs §2.6) only widen what is accepted: date and date-time
+    objects become ISO text; for text attributes, line breaks are removed, the ends trimmed,
+    the text cut where the API would refuse it as too long, and numbers become their text.
+    """
     if isinstance(value, datetime | date):
         value = value.isoformat()
-    if isinstance(value, float | Decimal) and attribute.kind in (Kind.INTEGER, Kind.REFERENCE):
-        if value == int(value):  # 3.0 from a float-typed source column; the SDK reads Decimal
-            value = int(value)
-    if isinstance(value, Decimal):
-        value = str(value)
-    if isinstance(value, str):
-        value = value.replace("\r", "").replace("\n", "").strip()
-        if attribute.kind is Kind.EMAILS and value.startswith("["):
-            try:
-                value = json.loads(value)
-            except json.JSONDecodeError:
-                raise BadRecord(path, f"{attribute.name} is not a JSON list") from None
-        elif attribute.kind is Kind.STRING and attribute.max_length is not None:
-            value = value[: attribute.max_length]  # the API truncates these (§2.6)
+    if attribute.kind is Kind.STRING:
+        if isinstance(value, Decimal | float):
+            value = str(value)
+        if isinstance(value, str):
+            value = value.replace("\r", "").replace("\n", "").strip()
+            if attribute.max_length is not None:
+                value = value[: attribute.max_length]
     try:
-        return coerce(attribute, value)
+        return accept(attribute, value)
     except InvalidValue as error:
         raise BadRecord(path, str(error)) from None
 
 
-def _lines(spec: ResourceSpec, raw: Any) -> list[Line]:
+def _lines_key(spec: ResourceSpec, record: Mapping[str, Any]) -> str | None:
+    """Where a record of an order type holds its lines: HotGlue's ``line_items``, else the
+    API's own ``orderLines``; None when it has none."""
+    if spec.embedded is None:
+        return None
+    for key in (LINES_KEY, spec.embedded.attribute):
+        if not is_missing_value(record.get(key)):
+            return key
+    return None
+
+
+def _lines(spec: ResourceSpec, raw: Any, key: str) -> list[Line]:
     assert spec.embedded is not None
     line_spec = get(spec.embedded.target)
     items = raw
@@ -301,12 +321,12 @@ def _lines(spec: ResourceSpec, raw: Any) -> list[Line]:
         try:
             items = json.loads(raw)
         except json.JSONDecodeError:
-            raise BadRecord(f"/{LINES_KEY}", "line_items is not valid JSON") from None
+            raise BadRecord(f"/{key}", f"{key} is not valid JSON") from None
     if not isinstance(items, list):
-        raise BadRecord(f"/{LINES_KEY}", "line_items must be a list of lines")
+        raise BadRecord(f"/{key}", f"{key} must be a list of lines")
     lines = []
     for index, item in enumerate(items):
-        path = f"/{LINES_KEY}/{index}"
+        path = f"/{key}/{index}"
         if not isinstance(item, dict):
             raise BadRecord(path, "a line must be an object")
         line = Line(
@@ -325,7 +345,9 @@ def _lines(spec: ResourceSpec, raw: Any) -> list[Line]:
                 or is_missing(value)
             ):
                 continue
-            line.attributes[attribute.name] = coerce_value(attribute, value, f"{path}/{key}")
+            parsed = coerce_value(attribute, value, f"{path}/{key}")
+            if parsed is not IGNORED:
+                line.attributes[attribute.name] = parsed
         for attribute in line_spec.attributes:
             if (
                 attribute.required
@@ -353,10 +375,11 @@ def line_keys(mapped: Mapped) -> list[str]:
     ]
 
 
-def raw_line_keys(record: Mapping[str, Any], order: str | None) -> list[str]:
+def raw_line_keys(spec: ResourceSpec, record: Mapping[str, Any], order: str | None) -> list[str]:
     """The keys of an order's lines read loosely from a record that failed to convert, so its
     receipt lines can be skipped with the reason instead of failing as unresolved."""
-    items = record.get(LINES_KEY)
+    key = _lines_key(spec, record)
+    items = record[key] if key is not None else None
     if isinstance(items, str):
         try:
             items = json.loads(items)

@@ -1,19 +1,23 @@
 """Attribute values: loose input parsing, single-attribute rules and the canonical text forms.
 
-``coerce`` turns a JSON request value into the canonical Python value (§3.6, §8.4, §8.5);
-``parse_text`` does the same for a query-string value (§5.2). Both raise ``InvalidValue`` with a
-message meant for a JSON:API error ``detail``. Canonical values: ``str``, ``int``, ``Decimal``
-(two places), ``bool``, timezone-aware UTC ``datetime``, ``list[str]``.
+``accept`` is the API's reading of one JSON request value: the canonical Python value, or
+``IGNORED`` when the API drops the value without an error (a boolean ``resumingPurchase``, Q21).
+The server and the target both read values through it, so a value the server accepts is one the
+target accepts, in the same canonical form. ``coerce`` is the same without the ignore rule, and
+``parse_text`` reads a query-string value (§5.2). They raise ``InvalidValue`` with a message
+meant for a JSON:API error ``detail``. Canonical values: ``str``, ``int``, ``Decimal`` (two
+places), ``bool``, timezone-aware UTC ``datetime``, ``list[str]``.
 """
 
 from __future__ import annotations
 
-import math
+import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
-from typing import Any
+from enum import Enum
+from typing import Any, Final
 
 from optiply.resources.spec import Attribute, Kind
 
@@ -28,6 +32,28 @@ _SPACE_OFFSET = re.compile(r" (\d{2}:?\d{2})$")  # an unencoded '+' in a query s
 
 class InvalidValue(ValueError):
     """A value that does not fit its attribute; ``str(error)`` is the detail."""
+
+
+class _Ignored(Enum):
+    IGNORED = "ignored"
+
+
+IGNORED: Final = _Ignored.IGNORED
+"""What ``accept`` returns for a value the API silently drops."""
+
+
+def accept(attribute: Attribute, value: Any) -> Any:
+    """The API's reading of a JSON value for ``attribute``: canonical, or ``IGNORED``.
+
+    >>> from optiply.resources.registry import get
+    >>> accept(get("products").attribute("resumingPurchase"), False)
+    <_Ignored.IGNORED: 'ignored'>
+    >>> accept(get("products").attribute("stockLevel"), 12.0)
+    12
+    """
+    if attribute.ignore_booleans and isinstance(value, bool):
+        return IGNORED
+    return coerce(attribute, value)
 
 
 def coerce(attribute: Attribute, value: Any) -> Any:
@@ -147,10 +173,8 @@ def _integer(attribute: Attribute, value: Any, *, positive_ids: bool = True) -> 
         raise InvalidValue(f"{attribute.name} must be an integer, not a boolean")
     if isinstance(value, int):
         number = value
-    elif isinstance(value, float):
-        if not math.isfinite(value) or not value.is_integer():
-            raise InvalidValue(f"{attribute.name} must be an integer, got {value!r}")
-        number = int(value)
+    elif isinstance(value, float | Decimal):  # Decimal: a JSON reader that keeps decimals
+        number = _whole(attribute, value)
     elif isinstance(value, str) and _INTEGER_TEXT.fullmatch(value.strip()):
         number = int(Decimal(value.strip()))
     else:
@@ -162,11 +186,23 @@ def _integer(attribute: Attribute, value: Any, *, positive_ids: bool = True) -> 
     return number
 
 
+def _whole(attribute: Attribute, value: float | Decimal) -> int:
+    """An integer written as a number with a fraction of zeros (``12.0``)."""
+    number = Decimal(repr(value)) if isinstance(value, float) else value
+    if not number.is_finite() or number != number.to_integral_value():
+        raise InvalidValue(f"{attribute.name} must be an integer, got {_show(value)}")
+    if number.adjusted() > 19:  # far outside 64 bits: never build the huge int
+        raise InvalidValue(f"{attribute.name} is out of the 64-bit integer range")
+    return int(number)
+
+
 def _decimal(attribute: Attribute, value: Any) -> Decimal:
     if isinstance(value, bool):
         raise InvalidValue(f"{attribute.name} must be a number, not a boolean")
     try:
-        if isinstance(value, int | str):
+        if isinstance(value, Decimal):
+            number = value
+        elif isinstance(value, int | str):
             number = Decimal(value.strip() if isinstance(value, str) else value)
         elif isinstance(value, float):
             number = Decimal(repr(value))
@@ -222,7 +258,12 @@ def _enum(attribute: Attribute, value: Any) -> str:
 
 
 def _emails(attribute: Attribute, value: Any) -> list[str]:
-    if isinstance(value, str):
+    if isinstance(value, str) and value.strip().startswith("["):
+        try:  # a JSON array sent as text (a CSV or a pandas column)
+            value = json.loads(value)
+        except ValueError:
+            raise InvalidValue(f"{attribute.name} is not a valid JSON array of addresses") from None
+    elif isinstance(value, str):
         value = [part for part in re.split(r"[,;]", value) if part.strip()]
     if not isinstance(value, list):
         raise InvalidValue(f"{attribute.name} must be an array of e-mail addresses")

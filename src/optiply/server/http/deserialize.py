@@ -16,7 +16,7 @@ import orjson
 from optiply.jsonapi.errors import ErrorCode
 from optiply.resources import Access, Attribute, Kind, ResourceSpec
 from optiply.resources import get as get_spec
-from optiply.resources.types import InvalidValue, coerce
+from optiply.resources.types import IGNORED, InvalidValue, accept
 from optiply.server.service.errors import DomainError, Problem
 
 ATTRIBUTES = "/data/attributes"
@@ -120,13 +120,14 @@ def _attributes(
             continue  # Q10: unknown and read-only attributes are ignored
         if key != attribute.name and attribute.name in attributes:
             continue  # the canonical name wins over an alias
-        if attribute.ignore_booleans and isinstance(value, bool):
-            continue
         try:
-            out[attribute.name] = coerce(attribute, value)
+            parsed = accept(attribute, value)
         except InvalidValue as error:
             failed.add(attribute.name)
             problems.append(_invalid(f"{pointer}/{key}", str(error)))
+            continue
+        if parsed is not IGNORED:
+            out[attribute.name] = parsed
     if creating:
         for attribute in spec.attributes:
             missing = attribute.name not in out and attribute.name not in failed
