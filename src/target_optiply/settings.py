@@ -62,6 +62,8 @@ class Settings:
     max_record_failures: int | None
     fail_on_first_error: bool
     max_consecutive_transient_failures: int
+    systemic_failure_records: int  # 0: off
+    systemic_failure_share: float  # 0: off
     fail_on_unknown_stream: bool
     max_concurrency: int
     max_requests_per_second: float | None
@@ -108,6 +110,30 @@ def _int(value: Any, name: str) -> int | None:
     if number < 1:
         raise ConfigurationError(f"{name} must be positive")
     return number
+
+
+def _non_negative_int(value: Any, name: str) -> int:
+    if value in (None, ""):
+        return 0
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ConfigurationError(f"{name} must be an integer, got {value!r}") from None
+    if number < 0:
+        raise ConfigurationError(f"{name} must be 0 (off) or more")
+    return number
+
+
+def _share(value: Any) -> float:
+    try:
+        share = float(0 if value in (None, "") else value)
+    except (TypeError, ValueError):
+        raise ConfigurationError(
+            f"systemic_failure_share must be a number, got {value!r}"
+        ) from None
+    if not 0 <= share <= 1:
+        raise ConfigurationError("systemic_failure_share must be between 0 (off) and 1")
+    return share
 
 
 def _path(value: Any) -> Path | None:
@@ -233,6 +259,10 @@ def resolve(config: Mapping[str, Any], environ: Mapping[str, str] | None = None)
         max_consecutive_transient_failures=int(
             config.get("max_consecutive_transient_failures") or 20
         ),
+        systemic_failure_records=_non_negative_int(
+            config.get("systemic_failure_records", 100), "systemic_failure_records"
+        ),
+        systemic_failure_share=_share(config.get("systemic_failure_share", 0.5)),
         fail_on_unknown_stream=bool(config.get("fail_on_unknown_stream", False)),
         max_concurrency=int(config.get("max_concurrency") or 8),
         max_requests_per_second=(

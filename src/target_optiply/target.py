@@ -148,6 +148,21 @@ class TargetOptiply(Target):
             description="Stop the job at the first record that fails.",
         ),
         th.Property(
+            "systemic_failure_records",
+            th.IntegerType,
+            default=100,
+            description="Stop the job (exit 1) when the first this-many records of a stream "
+            "all failed for the same reason; 0 turns this off.",
+        ),
+        th.Property(
+            "systemic_failure_share",
+            th.NumberType,
+            default=0.5,
+            description="Exit 1 at the end when every record of a stream failed, or (10 "
+            "records or more) more than this share of them failed for the same reason; 0 "
+            "turns this off.",
+        ),
+        th.Property(
             "max_consecutive_transient_failures",
             th.IntegerType,
             default=20,
@@ -335,6 +350,8 @@ class TargetOptiply(Target):
                 max_record_failures=settings.max_record_failures,
                 fail_on_first_error=settings.fail_on_first_error,
                 max_consecutive_transient=settings.max_consecutive_transient_failures,
+                systemic_failure_records=settings.systemic_failure_records,
+                systemic_failure_share=settings.systemic_failure_share,
             ),
             previous=previous,
             concurrency=1 if settings.dry_run else settings.max_concurrency,
@@ -399,6 +416,9 @@ class TargetOptiply(Target):
             super().process_endofpipe()  # the SDK's drain: batches of what is left, if any
             if writer is not None:
                 writer.wait()
+                verdict = writer.policy.verdict()
+                if verdict is not None:
+                    raise JobAborted(verdict)
         except JobAborted as stop:
             self.abort(stop)
         if writer is not None:

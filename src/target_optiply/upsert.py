@@ -44,7 +44,7 @@ from optiply.client import (
 )
 from optiply.resources import Kind, ResourceSpec, get
 from optiply.resources.types import format_datetime
-from target_optiply.policy import ErrorPolicy, JobAborted
+from target_optiply.policy import ErrorPolicy, Failure, JobAborted, failure_key
 from target_optiply.records import (
     LEVELS,
     BadRecord,
@@ -139,7 +139,9 @@ class Writer:
         self._buffers: dict[str, list[Pending]] = {}
         self._seen: dict[str, int] = {}
         self._lock = threading.RLock()
-        self._counters = threading.Lock()  # _seen, state.requests, state.elapsed
+        self._counters = threading.Lock()  # _seen, _in_flight, state.requests, state.elapsed
+        self._in_flight: dict[str, int] = {}  # records of a stream under way
+        self._busy_since: dict[str, float] = {}  # since when a stream has had one under way
         self._previous = _previous_successes(previous or {})
         self._pool: ThreadPoolExecutor | None = None  # the run's worker threads, made on use
         self._coordinator: ThreadPoolExecutor | None = None  # writes a batch in the background
@@ -262,13 +264,15 @@ class Writer:
 
     def _process(self, item: Pending, *, final: bool) -> bool:
         """Write one record; False when it must wait for the next flush."""
-        started = time.perf_counter()
+        started = self._started(item.stream)
         mapped: Mapped | None = None
+        failure: Failure | None = None
         try:
             mapped = convert(item.spec, item.record)
             digest = mapped.hash
             result = self._decide(mapped, digest, final=final)
         except _Defer:
+            self._stopped(item.stream)
             return False
         except _Skip as skip:
             digest = mapped.hash if mapped else _raw_hash(item.record)
@@ -276,18 +280,41 @@ class Writer:
         except BadRecord as error:
             digest = _raw_hash(item.record)
             result = _Result(Outcome.FAILED, "-", error=f"invalid {error}")
+            failure = Failure(f"invalid {error.path}", result.error or "")
         except OptiplyError as error:
             digest = mapped.hash if mapped else _raw_hash(item.record)
             result = _Result(Outcome.FAILED, error.method or "-", error=_describe(error))
-            self._finish(item, mapped, digest, result, started)
-            self.policy.record_failed(error)
-            return True
+            failure = Failure(_culprit(error), result.error or "", error)
         self._finish(item, mapped, digest, result, started)
         if result.outcome is Outcome.FAILED:
-            self.policy.record_failed(None)
+            error_text = result.error or "failed"
+            self.policy.record_failed(
+                item.stream, failure or Failure(failure_key(error_text), error_text)
+            )
         elif result.outcome is not Outcome.SKIPPED:
-            self.policy.succeeded()
+            self.policy.succeeded(item.stream)
         return True
+
+    def _started(self, stream: str) -> float:
+        """A record of ``stream`` starts: its clock starts when none of its records is under
+        way (the stream's busy time is the union of its records' times, whatever the number
+        of threads)."""
+        now = time.perf_counter()
+        with self._counters:
+            if not self._in_flight.get(stream):
+                self._busy_since[stream] = now
+            self._in_flight[stream] = self._in_flight.get(stream, 0) + 1
+        return now
+
+    def _stopped(self, stream: str) -> None:
+        """A record of ``stream`` is done: the stream's busy time grows when it was the last."""
+        now = time.perf_counter()
+        with self._counters:
+            self._in_flight[stream] -= 1
+            if not self._in_flight[stream]:
+                self.state.elapsed[stream] = self.state.elapsed.get(stream, 0.0) + (
+                    now - self._busy_since[stream]
+                )
 
     def _finish(
         self,
@@ -318,7 +345,9 @@ class Writer:
             if result.outcome in _BAD:
                 self.refs.mark_failed(spec.type, external, result.error or "failed")
                 if spec.embedded is not None:
-                    keys = line_keys(mapped) if mapped else raw_line_keys(item.record, external)
+                    keys = (
+                        line_keys(mapped) if mapped else raw_line_keys(spec, item.record, external)
+                    )
                     for key in keys:
                         self.refs.mark_failed(
                             spec.embedded.target, key, f"{stream} {external} failed"
@@ -331,10 +360,8 @@ class Writer:
             for key, line_id in result.line_ids.items():
                 self.refs.remember(spec.embedded.target, key, int(line_id))
         self.state.add(stream, entry, result.outcome)
+        self._stopped(stream)
         with self._counters:
-            self.state.elapsed[stream] = self.state.elapsed.get(stream, 0.0) + (
-                time.perf_counter() - started
-            )
             number = self._seen[stream] = self._seen.get(stream, 0) + 1
         total = self._totals.get(stream)
         if total is None:  # read once per stream
@@ -659,6 +686,13 @@ def _chain_key(record: Mapping[str, Any], index: int) -> str:
     if optiply_id not in (None, ""):
         return f"i:{optiply_id}"
     return f"n:{index}"
+
+
+def _culprit(error: OptiplyError) -> str:
+    """What an API error blames: ``"400 /data/attributes/stockLevel"``, else its status and
+    code (``"409 conflict"``)."""
+    where = error.pointer or (f"?{error.parameter}" if error.parameter else "")
+    return " ".join(str(part) for part in (error.status, where or error.code) if part)
 
 
 def _describe(error: OptiplyError) -> str:

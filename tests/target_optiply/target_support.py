@@ -108,12 +108,18 @@ def write_snapshot(directory: Path, stream: str, flow: str, rows: dict[str, str]
 
 def requests_made(stderr: str, stream: str) -> int:
     """The ``requests`` column of ``stream`` in the summary table logged at the end of a run."""
+    return int(summary_row(stderr, stream)["requests"])
+
+
+def summary_row(stderr: str, stream: str) -> dict[str, float]:
+    """``stream``'s row of the summary table logged at the end of a run, by column name."""
     header = re.compile(r"\bstream\s+success\s+updated\s+existing\s+failed\s+skipped\s+requests")
     lines = stderr.splitlines()
     start = max(i for i, line in enumerate(lines) if header.search(line))
-    row = re.compile(rf"\b{re.escape(stream)}\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s")
+    columns = ("success", "updated", "existing", "failed", "skipped", "requests", "req/s")
+    row = re.compile(rf"\b{re.escape(stream)}((?:\s+[0-9.]+){{{len(columns)}}})\s*$")
     for line in lines[start + 1 :]:
         match = row.search(line)
         if match:
-            return int(match.group(6))
+            return dict(zip(columns, map(float, match.group(1).split()), strict=True))
     raise AssertionError(f"no summary row for {stream}")

@@ -108,7 +108,9 @@ def test_an_unresolved_reference_fails_the_record_naming_the_source_id(login, tm
 
     run = run_target(config, lines)
 
-    assert run.returncode == 0, run.stderr
+    # every record of the stream failed: written and recorded, then the run exits non-zero
+    assert run.returncode == 1, run.stderr
+    assert "SupplierProducts: every record failed (1)" in run.stderr
     sp = run.entries("SupplierProducts")["SP1"]
     assert not sp["success"] and not sp.get("skipped")
     assert "productId unresolved" in sp["error"]
@@ -151,7 +153,8 @@ def test_children_of_a_failed_parent_are_skipped_with_the_reason(login, tmp_path
         {"externalId": "RL2", "Remote_buyOrderLineId": "BOL1", "occurred": PLACED, "quantity": 1},
     )
 
-    run = run_target(target_config(login, tmp_path), lines)
+    # the only BuyOrder fails on purpose (the run would exit 1 for it: test_systemic_stops.py)
+    run = run_target(target_config(login, tmp_path, systemic_failure_share=0), lines)
 
     assert run.returncode == 0, run.stderr
     assert "placed" in run.entries("BuyOrders")["BO-bad"]["error"]
@@ -189,7 +192,7 @@ def test_receipt_lines_of_an_order_with_a_bad_value_are_skipped(login, tmp_path,
             "quantity": 1,
         },
     )
-    run = run_target(target_config(login, tmp_path), lines)
+    run = run_target(target_config(login, tmp_path, systemic_failure_share=0), lines)
     assert run.returncode == 0, run.stderr
     assert "/placed" in run.entries("BuyOrders")["BO-bad"]["error"]
     entry = run.entries("ReceiptLines")["RL1"]

@@ -54,7 +54,10 @@ def test_patch_of_a_row_deleted_in_optiply(
         },
     )
 
-    run = run_target(target_config(login, tmp_path, stream_options=stream_options), lines)
+    config = target_config(
+        login, tmp_path, stream_options=stream_options, systemic_failure_share=0
+    )  # a one-record stream that fails on purpose (the exit code: test_systemic_stops.py)
+    run = run_target(config, lines)
 
     assert run.returncode == 0, run.stderr
     for stream, external, old_id, recreated in [
