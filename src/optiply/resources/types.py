@@ -27,6 +27,7 @@ CENT = Decimal("0.01")
 
 _INTEGER_TEXT = re.compile(r"[+-]?[0-9]+(\.0*)?")
 _LONG_FRACTION = re.compile(r"(\.\d{6})\d+")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _SPACE_OFFSET = re.compile(r" (\d{2}:?\d{2})$")  # an unencoded '+' in a query string
 
 
@@ -113,6 +114,8 @@ def check(attribute: Attribute, value: Any) -> None:
     if isinstance(value, str):
         if "\x00" in value:
             raise InvalidValue(f"{attribute.name} must not contain NUL characters")
+        if _SURROGATE.search(value):  # "\ud800" in JSON: no character, and no database takes it
+            raise InvalidValue(f"{attribute.name} must be text: it holds a lone UTF-16 surrogate")
         if attribute.max_length is not None and len(value) > attribute.max_length:
             raise InvalidValue(
                 f"{attribute.name} must be at most {attribute.max_length} characters long"
@@ -213,7 +216,7 @@ def _decimal(attribute: Attribute, value: Any) -> Decimal:
     if not number.is_finite():
         raise InvalidValue(f"{attribute.name} must be a finite number, got {_show(value)}")
     digits = attribute.integer_digits or 17
-    if abs(number) >= Decimal(10) ** digits:
+    if number and number.adjusted() >= digits:  # no arithmetic: 1e1000000 would overflow
         raise InvalidValue(f"{attribute.name} must have at most {digits} digits before the point")
     rounded = number.quantize(CENT, rounding=ROUND_DOWN)  # §8.4: round toward zero
     return rounded if rounded else abs(rounded)  # never "-0.00"

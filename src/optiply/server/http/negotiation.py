@@ -20,7 +20,8 @@ async def read_json_body(request: Request) -> bytes:
             f"requests with a body must be sent as {MEDIA_TYPE}; got {content_type or 'nothing'}",
         )
     length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > MAX_BODY:
+    too_long = length is not None and length.isdigit() and len(length) > len(str(MAX_BODY))
+    if too_long or (length is not None and length.isdigit() and int(length) > MAX_BODY):
         raise ApiError(
             ErrorCode.PAYLOAD_TOO_LARGE, f"request bodies are limited to {MAX_BODY} bytes"
         )

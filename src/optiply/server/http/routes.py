@@ -45,7 +45,8 @@ from optiply.server.storage.repository import Connection, Engine, Listing
 
 def _row_id(request: Request) -> int:
     text = request.path_params["id"]
-    if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= INT64_MAX:
+    digits = text.isascii() and text.isdigit() and len(text) <= 19  # int() caps digits at 4300
+    if not digits or not 0 < int(text) <= INT64_MAX:
         raise ApiError(
             ErrorCode.INVALID_ID, f"{text!r} is not a valid id: ids are positive integers"
         )
