@@ -52,10 +52,11 @@ def test_the_lowest_64_bit_integer_is_kept_exactly(api):
 
 def test_a_patch_with_a_hostile_value_changes_nothing(api):
     product = create(api, "products", name="Kept", skuCode="S1")
-    body = '{"data": {"type": "products", "id": "%s", "attributes": {"name": "New", ' % (
-        product["id"]
+    body = (
+        f'{{"data": {{"type": "products", "id": "{product["id"]}", "attributes": '
+        '{"name": "New", "skuCode": "\\ud800"}}}'
     )
-    response = api.patch(f"/products/{product['id']}", content=body + '"skuCode": "\\ud800"}}}')
+    response = api.patch(f"/products/{product['id']}", content=body)
 
     assert response.status_code == 400, response.text
     assert response.json()["errors"][0]["source"]["pointer"] == "/data/attributes/skuCode"

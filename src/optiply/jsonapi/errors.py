@@ -24,6 +24,7 @@ class ErrorCode(StrEnum):
     UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
     INTERNAL_ERROR = "INTERNAL_ERROR"
+    BUSY = "BUSY"  # the database is busy with other writes (503, Retry-After): retry
 
 
 TITLES = {
@@ -36,6 +37,7 @@ TITLES = {
     413: "Payload Too Large",
     415: "Unsupported Media Type",
     500: "Internal Server Error",
+    503: "Service Unavailable",
 }
 
 

@@ -14,6 +14,7 @@ from optiply.jsonapi.media import MEDIA_TYPE
 from optiply.query import QueryError
 from optiply.server.auth.tokens import AuthError
 from optiply.server.service.errors import DomainError
+from optiply.server.storage.contention import DatabaseError, is_contention
 
 logger = logging.getLogger("optiply.server")
 
@@ -32,7 +33,9 @@ STATUS = {
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
     ErrorCode.INTERNAL_ERROR: 500,
+    ErrorCode.BUSY: 503,
 }
+RETRY_AFTER_BUSY = "1"  # seconds
 # When one request has problems of several kinds, the response takes the most specific status.
 _PRECEDENCE = (403, 404, 409, 400)
 
@@ -104,6 +107,18 @@ async def http_exception(_request: Request, exc: Exception) -> Response:
     return errors_response([error], dict(exc.headers or {}))
 
 
+async def database_error(request: Request, exc: Exception) -> Response:
+    """A lock timeout, deadlock or serialization failure: 503 with ``Retry-After`` (nothing
+    was written: the transaction rolled back); any other database error is a real 500."""
+    if not is_contention(exc):
+        return await unexpected_error(request, exc)
+    logger.warning("database contention on %s %s: answered 503", request.method, request.url.path)
+    error = ErrorObject(
+        503, ErrorCode.BUSY, "the database is busy with other writes; retry the request"
+    )
+    return errors_response([error], {"Retry-After": RETRY_AFTER_BUSY})
+
+
 async def unexpected_error(request: Request, exc: Exception) -> Response:
     """A real 500: logged with its traceback, answered without anything internal."""
     logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
@@ -116,5 +131,6 @@ HANDLERS = {
     ApiError: api_error,
     AuthError: auth_error,
     HTTPException: http_exception,
+    DatabaseError: database_error,
     Exception: unexpected_error,
 }

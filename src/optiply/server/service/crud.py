@@ -4,6 +4,12 @@ Input values arrive parsed and checked attribute by attribute (``http/deserializ
 module applies the rules that need the database: the owning account, references that must exist
 in that account, uniqueness, provenance and server-set values. The caller owns the transaction,
 so a failure anywhere leaves nothing written.
+
+Every write takes its account's lock first (``repository.lock_account``, which also bumps the
+account's data version), and only then reads what it checks: the writes of one account are
+serialised, so a reference check and the insert that relies on it cannot interleave with a
+delete's cascade (a child is either created before the delete, and cascades with it, or finds
+its parent gone: 404), and row locks are always taken in one order (no deadlocks).
 """
 
 from __future__ import annotations
@@ -115,6 +121,7 @@ def create(
 ) -> Created:
     """Insert one row (and its embedded lines) after the account, reference and pair checks."""
     account_id = _owning_account(connection, spec, context, values)
+    repository.lock_account(connection, account_id)  # the parent is checked again below
     row = _new_row(spec, context, values)
     row["account_id"] = account_id
     if spec.has_account:
@@ -129,7 +136,6 @@ def create(
     row["id"] = row_id
     changed = rules.after_insert(connection, spec, row, context.now)
     line_ids = _create_lines(connection, spec, context, row_id, row, lines)
-    repository.bump_version(connection, account_id)
     return Created(row_id, line_ids, None if changed else rendered)
 
 
@@ -141,10 +147,7 @@ def update(
     values: Mapping[str, Any],
 ) -> None:
     """Apply a partial update: attributes left out stay as they are."""
-    found = repository.find(connection, spec, row_id, context.scope.account_ids, for_update=True)
-    if found is None:
-        raise not_found(spec, row_id)
-    current: dict[str, Any] = dict(found)
+    current = _locked(connection, spec, context, row_id, for_update=True)
     changes: dict[str, Any] = {}
     for name, value in values.items():
         attribute = get_attribute(spec, name)
@@ -164,17 +167,40 @@ def update(
     except repository.UniqueViolation:
         raise conflicts.raced(spec, {**current, **changes}) from None
     rules.after_update(connection, spec, current, changes, context.now)
-    repository.bump_version(connection, current.get("account_id", row_id))
 
 
 def delete(connection: Connection, spec: ResourceSpec, context: Context, row_id: int) -> None:
     """Soft-delete one visible row and what cascades from it."""
-    row = repository.find(connection, spec, row_id, context.scope.account_ids)
-    if row is None:
-        raise not_found(spec, row_id)
+    _locked(connection, spec, context, row_id)
     deleted = cascades.delete_tree(connection, spec, [row_id], context.now)
     rules.after_delete(connection, deleted, context.now)
-    repository.bump_version(connection, row["account_id"])
+
+
+def _locked(
+    connection: Connection,
+    spec: ResourceSpec,
+    context: Context,
+    row_id: int,
+    *,
+    for_update: bool = False,
+) -> dict[str, Any]:
+    """Row ``row_id``, read after its account's lock was taken; 404 when it is not visible.
+
+    With one account in scope the lock comes first; otherwise the row names its account (which
+    never changes), and is read again once that account is locked.
+    """
+    accounts = context.scope.account_ids
+    single = context.scope.single()
+    if single is None:
+        found = repository.find(connection, spec, row_id, accounts)
+        if found is None:
+            raise not_found(spec, row_id)
+        single = int(found["account_id"] if "account_id" in found else row_id)
+    repository.lock_account(connection, single)
+    found = repository.find(connection, spec, row_id, accounts, for_update=for_update)
+    if found is None:
+        raise not_found(spec, row_id)
+    return dict(found)
 
 
 def get_attribute(spec: ResourceSpec, name: str) -> Attribute:

@@ -1,7 +1,7 @@
 """In-process caches of what the database computed, keyed by the accounts' data versions.
 
 Every write transaction bumps ``accounts.data_version`` of the account it changes (see
-``repository.bump_version``), in the same transaction as the change, and every read learns the
+``repository.lock_account``), in the same transaction as the change, and every read learns the
 versions of its accounts with its token. A key holding those versions can't be served after a
 committed change, in this process or in any other sharing the database; stale entries simply
 age out of the LRU.

@@ -167,8 +167,14 @@ def _versions(
     return tuple(row[0] for row in connection.execute(statement))
 
 
-def bump_version(connection: Connection, account_id: int) -> None:
-    """Mark a change in ``account_id`` (inside the writing transaction)."""
+def lock_account(connection: Connection, account_id: int) -> None:
+    """Take ``account_id``'s write lock for the rest of the transaction, and mark the change
+    (its data version goes up by one): the first statement of every write in the account.
+
+    On PostgreSQL the UPDATE locks the account's row; on SQLite it starts the transaction as
+    the database's one writer. Either way the statements after it see every write committed
+    before, and no other write of the account runs until this one commits or rolls back.
+    """
     connection.execute(_BUMP, {"account_id": account_id})
 
 
