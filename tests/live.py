@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import queue
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import httpx
 import uvicorn
@@ -22,6 +26,10 @@ from optiply.server.storage.engine import make_engine
 JSONAPI = "application/vnd.api+json"
 POSTGRES_URL = os.environ.get("OPTIPLY_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
+REPO = Path(__file__).resolve().parent.parent
+OPTIPLY = [sys.executable, "-m", "optiply.cli.main"]
+"""The ``optiply`` command of the interpreter running the tests."""
+_SERVER_SETTINGS = ("OPTIPLY_DATABASE_URL", "OPTIPLY_ACCESS_LOG", "OPTIPLY_PUBLIC_URL")
 
 
 def fresh_postgres_database(base_url: str) -> tuple[str, Engine]:
@@ -155,3 +163,74 @@ def make_login(
 def tmp_sqlite_url(directory: Path) -> str:
     """A SQLite URL in ``directory``."""
     return f"sqlite:///{directory / 'optiply.db'}"
+
+
+def process_env(**extra: str) -> dict[str, str]:
+    """The test's environment without the server settings a command would pick up, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if k not in _SERVER_SETTINGS}
+    return {**env, **extra}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class ServeProcess:
+    """A server command as a subprocess: stdout lines arrive on a queue, stderr goes to a file."""
+
+    def __init__(self, command: list[str], *, log: Path, env: dict[str, str] | None = None) -> None:
+        self.log = log
+        self._log = log.open("w")
+        self.process = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+            env=env if env is not None else process_env(),
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        assert self.process.stdout is not None
+        threading.Thread(target=self._pump, args=(self.process.stdout,), daemon=True).start()
+
+    def _pump(self, stream: IO[str]) -> None:
+        for line in stream:
+            self.lines.put(line.rstrip("\n"))
+
+    def read_until(self, marker: str, timeout: float = 60) -> list[str]:
+        """Stdout lines up to and including the first that contains ``marker``."""
+        seen: list[str] = []
+        deadline = time.monotonic() + timeout
+        while not seen or marker not in seen[-1]:
+            remaining = deadline - time.monotonic()
+            assert remaining > 0 and self.process.poll() is None, "\n".join(seen)
+            try:
+                seen.append(self.lines.get(timeout=min(remaining, 0.5)))
+            except queue.Empty:
+                continue
+        return seen
+
+    def wait_for_health(self, base_url: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, "the server exited"
+            try:
+                if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("the server did not come up")
+
+    def stop(self) -> str:
+        """Stop the server (SIGTERM, then SIGKILL after 15 s); returns what it wrote on stderr."""
+        self.process.terminate()
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._log.close()
+        return self.log.read_text()

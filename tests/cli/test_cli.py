@@ -7,18 +7,12 @@ last line of stdout; bad input prints one line on stderr, exits non-zero and wri
 from __future__ import annotations
 
 import json
-import os
-import queue
 import shlex
-import socket
 import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import httpx
 import pytest
@@ -27,16 +21,22 @@ from sqlalchemy import func, select
 from live import (
     BACKENDS,
     JSONAPI,
+    OPTIPLY,
     POSTGRES_URL,
+    LiveServer,
+    ServeProcess,
     drop_postgres_database,
+    free_port,
     fresh_postgres_database,
+    process_env,
     tmp_sqlite_url,
 )
+from optiply.cli.demo import shell_database_url
 from optiply.server.auth import tokens
+from optiply.server.settings import Settings
 from optiply.server.storage.engine import make_engine
 from optiply.server.storage.tables import RESOURCE_TABLES, oauth_clients, user_accounts, users
 
-OPTIPLY = [sys.executable, "-m", "optiply.cli.main"]
 UNREACHABLE = "postgresql://nobody@127.0.0.1:1/x"
 
 
@@ -52,10 +52,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     drop_postgres_database(url, admin_engine)
 
 
-def _env(**extra: str) -> dict[str, str]:
-    """The test's environment without OPTIPLY_DATABASE_URL, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if k != "OPTIPLY_DATABASE_URL"}
-    return {**env, **extra}
+_env = process_env
 
 
 def optiply(
@@ -268,67 +265,9 @@ def test_tokens_revoke(database_url: str) -> None:
     engine.dispose()
 
 
-class Serving:
-    """``optiply serve`` as a subprocess: stdout lines arrive on a queue, stderr goes to a file."""
-
-    def __init__(self, *args: str, log: Path) -> None:
-        self._log = log.open("w")
-        self.process = subprocess.Popen(
-            [*OPTIPLY, "serve", *args],
-            stdout=subprocess.PIPE,
-            stderr=self._log,
-            text=True,
-            env=_env(),
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        assert self.process.stdout is not None
-        threading.Thread(target=self._pump, args=(self.process.stdout,), daemon=True).start()
-
-    def _pump(self, stream: IO[str]) -> None:
-        for line in stream:
-            self.lines.put(line.rstrip("\n"))
-
-    def read_until(self, marker: str, timeout: float = 30) -> list[str]:
-        """Stdout lines up to and including the first that contains ``marker``."""
-        seen: list[str] = []
-        deadline = time.monotonic() + timeout
-        while not seen or marker not in seen[-1]:
-            remaining = deadline - time.monotonic()
-            assert remaining > 0 and self.process.poll() is None, "\n".join(seen)
-            try:
-                seen.append(self.lines.get(timeout=min(remaining, 0.5)))
-            except queue.Empty:
-                continue
-        return seen
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self._log.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait_for_health(base_url: str, serving: Serving) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert serving.process.poll() is None, "the server exited"
-        try:
-            if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("the server did not come up")
+def serving(*args: str, log: Path) -> ServeProcess:
+    """``optiply serve ARGS`` as a subprocess."""
+    return ServeProcess([*OPTIPLY, "serve", *args], log=log, env=_env())
 
 
 def _run_curl(line: str) -> httpx.Response:
@@ -342,14 +281,14 @@ def _run_curl(line: str) -> httpx.Response:
 
 
 def test_serve_bootstrap_prints_a_working_curl_once(database_url: str, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     args = ("--bootstrap", "--port", str(port), "--database-url", database_url)
 
-    first = Serving(*args, log=tmp_path / "first.log")
+    first = serving(*args, log=tmp_path / "first.log")
     try:
         printed = first.read_until("/v1/products")
-        _wait_for_health(base_url, first)
+        first.wait_for_health(base_url)
         curl = next(line.strip() for line in printed if line.strip().startswith("curl -s -u"))
         token = _run_curl(curl)
         assert token.status_code == 200, token.text
@@ -367,11 +306,102 @@ def test_serve_bootstrap_prints_a_working_curl_once(database_url: str, tmp_path:
     for secret in (shown["password"], shown["client_secret"], token.json()["access_token"]):
         assert secret not in server_log
 
-    second = Serving(*args, log=tmp_path / "second.log")
+    second = serving(*args, log=tmp_path / "second.log")
     try:
         again = second.read_until("users already")
+        hints = second.read_until("clients create")
+        second.wait_for_health(base_url)
+        login = _run_printed(hints, "demo login", "--base-url", base_url)
+        token = _run_curl(next(line for line in login if line.startswith("curl -s -u")))
+        assert token.status_code == 200, token.text
     finally:
         second.stop()
     assert not any("client_secret" in line or "curl" in line for line in again)
     assert count(database_url, users) == 1
     assert count(database_url, oauth_clients) == 1
+    where = f"--database-url {shlex.quote(shell_database_url(database_url)[0])}"
+    for command in ("demo login", "accounts create", "users create", "clients create"):
+        assert any(command in line and line.endswith(where) for line in hints), (command, hints)
+    assert shown["password"] not in "\n".join(login)  # a new password, not the first one
+
+
+def _run_printed(printed: list[str], command: str, *extra: str) -> list[str]:
+    """Run the printed shell line that contains ``command`` (plus ``extra``); its stdout lines."""
+    line = next(line.strip() for line in printed if command in line)
+    words = shlex.split(line)
+    program = OPTIPLY if words[0] == "optiply" else [words[0]]
+    result = subprocess.run(
+        [*program, *words[1:], *extra], capture_output=True, text=True, env=_env(), timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    return [line.strip() for line in result.stdout.splitlines()]
+
+
+def test_demo_login_prints_a_working_login_again_and_again(database_url: str) -> None:
+    first = last_json(optiply("demo", "login", "--json", url=database_url))
+    base_url = "http://127.0.0.1:9/"
+    again = last_json(optiply("demo", "login", "--json", "--base-url", base_url, url=database_url))
+
+    assert first["username"] == "demo"
+    assert first["created"] == ["account", "user", "client"]
+    assert again["created"] == []
+    assert again["client_id"] == first["client_id"]
+    assert again["account_id"] == first["account_id"]
+    for key in ("password", "client_secret", "access_token", "refresh_token"):
+        assert again[key] != first[key]
+    assert again["token_url"] == "http://127.0.0.1:9/api/auth/oauth/token"
+    assert again["api_url"] == "http://127.0.0.1:9/v1"
+    assert again["scope"] == "read write delete"
+    assert count(database_url, users) == 1
+    assert count(database_url, oauth_clients) == 1
+    assert count(database_url, RESOURCE_TABLES["accounts"]) == 1
+
+    live = LiveServer(Settings(database_url=database_url)).start()
+    try:
+        headers = {"Authorization": f"Bearer {again['access_token']}", "Accept": JSONAPI}
+        products = httpx.get(f"{live.url}/v1/products", headers=headers)
+        token = f"{live.url}/api/auth/oauth/token"
+
+        def grant(password: str, secret: str) -> int:
+            data = {"grant_type": "password", "username": "demo", "password": password}
+            return httpx.post(token, data=data, auth=(again["client_id"], secret)).status_code
+
+        fresh = grant(again["password"], again["client_secret"])
+        old_password = grant(first["password"], again["client_secret"])
+        old_secret = grant(again["password"], first["client_secret"])
+    finally:
+        live.stop()
+    assert products.status_code == 200, products.text
+    assert (fresh, old_password, old_secret) == (200, 400, 401)
+
+
+def test_demo_login_for_people_prints_curl_commands_that_work(database_url: str) -> None:
+    live = LiveServer(Settings(database_url=database_url)).start()
+    try:
+        result = optiply("demo", "login", "--base-url", live.url, url=database_url)
+        assert result.returncode == 0, result.stderr
+        lines = [line.strip() for line in result.stdout.splitlines()]
+        token = _run_curl(next(line for line in lines if line.startswith("curl -s -u")))
+        listing = shlex.split(next(line for line in lines if line.startswith("curl -s -H")))
+        headers = dict(listing[i + 1].split(": ", 1) for i, w in enumerate(listing) if w == "-H")
+        products = httpx.get(listing[-1], headers=headers)
+    finally:
+        live.stop()
+    assert lines[0].startswith("Created the demo account, user and client")
+    assert token.status_code == 200, token.text
+    assert products.status_code == 200, products.text
+    assert result.stderr == ""
+
+
+def test_a_login_hint_never_shows_the_database_password() -> None:
+    assert shell_database_url("postgresql://u:hunter2@db.example/x") == (
+        "postgresql://u:***@db.example/x",
+        True,
+    )
+    assert shell_database_url("postgresql://u@db.example/x") == (
+        "postgresql://u@db.example/x",
+        False,
+    )
+    assert shell_database_url("sqlite:////abs/o.db") == ("sqlite:////abs/o.db", False)
+    relative, hidden = shell_database_url("sqlite:///./rel/o.db")
+    assert relative == f"sqlite:///{Path.cwd() / 'rel' / 'o.db'}" and not hidden

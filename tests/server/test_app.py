@@ -1,11 +1,26 @@
-"""Health, OpenAPI and docs are served without a token; /v1 needs one (§2.5)."""
+"""The index, health, OpenAPI and docs are served without a token; /v1 needs one (§2.5)."""
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
+from urllib.parse import urljoin
+
 import httpx
+import pytest
 
 from live import JSONAPI, LiveServer
+from optiply import __version__
 from optiply.server.settings import Settings
+
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+INDEX_PATHS = {
+    "docs": "/docs",
+    "openapi": "/openapi.json",
+    "health": "/health",
+    "api": "/v1",
+    "dashboard": "/api",
+    "token": "/api/auth/oauth/token",
+}
 
 
 def test_health_checks_the_database(server):
@@ -34,6 +49,85 @@ def test_openapi_and_docs_are_served(server):
     docs = httpx.get(f"{server.url}/docs")
     assert docs.status_code == 200
     assert "/openapi.json" in docs.text
+
+
+class _References(HTMLParser):
+    """Every ``src`` and ``href`` of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.urls += [value for name, value in attrs if name in ("src", "href") and value]
+
+
+def test_the_docs_page_loads_only_files_of_this_server(server):
+    page = httpx.get(f"{server.url}/docs")
+    references = _References()
+    references.feed(page.text)
+
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "http://" not in page.text and "https://" not in page.text  # no CDN, nothing online
+    assert "/openapi.json" in page.text
+    kinds = {}
+    total = 0
+    for reference in references.urls:
+        assert not reference.endswith(".map")
+        response = httpx.get(urljoin(f"{server.url}/docs", reference))
+        assert response.status_code == 200, reference
+        kinds[reference.rsplit(".", 1)[-1]] = response.headers["content-type"].split(";")[0]
+        total += len(response.content)
+    assert kinds == {"css": "text/css", "js": "text/javascript", "png": "image/png"}
+    assert any(url.endswith("/swagger-ui-bundle.js") for url in references.urls)
+    assert total < 2_000_000  # Swagger UI's bundle and styles, no source maps
+    assert httpx.get(f"{server.url}/docs/static/no-such-file.js").status_code == 404
+
+
+def test_the_index_answers_json_by_default(server):
+    for headers in ({}, {"Accept": "*/*"}, {"Accept": "application/json"}):
+        response = httpx.get(f"{server.url}/", headers=headers)
+
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "application/json"
+        assert response.headers["vary"] == "Accept"
+        assert response.json() == {
+            "name": "Optiply Public API v1 (self-hosted)",
+            "version": __version__,
+            "links": {key: server.url + path for key, path in INDEX_PATHS.items()},
+        }
+    for path in ("docs", "openapi", "health"):
+        assert httpx.get(response.json()["links"][path]).status_code == 200
+
+
+def test_the_index_is_a_page_for_a_browser(server):
+    response = httpx.get(f"{server.url}/", headers={"Accept": BROWSER_ACCEPT})
+    references = _References()
+    references.feed(response.text)
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert references.urls == [server.url + path for path in INDEX_PATHS.values()]
+    assert __version__ in response.text
+
+
+@pytest.mark.parametrize(
+    ("settings", "headers", "base"),
+    [
+        ({}, {"Host": "api.example.com:8443"}, "http://api.example.com:8443"),
+        ({"public_url": "https://api.example.com/"}, {"Host": "x"}, "https://api.example.com"),
+    ],
+    ids=["host-header", "public-url"],
+)
+def test_the_index_links_like_every_document_does(start_server, settings, headers, base):
+    live = start_server(**settings)
+
+    links = httpx.get(f"{live.url}/", headers=headers).json()["links"]
+    page = httpx.get(f"{live.url}/", headers={**headers, "Accept": BROWSER_ACCEPT}).text
+
+    assert links == {key: base + path for key, path in INDEX_PATHS.items()}
+    assert f'href="{base}/docs"' in page
 
 
 def test_v1_without_a_token_is_401_oauth_style(server):

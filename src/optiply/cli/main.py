@@ -1,4 +1,4 @@
-"""The ``optiply`` command: serve the API and administer its database.
+"""The ``optiply`` command: serve the API, administer its database, get a demo login.
 
 Every command takes ``--database-url`` (default ``$OPTIPLY_DATABASE_URL``, else
 ``sqlite:///./optiply.db``) and applies pending migrations first. Failures print one line on
@@ -10,6 +10,7 @@ from __future__ import annotations
 import typer
 
 from optiply.cli.admin import accounts_app, clients_app, db_app, tokens_app, users_app
+from optiply.cli.demo import demo_app
 from optiply.cli.serve import serve
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app.add_typer(accounts_app, name="accounts")
 app.add_typer(users_app, name="users")
 app.add_typer(clients_app, name="clients")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(demo_app, name="demo")
 
 if __name__ == "__main__":
     app()

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import os
-import shlex
 from typing import Annotated
 
 import typer
 import uvicorn
 
 from optiply.cli.common import DEFAULT_DATABASE_URL, DatabaseUrl, database
-from optiply.server.auth import admin
-
-TOKEN_PATH = "/api/auth/oauth/token"  # noqa: S105 - a URL path
+from optiply.cli.demo import demo_instructions, login_hints, optiply_command
+from optiply.server.auth.demo import bootstrap_demo
 
 
 def serve(
@@ -24,20 +22,38 @@ def serve(
         typer.Option(
             "--bootstrap",
             help="On a database without users, create a demo account, user and client, "
-            "and print their credentials.",
+            "and print their credentials; else print how to get a login.",
+        ),
+    ] = False,
+    access_log: Annotated[
+        bool,
+        typer.Option(
+            "--access-log/--no-access-log",
+            envvar="OPTIPLY_ACCESS_LOG",
+            show_envvar=True,
+            help="Log one line per request on stderr (secret query values hidden).",
         ),
     ] = False,
     database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
 ) -> None:
     """Serve the Optiply API v1 and the OAuth2 token endpoint."""
     with database(database_url) as engine:
-        demo = admin.bootstrap_demo(engine) if bootstrap else None
-        if bootstrap and demo is None:
-            typer.echo("The database has users already: no demo login created.")
-    if demo is not None:
-        for line in demo_instructions(demo, f"http://{_reachable(host)}:{port}"):
+        demo = bootstrap_demo(engine) if bootstrap else None
+    if bootstrap and demo is None:
+        for line in login_hints(database_url):
             typer.echo(line)
-    os.environ["OPTIPLY_DATABASE_URL"] = database_url  # read by app_factory in each worker
+    if demo is not None:
+        headline = (
+            f"Created the demo account {demo.account.name!r} (id {demo.account.id}), "
+            f"user {demo.username!r} and an OAuth client. These secrets are shown only now "
+            f"(`{optiply_command()} demo login` makes new ones):"
+        )
+        base_url = f"http://{_reachable(host)}:{port}"
+        for line in demo_instructions(demo, base_url, headline=headline):
+            typer.echo(line)
+    # Read by app_factory in each worker process.
+    os.environ["OPTIPLY_DATABASE_URL"] = database_url
+    os.environ["OPTIPLY_ACCESS_LOG"] = "true" if access_log else "false"
     uvicorn.run(
         "optiply.server.app:app_factory",
         factory=True,
@@ -47,50 +63,10 @@ def serve(
         loop="uvloop",
         http="httptools",
         log_level="info",
+        # uvicorn's access log prints query strings as sent, token-endpoint passwords included;
+        # ours (--access-log) hides them.
         access_log=False,
     )
-
-
-def demo_instructions(demo: admin.DemoLogin, base_url: str) -> list[str]:
-    """The lines ``--bootstrap`` prints: credentials and two ready-to-paste curl commands."""
-    token = shlex.join(
-        [
-            "curl",
-            "-s",
-            "-u",
-            f"{demo.client.client_id}:{demo.client.client_secret}",
-            "-d",
-            "grant_type=password",
-            "-d",
-            f"username={demo.username}",
-            "-d",
-            f"password={demo.password}",
-            f"{base_url}{TOKEN_PATH}",
-        ]
-    )
-    products = shlex.join(
-        [
-            "curl",
-            "-s",
-            "-H",
-            "Authorization: Bearer ACCESS_TOKEN",
-            "-H",
-            "Accept: application/vnd.api+json",
-            f"{base_url}/v1/products",
-        ]
-    )
-    return [
-        f"Created the demo account {demo.account.name!r} (id {demo.account.id}), "
-        f"user {demo.username!r} and an OAuth client. These secrets are shown only now:",
-        f"  username:      {demo.username}",
-        f"  password:      {demo.password}",
-        f"  client_id:     {demo.client.client_id}",
-        f"  client_secret: {demo.client.client_secret}",
-        "Fetch a token:",
-        f"  {token}",
-        "Then list the products, with ACCESS_TOKEN replaced by the token's access_token:",
-        f"  {products}",
-    ]
 
 
 def _reachable(host: str) -> str:

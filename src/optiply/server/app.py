@@ -6,20 +6,25 @@ from typing import Any
 
 import orjson
 from fastapi import FastAPI
-from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from optiply import __version__
-from optiply.server.auth.oauth import token_endpoint
+from optiply.server.auth.oauth import TOKEN_PATH, token_endpoint
+from optiply.server.http import access_log
+from optiply.server.http.docs import docs_routes
 from optiply.server.http.errors import HANDLERS
+from optiply.server.http.index import index_route
 from optiply.server.http.openapi import openapi_document
 from optiply.server.http.routes import api_routes
+from optiply.server.http.urls import configured_base
 from optiply.server.settings import Settings
 from optiply.server.storage import repository
 from optiply.server.storage.engine import make_engine
 from optiply.server.storage.migrate import upgrade
+
+TITLE = "Optiply Public API v1 (self-hosted)"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -28,7 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = make_engine(settings.database_url)
     upgrade(engine)
     app = FastAPI(
-        title="Optiply Public API v1 (self-hosted)",
+        title=TITLE,
         version=__version__,
         openapi_url=None,
         docs_url=None,
@@ -42,9 +47,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def openapi(_request: Request) -> Response:
         return Response(document, media_type="application/json")
 
-    async def docs(_request: Request) -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="Optiply API v1 docs")
-
     async def health(_request: Request) -> Response:
         try:
             with engine.connect() as connection:
@@ -54,13 +56,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Response(b'{"status":"ok"}', media_type="application/json")
 
     routes: list[Any] = [
+        index_route(
+            title=TITLE, version=__version__, public_url=configured_base(settings.public_url)
+        ),
         Route("/openapi.json", openapi, methods=["GET"]),
-        Route("/docs", docs, methods=["GET"]),
+        *docs_routes(openapi_path="/openapi.json", title="Optiply API v1 docs"),
         Route("/health", health, methods=["GET"]),
-        Route("/api/auth/oauth/token", token_endpoint, methods=["POST"]),
+        Route(TOKEN_PATH, token_endpoint, methods=["POST"]),
         *api_routes(engine, settings),
     ]
     app.router.routes.extend(routes)
+    if settings.access_log:  # when off, not installed: no cost per request
+        access_log.send_to_stderr()
+        app.add_middleware(access_log.AccessLog)
     return app
 
 

@@ -23,3 +23,9 @@ class Settings(BaseSettings):
         description="Base URL for absolute links (e.g. https://api.example.com); "
         "default: taken from each request's Host header.",
     )
+    access_log: bool = Field(
+        default=False,
+        description="Log one line per request (method, path, query with secret values "
+        "hidden, status, milliseconds) to the optiply.access logger; off adds nothing to a "
+        "request.",
+    )

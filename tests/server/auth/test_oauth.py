@@ -16,6 +16,12 @@ from optiply.server.auth import admin, passwords
 
 TOKEN_PATH = "/api/auth/oauth/token"
 CLIENT_REJECTED = "UserDetailsService returned null, which is an interface contract violation"
+WRONG_CLIENT = "unknown client id or wrong client secret"
+NO_CLIENT = (
+    "no client credentials: send the client id and secret as HTTP Basic auth "
+    "(or as client_id and client_secret form fields)"
+)
+WRONG_USER = "unknown username or wrong password"
 RESPONSE_KEYS = {"access_token", "token_type", "refresh_token", "expires_in", "scope"}
 
 
@@ -158,6 +164,49 @@ def test_token_request_errors(
         assert response.headers["www-authenticate"] == 'Basic realm="oauth2/client"'
     assert login.password not in response.text
     assert login.access_token not in response.text
+
+
+@pytest.mark.parametrize(
+    ("case", "status", "error", "description", "hint"),
+    [
+        ("wrong-client-secret", 401, "unauthorized", CLIENT_REJECTED, WRONG_CLIENT),
+        ("unknown-client-id", 401, "unauthorized", CLIENT_REJECTED, WRONG_CLIENT),
+        ("wrong-form-client-secret", 401, "unauthorized", CLIENT_REJECTED, WRONG_CLIENT),
+        ("no-client-auth", 401, "unauthorized", CLIENT_REJECTED, NO_CLIENT),
+        ("wrong-password", 400, "invalid_grant", "Bad credentials", WRONG_USER),
+        ("unknown-user", 400, "invalid_grant", "Bad credentials", WRONG_USER),
+    ],
+)
+def test_credential_errors_keep_the_hosted_sentences_and_add_a_hint(
+    login: Login, case: str, status: int, error: str, description: str, hint: str
+) -> None:
+    wrong_secret = "wrong-" + uuid.uuid4().hex
+    user = {"grant_type": "password", "username": login.username, "password": login.password}
+    form_client = {"client_id": login.client_id, "client_secret": wrong_secret}
+    kwargs: dict[str, Any] = {
+        "wrong-client-secret": {"params": user, "auth": (login.client_id, wrong_secret)},
+        "unknown-client-id": {"data": user, "auth": ("no-such-" + wrong_secret, wrong_secret)},
+        "wrong-form-client-secret": {"data": {**user, **form_client}},
+        "no-client-auth": {"data": user},
+        "wrong-password": {
+            "data": {**user, "password": wrong_secret},
+            "auth": (login.client_id, login.client_secret),
+        },
+        "unknown-user": {
+            "data": {**user, "username": "no-such-" + wrong_secret},
+            "auth": (login.client_id, login.client_secret),
+        },
+    }[case]
+
+    response = _post_token(login, **kwargs)
+
+    assert response.status_code == status
+    # Byte for byte as the hosted API answers: integrators match on these two members.
+    assert response.json() == {"error": error, "error_description": description, "hint": hint}
+    assert f'"error":"{error}","error_description":"{description}"' in response.text
+    for secret in (wrong_secret, login.client_secret, login.password):
+        for fragment in (secret, secret[:8], secret[-8:]):
+            assert fragment not in response.text
 
 
 def test_a_refresh_token_works_only_for_its_own_client(server: LiveServer) -> None:

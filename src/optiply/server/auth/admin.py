@@ -1,7 +1,9 @@
 """Administration: accounts, users, OAuth clients and token revocation (used by the CLI and tests).
 
-Each function is one transaction, so a failure leaves nothing half-written. Secrets are hashed
-with Argon2 before the transaction starts, to keep write locks short.
+Each function taking an engine is one transaction, so a failure leaves nothing half-written.
+Secrets are hashed with Argon2 before the transaction starts, to keep write locks short. The
+functions taking a connection are the steps, for callers composing their own transaction
+(``demo``).
 """
 
 from __future__ import annotations
@@ -21,8 +23,6 @@ from optiply.server.auth.principal import ALL_SCOPES, Scope
 from optiply.server.storage.tables import RESOURCE_TABLES, oauth_clients, user_accounts, users
 
 DEFAULT_SCOPES: tuple[str, ...] = tuple(scope.value for scope in Scope)
-DEMO_ACCOUNT_NAME = "Demo shop"
-DEMO_USERNAME = "demo"
 
 _accounts = RESOURCE_TABLES["accounts"]
 _MAX_NAME = 255
@@ -48,24 +48,13 @@ class ClientCredentials:
     client_id: str
     client_secret: str
 
+    @classmethod
+    def generate(cls) -> ClientCredentials:
+        """A new random client id and secret."""
+        return cls(secrets.token_urlsafe(16), secrets.token_urlsafe(32))
+
     def __repr__(self) -> str:
         return f"ClientCredentials(client_id={self.client_id!r}, client_secret='***')"
-
-
-@dataclass(frozen=True, slots=True)
-class DemoLogin:
-    """What ``bootstrap_demo`` created: an account, a user with its password, a client."""
-
-    account: Account
-    username: str
-    password: str
-    client: ClientCredentials
-
-    def __repr__(self) -> str:
-        return (
-            f"DemoLogin(account={self.account!r}, username={self.username!r}, "
-            f"password='***', client={self.client!r})"
-        )
 
 
 def create_account(engine: Engine, *, name: str) -> Account:
@@ -76,7 +65,7 @@ def create_account(engine: Engine, *, name: str) -> Account:
     """
     name = _checked_name(name, "account name")
     with engine.begin() as connection:
-        return _insert_account(connection, name=name, now=datetime.now(UTC))
+        return insert_account(connection, name=name, now=datetime.now(UTC))
 
 
 def create_user(
@@ -103,7 +92,7 @@ def create_user(
     password_hash = hash_secret(password)
     try:
         with engine.begin() as connection:
-            return _insert_user(
+            return insert_user(
                 connection,
                 username=username,
                 password_hash=password_hash,
@@ -122,10 +111,10 @@ def create_client(engine: Engine, *, name: str) -> ClientCredentials:
         AdminError: the name is empty or longer than 255 characters.
     """
     name = _checked_name(name, "client name")
-    credentials = ClientCredentials(secrets.token_urlsafe(16), secrets.token_urlsafe(32))
+    credentials = ClientCredentials.generate()
     secret_hash = hash_secret(credentials.client_secret)
     with engine.begin() as connection:
-        _insert_client(
+        insert_client(
             connection,
             credentials=credentials,
             secret_hash=secret_hash,
@@ -141,39 +130,13 @@ def revoke_token(engine: Engine, *, token: str) -> bool:
         return tokens.revoke(connection, token=token)
 
 
-def bootstrap_demo(engine: Engine) -> DemoLogin | None:
-    """On a database without users, create a demo account, user and client in one transaction.
-
-    Returns:
-        The new login with its secrets, or None when the database has users already.
-    """
-    password = secrets.token_urlsafe(16)
-    client = ClientCredentials(secrets.token_urlsafe(16), secrets.token_urlsafe(32))
-    password_hash, secret_hash = hash_secret(password), hash_secret(client.client_secret)
-    now = datetime.now(UTC)
-    with engine.begin() as connection:
-        if _has_users(connection):
-            return None
-        account = _insert_account(connection, name=DEMO_ACCOUNT_NAME, now=now)
-        _insert_user(
-            connection,
-            username=DEMO_USERNAME,
-            password_hash=password_hash,
-            account_ids=[account.id],
-            scope=" ".join(DEFAULT_SCOPES),
-            now=now,
-        )
-        _insert_client(
-            connection, credentials=client, secret_hash=secret_hash, name="Demo client", now=now
-        )
-    return DemoLogin(account=account, username=DEMO_USERNAME, password=password, client=client)
-
-
-def _has_users(connection: Connection) -> bool:
+def has_users(connection: Connection) -> bool:
+    """Whether the database has any user."""
     return bool(connection.scalar(select(exists().select_from(users))))
 
 
-def _insert_account(connection: Connection, *, name: str, now: datetime) -> Account:
+def insert_account(connection: Connection, *, name: str, now: datetime) -> Account:
+    """Insert an account (``name`` already checked)."""
     account_uuid = str(uuid.uuid4())
     account_id = connection.execute(
         insert(_accounts)
@@ -183,7 +146,7 @@ def _insert_account(connection: Connection, *, name: str, now: datetime) -> Acco
     return Account(id=account_id, uuid=account_uuid, name=name)
 
 
-def _insert_user(
+def insert_user(
     connection: Connection,
     *,
     username: str,
@@ -192,6 +155,11 @@ def _insert_user(
     scope: str,
     now: datetime,
 ) -> int:
+    """Insert a user reaching ``account_ids``; returns its id.
+
+    Raises:
+        AdminError: the username is taken or an account does not exist.
+    """
     if connection.scalar(select(exists().where(users.c.username == username))):
         raise AdminError(f"user {username!r} already exists")
     found = set(
@@ -216,19 +184,21 @@ def _insert_user(
     return user_id
 
 
-def _insert_client(
+def insert_client(
     connection: Connection,
     *,
     credentials: ClientCredentials,
     secret_hash: str,
     name: str,
     now: datetime,
-) -> None:
-    connection.execute(
-        insert(oauth_clients).values(
-            client_id=credentials.client_id, secret_hash=secret_hash, name=name, created_at=now
-        )
-    )
+) -> int:
+    """Insert an OAuth client whose secret hashes to ``secret_hash``; returns its primary key."""
+    client_pk: int = connection.execute(
+        insert(oauth_clients)
+        .values(client_id=credentials.client_id, secret_hash=secret_hash, name=name, created_at=now)
+        .returning(oauth_clients.c.id)
+    ).scalar_one()
+    return client_pk
 
 
 def _checked_name(value: str, what: str) -> str:

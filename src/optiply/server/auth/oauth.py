@@ -5,6 +5,10 @@ for Spring: both are read, and when a key appears in both the query string's fir
 (no error). The client authenticates with HTTP Basic; ``client_id``/``client_secret`` form
 fields are the fallback when there is no Basic header. Everything slow (Argon2, the database)
 runs in a worker thread. Nothing here logs a password, a secret or a token.
+
+Errors keep Spring's ``error`` and ``error_description`` verbatim (integrators match on them) and
+add a ``hint`` member in plain words (RFC 6749 §5.2 allows extension parameters): the
+``*_HINT`` texts below, fixed, never anything from the request.
 """
 
 from __future__ import annotations
@@ -27,8 +31,18 @@ from optiply.server.storage.tables import oauth_clients, users
 
 logger = logging.getLogger(__name__)
 
+TOKEN_PATH = "/api/auth/oauth/token"  # noqa: S105 - a URL path
+"""Where the token endpoint is mounted (the "dashboard URL" is the server's ``/api``)."""
+
 CLIENT_REJECTED = "UserDetailsService returned null, which is an interface contract violation"
 """What Spring answers for bad client credentials; integrators match on this sentence (§2.4)."""
+
+NO_CLIENT_HINT = (
+    "no client credentials: send the client id and secret as HTTP Basic auth "
+    "(or as client_id and client_secret form fields)"
+)
+WRONG_CLIENT_HINT = "unknown client id or wrong client secret"
+WRONG_USER_HINT = "unknown username or wrong password"
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _CLIENT_CHALLENGE = 'Basic realm="oauth2/client"'
@@ -46,8 +60,8 @@ async def token_endpoint(request: Request) -> Response:
 
     Success is 200 ``{"access_token", "token_type": "bearer", "refresh_token", "expires_in",
     "scope"}``. Bad client credentials give 401 ``unauthorized``; a wrong username or password
-    400 ``invalid_grant``; an unknown grant 400 ``unsupported_grant_type``; a missing parameter
-    400 ``invalid_request``.
+    400 ``invalid_grant`` (both with a ``hint``); an unknown grant 400
+    ``unsupported_grant_type``; a missing parameter 400 ``invalid_request``.
     """
     parameters = await _parameters(request)
     client = _client_credentials(request.headers.get("authorization"), parameters)
@@ -147,7 +161,7 @@ def _grant(
 def _authenticate_client(engine: Engine, client: tuple[str, str] | None) -> int:
     """The client's primary key; the secret check costs the same whether or not the id exists."""
     if client is None:
-        raise AuthError(401, "unauthorized", CLIENT_REJECTED)
+        raise AuthError(401, "unauthorized", CLIENT_REJECTED, hint=NO_CLIENT_HINT)
     client_id, secret = client
     row = None
     if "\x00" not in client_id:  # PostgreSQL refuses NUL in text: such an id can't exist
@@ -159,7 +173,7 @@ def _authenticate_client(engine: Engine, client: tuple[str, str] | None) -> int:
             ).one_or_none()
     stored = passwords.DUMMY_HASH if row is None else row.secret_hash
     if not passwords.verify_secret(stored, secret) or row is None:
-        raise AuthError(401, "unauthorized", CLIENT_REJECTED)
+        raise AuthError(401, "unauthorized", CLIENT_REJECTED, hint=WRONG_CLIENT_HINT)
     client_pk: int = row.id
     return client_pk
 
@@ -176,7 +190,7 @@ def _authenticate_user(engine: Engine, username: str, password: str) -> tuple[in
             ).one_or_none()
     stored = passwords.DUMMY_HASH if row is None else row.password_hash
     if not passwords.verify_secret(stored, password) or row is None:
-        raise AuthError(400, "invalid_grant", "Bad credentials")
+        raise AuthError(400, "invalid_grant", "Bad credentials", hint=WRONG_USER_HINT)
     return row.id, row.scopes
 
 

@@ -55,17 +55,28 @@ class AuthError(Exception):
         status: the HTTP status (400, 401 or 403).
         error: the OAuth2 error code, e.g. ``invalid_token``.
         description: a human sentence; never contains a token or a secret.
+        hint: our own plain-words explanation, sent as an extra ``hint`` member (RFC 6749
+            §5.2 allows extension parameters) where Spring's sentence says little; a fixed
+            text that never contains anything from the request.
     """
 
-    def __init__(self, status: int, error: str, description: str) -> None:
+    def __init__(self, status: int, error: str, description: str, hint: str | None = None) -> None:
         super().__init__(f"{status} {error}: {description}")
         self.status = status
         self.error = error
         self.description = description
+        self.hint = hint
 
     def body(self) -> dict[str, str]:
-        """The JSON body Spring's OAuth2 endpoints answer with."""
-        return {"error": self.error, "error_description": self.description}
+        """The JSON body Spring's OAuth2 endpoints answer with, plus ``hint`` when there is one.
+
+        >>> AuthError(400, "invalid_grant", "Bad credentials", hint="wrong password").body()
+        {'error': 'invalid_grant', 'error_description': 'Bad credentials', 'hint': 'wrong password'}
+        """
+        body = {"error": self.error, "error_description": self.description}
+        if self.hint is not None:
+            body["hint"] = self.hint
+        return body
 
     @property
     def www_authenticate(self) -> str:

@@ -36,6 +36,7 @@ from optiply.server.http.serialize import (
     single_document,
     writer_for,
 )
+from optiply.server.http.urls import base_url, configured_base
 from optiply.server.service import crud
 from optiply.server.service.crud import Context
 from optiply.server.service.tenancy import request_scope
@@ -65,7 +66,7 @@ class ResourceEndpoints:
         self.engine = engine
         # Reads need no transaction: autocommit saves PostgreSQL a BEGIN/COMMIT round trip.
         self.reader = engine.execution_options(isolation_level="AUTOCOMMIT")
-        self.public_url = settings.public_url.rstrip("/") if settings.public_url else None
+        self.public_url = configured_base(settings.public_url)
 
     def routes(self) -> list[BaseRoute]:
         """The Starlette routes of this resource."""
@@ -102,12 +103,7 @@ class ResourceEndpoints:
 
     def _base(self, request: Request) -> str:
         """The base of absolute links: the configured public URL, else scheme and Host."""
-        if self.public_url:
-            return self.public_url
-        host = request.headers.get("host")
-        if host is None:
-            return str(request.base_url).rstrip("/")
-        return f"{request.scope['scheme']}://{host}{request.scope.get('root_path', '')}"
+        return base_url(request, self.public_url)
 
     def _writer(self, request: Request, spec: ResourceSpec | None = None) -> ResourceWriter:
         base = self._base(request)
