@@ -54,7 +54,7 @@ def failure_key(detail: str) -> str:
     >>> failure_key("404: Product 123 was deleted in Optiply")
     '404: Product # was deleted in Optiply'
     """
-    return re.sub(r"\d+", "#", detail)
+    return re.sub(r"(?<=\D)\d+", "#", detail)
 
 
 @dataclass

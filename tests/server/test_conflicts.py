@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
+import uuid
+
+import httpx
+from sqlalchemy import insert, select
+
+from optiply.resources import get as get_spec
+from optiply.server.storage.repository import table_of
 from support import create
 
 
@@ -95,8 +104,46 @@ def test_recreating_after_delete_is_201(api):
     assert response.json()["data"]["id"] != sp["id"]
 
 
-def test_the_same_pair_in_another_account_is_independent(api, server, new_login):
+def test_a_pair_of_another_account_is_a_404_not_a_409(api, server, new_login):
+    """The conflict check must not reveal another account's rows: their ids are not found."""
     with new_login(server).client() as other:
         theirs = create(other, "supplierProducts")
-    mine = create(api, "supplierProducts")
-    assert mine["attributes"]["productId"] != theirs["attributes"]["productId"]
+    pair = {k: theirs["attributes"][k] for k in ("productId", "supplierId")}
+
+    response = _post(api, "supplierProducts", name="mine", **pair)
+
+    assert response.status_code == 404, response.text
+    assert {e["code"] for e in response.json()["errors"]} == {"REFERENCE_NOT_FOUND"}
+
+
+def test_a_duplicate_that_slips_past_the_check_is_a_409(api, server, login):
+    """Another writer's uncommitted row (e.g. a bulk load that bypasses the API) is invisible
+    to the application's check; the unique index catches it when that writer commits, and the
+    answer is still 409, never 500 (PostgreSQL waits on the index; SQLite on the write lock)."""
+    sp = create(api, "supplierProducts")
+    pair = {k: sp["attributes"][k] for k in ("productId", "supplierId")}
+    assert api.delete(f"/supplierProducts/{sp['id']}").status_code == 204
+    table = table_of(get_spec("supplierProducts"))
+    with server.engine.connect() as writer:
+        transaction = writer.begin()
+        row = {
+            column: value
+            for column, value in writer.execute(select(table).where(table.c.id == int(sp["id"])))
+            .mappings()
+            .one()
+            .items()
+            if column != "id"
+        }
+        writer.execute(insert(table).values({**row, "deleted_at": None, "uuid": str(uuid.uuid4())}))
+        answer: list[httpx.Response] = []
+        poster = threading.Thread(
+            target=lambda: answer.append(_post(api, "supplierProducts", name="twin", **pair))
+        )
+        poster.start()
+        time.sleep(0.5)  # the POST is waiting (index or write lock), or has checked already
+        transaction.commit()
+        poster.join(30)
+
+    assert answer and answer[0].status_code == 409, answer and answer[0].text
+    listed = api.get("/supplierProducts", params={"filter[productId]": pair["productId"]}).json()
+    assert listed["meta"]["totalResourceCount"] == 1

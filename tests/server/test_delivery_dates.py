@@ -125,3 +125,33 @@ def test_no_recalculation_on_patch(api):
     ).json()["data"]
 
     assert patched["attributes"]["expectedDeliveryDate"] == "2024-03-15T14:30:00Z"
+
+
+def test_a_direct_line_takes_the_lead_time_of_its_orders_own_supplier(api):
+    """Not another supplier's supplierProduct for the same product, created before or after."""
+    product = create(api, "products")
+    mine = create(api, "suppliers", deliveryTime=30)
+    other = create(api, "suppliers", deliveryTime=30)
+    # the other supplier's row is older and has a different lead time
+    create(
+        api,
+        "supplierProducts",
+        productId=int(product["id"]),
+        supplierId=int(other["id"]),
+        deliveryTime=9,
+    )
+    create(
+        api,
+        "supplierProducts",
+        productId=int(product["id"]),
+        supplierId=int(mine["id"]),
+        deliveryTime=4,
+    )
+    create(api, "supplierProducts", supplierId=int(other["id"]), deliveryTime=11)  # noise
+    order = create(api, "buyOrders", supplierId=int(mine["id"]), placed=PLACED)
+
+    line = create(
+        api, "buyOrderLines", buyOrderId=int(order["id"]), productId=int(product["id"]), quantity=1
+    )
+
+    assert line["attributes"]["expectedDeliveryDate"] == "2024-03-09T14:30:00Z"  # placed + 4

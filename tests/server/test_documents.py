@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from optiply.resources import REGISTRY, Kind
 from support import create
 
@@ -202,3 +204,38 @@ def test_links_use_the_configured_public_url(start_server, new_login):
     with login.client() as api:
         product = create(api, "products")
     assert product["links"]["self"].startswith("https://api.example.com/v1/products/")
+
+
+TO_MANY = [
+    pytest.param(spec.type, relationship, id=f"{spec.type}.{relationship.name}")
+    for spec in REGISTRY
+    for relationship in spec.relationships
+    if relationship.to_many
+]
+
+
+@pytest.mark.parametrize(("parent_type", "relationship"), TO_MANY)
+def test_a_to_many_related_endpoint_lists_exactly_the_parents_children(
+    api, parent_type, relationship
+):
+    """Two parents with two children each (and a stray row): each related endpoint lists its
+    own two, the relationship endpoint their identifiers, nothing of the other parent's."""
+    parents = [create(api, parent_type)["id"] for _ in range(2)]
+    children = {
+        parent: sorted(
+            int(create(api, relationship.target, **{relationship.attribute: int(parent)})["id"])
+            for _ in range(2)
+        )
+        for parent in parents
+    }
+    create(api, relationship.target)  # a child of neither
+
+    for parent, expected in children.items():
+        base = f"/{parent_type}/{parent}"
+        related = api.get(f"{base}/{relationship.name}").json()
+        identifiers = api.get(f"{base}/relationships/{relationship.name}").json()
+
+        assert sorted(int(row["id"]) for row in related["data"]) == expected
+        assert {row["type"] for row in related["data"]} == {relationship.target}
+        assert related["meta"]["totalResourceCount"] == 2
+        assert sorted(int(row["id"]) for row in identifiers["data"]) == expected

@@ -80,6 +80,20 @@ def test_end_date_before_start_date_is_400(api):
     assert response.status_code == 400
 
 
+def test_a_promotion_of_one_instant_is_accepted(api):
+    """endDate equal to startDate is not "before" it: on POST and on PATCH."""
+    same = create(
+        api, "promotions", startDate="2024-02-01T10:00:00Z", endDate="2024-02-01T10:00:00Z"
+    )
+    assert same["attributes"]["endDate"] == same["attributes"]["startDate"]
+
+    later = create(api, "promotions", startDate="2024-02-01", endDate="2024-03-01")
+    response = _patch(api, "promotions", later["id"], endDate="2024-02-01T00:00:00Z")
+    assert response.status_code == 200, response.text
+    response = _patch(api, "promotions", later["id"], endDate="2024-01-31T23:59:59.999999Z")
+    assert response.status_code == 400
+
+
 def test_product_count_follows_promotion_products(api):
     promotion = create(api, "promotions")
     pid = int(promotion["id"])

@@ -115,6 +115,38 @@ def test_the_account_query_parameter_chooses_and_narrows(multi):
         )
 
 
+def test_an_account_attribute_contradicting_the_account_parameter_is_refused(multi):
+    """Both accounts are the user's, but the request says two different things: nothing is
+    written, and the error points at the attribute."""
+    first, second = multi.account_id, multi.extra_account_ids[0]
+    with multi.client() as api:
+        response = api.post(
+            "/products",
+            params={"accountId": first},
+            json={
+                "data": {
+                    "type": "products",
+                    "attributes": {"name": "P", "stockLevel": 1, "accountId": second},
+                }
+            },
+        )
+        assert response.status_code == 403, response.text
+        (error,) = response.json()["errors"]
+        assert error["source"]["pointer"] == "/data/attributes/accountId"
+        assert api.get("/products").json()["meta"]["totalResourceCount"] == 0
+        agreeing = api.post(
+            "/products",
+            params={"accountId": second},
+            json={
+                "data": {
+                    "type": "products",
+                    "attributes": {"name": "P", "stockLevel": 1, "accountId": second},
+                }
+            },
+        )
+        assert agreeing.status_code == 201, agreeing.text
+
+
 def create_with_param(api, account_id):
     response = api.post(
         "/products",

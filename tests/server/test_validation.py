@@ -40,7 +40,7 @@ RULES = [
     ("supplierProducts", "lotSize", 0, 400, "greater than or equal to 1"),
     ("supplierProducts", "minimumPurchaseQuantity", 0, 400, "greater than or equal to 1"),
     ("supplierProducts", "minimumPurchaseQuantity", None, 201, None),
-    ("supplierProducts", "availability_date", "2024-01-01", 201, None),
+    ("supplierProducts", "availability_date", "2024-01-01", 201, "2024-01-01T00:00:00Z"),
     ("supplierProducts", "costPrice", "1.999", 201, "1.99"),
     ("supplierProducts", "economicOrderQuantity", 12, 201, 12),
     ("productCompositions", "partQuantity", 0, 400, "greater than or equal to 1"),
@@ -109,14 +109,29 @@ def test_single_attribute_rules(api, resource_type, name, value, status, expecte
     if status == 201:
         attribute = spec.attribute(name)
         assert attribute is not None
-        if expected is not None or value is None:
-            assert response.json()["data"]["attributes"][attribute.name] == expected
+        assert response.json()["data"]["attributes"][attribute.name] == expected
         return
     [error] = response.json()["errors"]
     assert error["status"] == "400"
     assert error["source"] == {"pointer": f"/data/attributes/{name}"}
     assert expected in error["detail"]
     assert error["meta"]["message"] == error["detail"]
+
+
+@pytest.mark.parametrize("resource_type", ["products", "supplierProducts"])
+@pytest.mark.parametrize("value", [True, False])
+def test_a_boolean_resuming_purchase_leaves_a_stored_date_unchanged(api, resource_type, value):
+    row = create(api, resource_type, resumingPurchase="2024-05-06T07:08:09Z")
+
+    response = api.patch(
+        f"/{resource_type}/{row['id']}",
+        json={"data": {"type": resource_type, "attributes": {"resumingPurchase": value}}},
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["attributes"]["resumingPurchase"] == "2024-05-06T07:08:09Z"
+    stored = api.get(f"/{resource_type}/{row['id']}").json()["data"]["attributes"]
+    assert stored["resumingPurchase"] == "2024-05-06T07:08:09Z"
 
 
 def test_availability_date_alias_is_stored_as_availability_date(api):

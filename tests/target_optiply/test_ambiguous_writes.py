@@ -60,3 +60,40 @@ def test_an_ambiguous_post_is_read_back_before_any_resend(login, tmp_path, appli
     assert api.posts == (1 if applied else 2)
     if applied:
         assert "ambiguous" in entry["note"]
+
+
+@pytest.mark.parametrize("resource_type", ["products", "sellOrders"])
+def test_an_ambiguous_post_never_adopts_a_look_alike_row(login, tmp_path, resource_type):
+    """Rows with the same natural key but another source id (or none) are not the record's:
+    after the lost answer (not applied) the record is POSTed again, and the look-alikes stay."""
+    settings = resolve({"access_token": "unused", "account_id": login.account_id}, environ={})
+    auth = OptiplyAuth(
+        client_id=login.client_id,
+        client_secret=login.client_secret,
+        username=login.username,
+        password=login.password,
+        dashboard_url=f"{login.url}/api",
+    )
+    record = (
+        {"externalId": "X1", "name": "Mug", "stockLevel": 1}
+        if resource_type == "products"
+        else {"externalId": "X1", "placed": "2024-03-01T10:00:00Z", "totalValue": "5.00"}
+    )
+    attributes = {k: v for k, v in record.items() if k != "externalId"}
+    with OptiplyClient(f"{login.url}/v1", auth=auth, account_id=login.account_id) as client:
+        look_alikes = [
+            client.create(resource_type, {**attributes, "remoteId": "someone-else"}).id,
+            client.create(resource_type, attributes).id,
+        ]
+        api = _LostAnswer(client, apply=False)
+        state = TargetState(tmp_path / "state.json")
+        writer = Writer(
+            settings=settings, api=api, references=References(), state=state, policy=ErrorPolicy()
+        )
+        writer.add(get(resource_type), record)
+        writer.flush(final=True)
+        rows = list(client.iterate(resource_type))
+    (entry,) = next(iter(state.document()["bookmarks"].values()))
+    assert entry["success"] and int(entry["id"]) not in look_alikes, entry
+    assert api.posts == 2
+    assert len(rows) == 3

@@ -111,3 +111,44 @@ def test_records_of_a_stream_are_written_concurrently_in_dependency_order(login,
     assert state.summary["BuyOrders"]["success"] == 6
     on_disk = json.loads((tmp_path / "state.json").read_text())
     assert {key: on_disk[key] for key in ("bookmarks", "summary")} == state.document()
+
+
+def test_versions_of_one_source_id_arriving_together_are_written_in_input_order(login, tmp_path):
+    """Three versions of each of ten products, back to back, on eight threads: each source id
+    is one row, and it holds the last version (a later version never overtakes an earlier
+    one, nor POSTs a twin while the first POST is under way)."""
+    settings = resolve(
+        {"access_token": "unused", "account_id": login.account_id, "max_concurrency": 8},
+        environ={},
+    )
+    auth = OptiplyAuth(
+        client_id=login.client_id,
+        client_secret=login.client_secret,
+        username=login.username,
+        password=login.password,
+        dashboard_url=f"{login.url}/api",
+    )
+    with OptiplyClient(f"{login.url}/v1", auth=auth, account_id=login.account_id) as client:
+        api = _Watched(client)
+        state = TargetState(tmp_path / "state.json")
+        writer = Writer(
+            settings=settings,
+            api=api,
+            references=References(),
+            state=state,
+            policy=ErrorPolicy(),
+            concurrency=settings.max_concurrency,
+        )
+        for n in range(10):
+            for version in range(3):
+                writer.add(
+                    get("products"),
+                    {"externalId": f"P{n}", "name": f"P{n} v{version}", "stockLevel": version},
+                )
+        writer.flush(final=True)
+        products = list(client.iterate("products"))
+
+    assert api.peak > 1
+    assert sorted(p.attributes["name"] for p in products) == [f"P{n} v2" for n in range(10)]
+    assert state.summary["Products"]["success"] == 10
+    assert state.summary["Products"]["updated"] == 20

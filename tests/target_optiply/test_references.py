@@ -222,3 +222,25 @@ def test_a_child_arriving_before_its_parent_still_succeeds(login, api, tmp_path,
     for sp, product in [("SP1", "P1"), ("SP2", "P2")]:
         row = api.get(f"/supplierProducts/{run.id('SupplierProducts', sp)}").json()["data"]
         assert str(row["attributes"]["productId"]) == run.id("Products", product)
+
+
+def test_lookup_by_never_adopts_one_of_several_look_alikes(login, api, tmp_path, run_target):
+    """Two rows share the skuCode: neither is the record's, so a new one is created and both
+    look-alikes stay as they were."""
+    twins = [
+        create(api, "products", name=f"Twin {n}", skuCode="SKU-T", stockLevel=1) for n in (1, 2)
+    ]
+    config = target_config(login, tmp_path, stream_options={"Products": {"lookup_by": "skuCode"}})
+
+    run = run_target(
+        config,
+        singer(
+            "Products", {"externalId": "P1", "skuCode": "SKU-T", "name": "Mug", "stockLevel": 5}
+        ),
+    )
+
+    assert run.returncode == 0, run.stderr
+    entry = run.entries("Products")["P1"]
+    assert entry["outcome"] == "success" and entry["id"] not in twins, entry
+    for twin, n in zip(twins, (1, 2), strict=True):
+        assert api.get(f"/products/{twin}").json()["data"]["attributes"]["name"] == f"Twin {n}"

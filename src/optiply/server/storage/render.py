@@ -41,7 +41,7 @@ def attributes_sql(spec: ResourceSpec, dialect: str) -> str:
     """A SQL expression producing the JSON text of ``spec``'s readable attributes.
 
     >>> from optiply.resources import get
-    >>> attributes_sql(get("accounts"), "sqlite")[:40]
+    >>> attributes_sql(get("accounts"), "sqlite")[:44]
     'json_object(\\'uuid\\', "uuid", \\'name\\', "name", '
     """
     if dialect == "postgresql":
