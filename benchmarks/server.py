@@ -777,6 +777,32 @@ def run_backend(
                 )
             )
             figures[-1].goal += f" → ×{two_rps / one_rps:.2f}"
+            # Writes of one account are serialised by its lock (service/crud.py): what do two
+            # workers give on POSTs into one account?
+            console.print(f"  [bold]{backend}: POST /v1/products, --workers 2 vs 1[/bold]")
+            got = compare(
+                options,
+                {
+                    "1 worker": (server.url + "/v1/products", logins.writes),
+                    "2 workers": (two.url + "/v1/products", logins.writes),
+                },
+                method="POST",
+            )
+            one_rps, two_rps = got["1 worker"].rps, got["2 workers"].rps
+            figures.append(
+                Figure(
+                    name=f"{backend} · POST /v1/products (one account), optiply serve --workers 2",
+                    ours=_rps(got["2 workers"]),
+                    baseline="—",
+                    goal=f"vs 1 worker: {_rps(got['1 worker'])} → ×{two_rps / one_rps:.2f}",
+                    met=None,
+                    data={
+                        "two_workers": got["2 workers"].json(),
+                        "one_worker": got["1 worker"].json(),
+                        "speedup": round(two_rps / one_rps, 3),
+                    },
+                )
+            )
     return figures
 
 

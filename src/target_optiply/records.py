@@ -41,6 +41,7 @@ from optiply.resources.types import (
 # Alternative record keys seen in existing ETLs (integrator-needs §2.1).
 ALIASES: dict[str, str] = {
     "remoteId": "externalId",
+    "inputId": "externalId",  # TGT-M's fallback source id
     "optiply_id": "id",
     "updated_at": "updatedAt",
     "created_at": "createdAtRemote",
@@ -279,16 +280,35 @@ def is_missing_value(value: Any) -> bool:
     return is_missing(value) or (isinstance(value, str) and not value.strip())
 
 
+# Values the existing HotGlue targets translate before sending (TGT-J's sinks), so records
+# shaped for them keep landing: not API forms, the target's own repairs.
+_BOOLEAN_WORDS = {"yes": True, "no": False, "y": True, "n": False, "1": True, "0": False}
+_STATUS_WORDS = {
+    "active": "enabled",
+    "inactive": "disabled",
+    "true": "enabled",
+    "false": "disabled",
+    "1": "enabled",
+    "0": "disabled",
+}
+
+
 def coerce_value(attribute: Attribute, value: Any, path: str) -> Any:
     """The API's own reading of a record value (``types.accept``: canonical, or ``IGNORED``),
     after the repairs the target makes on top of it; ``BadRecord`` when it does not fit.
 
     The repairs (integrator-needs §2.6) only widen what is accepted: date and date-time
     objects become ISO text; for text attributes, line breaks are removed, the ends trimmed,
-    the text cut where the API would refuse it as too long, and numbers become their text.
+    the text cut where the API would refuse it as too long, and numbers become their text;
+    the words the existing HotGlue targets translate are translated too (``yes``/``no`` and
+    ``1``/``0`` for booleans, ``active``/``inactive`` for a status).
     """
     if isinstance(value, datetime | date):
         value = value.isoformat()
+    if attribute.kind is Kind.BOOLEAN or attribute.name == "status":
+        words = _BOOLEAN_WORDS if attribute.kind is Kind.BOOLEAN else _STATUS_WORDS
+        key = str(value).strip().lower() if isinstance(value, str | int) else None
+        value = words.get(key, value) if key is not None else value
     if attribute.kind is Kind.STRING:
         if isinstance(value, Decimal | float):
             value = str(value)

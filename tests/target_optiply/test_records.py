@@ -114,3 +114,34 @@ def test_deletes_are_signalled_by_either_key():
     assert convert(get("products"), {"deleted_at": "2024-01-01"}).deleted
     assert convert(get("products"), {"_sdc_deleted_at": "2024-01-01"}).deleted
     assert not convert(get("products"), {"_sdc_deleted_at": None}).deleted
+
+
+@pytest.mark.parametrize(
+    ("resource_type", "name", "value", "expected"),
+    [
+        ("supplierProducts", "status", "active", "enabled"),
+        ("supplierProducts", "status", "Inactive", "disabled"),
+        ("supplierProducts", "status", 1, "enabled"),
+        ("supplierProducts", "status", "false", "disabled"),
+        ("supplierProducts", "availability", "yes", True),
+        ("supplierProducts", "availability", "NO", False),
+        ("supplierProducts", "availability", 1, True),
+        ("supplierProducts", "availability", "0", False),
+        ("products", "unlimitedStock", "true", True),
+    ],
+)
+def test_words_the_hotglue_targets_translate_are_translated(resource_type, name, value, expected):
+    mapped = convert(get(resource_type), {"externalId": "X", name: value})
+    assert mapped.attributes[name] == expected
+
+
+@pytest.mark.parametrize("value", ["maybe", 2, "enabledish"])
+def test_other_words_still_fail_the_record(value):
+    with pytest.raises(BadRecord, match="/status"):
+        convert(get("products"), {"externalId": "X", "status": value})
+
+
+def test_input_id_is_a_source_id_when_nothing_better_is_given():
+    assert convert(get("products"), {"inputId": "IN-1", "name": "M"}).external_id == "IN-1"
+    both = {"inputId": "IN-1", "remoteId": "R-1", "name": "M"}
+    assert convert(get("products"), both).external_id == "R-1"
