@@ -16,7 +16,8 @@ import httpx
 import pytest
 
 from live import JSONAPI, OPTIPLY, REPO, ServeProcess, free_port, process_env, tmp_sqlite_url
-from optiply.server.http.access_log import AccessLog, redact_query
+from optiply.server.http.access_log import AccessLog
+from optiply.server.sandbox.redact import redact_query
 
 TOKEN_PATH = "/api/auth/oauth/token"
 SERVE = [*OPTIPLY, "serve"]

@@ -11,19 +11,13 @@ from __future__ import annotations
 
 import logging
 import time
-from urllib.parse import unquote_plus
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.logging import DefaultFormatter
 
+from optiply.server.sandbox.redact import redact_query
+
 logger = logging.getLogger("optiply.access")
-
-SECRET_KEYS = frozenset(
-    {"password", "client_secret", "refresh_token", "access_token", "token", "code"}
-)
-"""Query parameters whose values are replaced by ``***`` (compared case-insensitively)."""
-
-_HIDDEN = "***"
 
 
 class AccessLog:
@@ -67,22 +61,6 @@ def target(scope: Scope) -> str:
     path = _printable(raw_path) if raw_path else _printable(scope["path"].encode())
     query: bytes = scope.get("query_string", b"")
     return f"{path}?{redact_query(_printable(query))}" if query else path
-
-
-def redact_query(query: str) -> str:
-    """``query`` with the value of every secret parameter (``SECRET_KEYS``) replaced by ``***``.
-
-    Keys are compared after percent-decoding and case-folding, so ``PASS%57ORD=x`` is hidden too.
-
-    >>> redact_query("grant_type=refresh_token&refresh_token=abc&Token=1&page[limit]=5")
-    'grant_type=refresh_token&refresh_token=***&Token=***&page[limit]=5'
-    """
-    parts = query.split("&")
-    for index, part in enumerate(parts):
-        key, equals, value = part.partition("=")
-        if equals and value and unquote_plus(key).strip().casefold() in SECRET_KEYS:
-            parts[index] = f"{key}={_HIDDEN}"
-    return "&".join(parts)
 
 
 def send_to_stderr() -> None:
