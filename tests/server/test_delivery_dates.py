@@ -155,3 +155,24 @@ def test_a_direct_line_takes_the_lead_time_of_its_orders_own_supplier(api):
     )
 
     assert line["attributes"]["expectedDeliveryDate"] == "2024-03-09T14:30:00Z"  # placed + 4
+
+
+def test_a_date_past_year_9999_is_null_not_a_server_error(api):
+    # Found by Schemathesis: a supplierProduct's lead time has no upper bound, and
+    # placed + 10**12 days (or year 9999 plus a year) cannot be represented.
+    supplier = create(api, "suppliers", deliveryTime=365)
+    product = create(api, "products")
+    create(
+        api,
+        "supplierProducts",
+        supplierId=int(supplier["id"]),
+        productId=int(product["id"]),
+        deliveryTime=10**12,
+    )
+    order = create(api, "buyOrders", supplierId=int(supplier["id"]), placed=PLACED)
+    line = create(api, "buyOrderLines", buyOrderId=int(order["id"]), productId=int(product["id"]))
+    late = create(api, "buyOrders", supplierId=int(supplier["id"]), placed="9999-06-01T00:00:00Z")
+
+    assert line["attributes"]["expectedDeliveryDate"] is None
+    assert late["attributes"]["expectedDeliveryDate"] is None
+    assert order["attributes"]["expectedDeliveryDate"] == "2025-03-05T14:30:00Z"

@@ -98,3 +98,32 @@ def test_a_content_length_of_thousands_of_digits_is_refused(server, login):
         sock.sendall(request)
         answer = sock.recv(4096)
     assert answer.split(b" ", 2)[1] in (b"400", b"401", b"413"), answer[:200]
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["0001-01-01T00:00:00+01:00", "9999-12-31T23:30:00-01:00"],
+    ids=["year-0", "year-10000"],
+)
+def test_a_date_time_an_offset_moves_out_of_range_is_a_400(api, value):
+    # Found by Schemathesis: astimezone(UTC) overflowed into a 500, in bodies and in filters.
+    product = create(api, "products")
+    body = {"data": {"type": "products", "attributes": {"createdAtRemote": value}}}
+
+    patched = api.patch(f"/products/{product['id']}", json=body)
+    listed = api.get("/products", params={"filter[createdAtRemote][GT]": value})
+
+    assert patched.status_code == 400, patched.text
+    assert patched.json()["errors"][0]["source"] == {"pointer": "/data/attributes/createdAtRemote"}
+    assert listed.status_code == 400, listed.text
+    assert listed.json()["errors"][0]["source"] == {"parameter": "filter[createdAtRemote][GT]"}
+
+
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999999Z"])
+def test_the_first_and_last_representable_instants_round_trip(api, value):
+    product = create(api, "products", createdAtRemote=value)
+
+    assert product["attributes"]["createdAtRemote"] == value
+    fetched = api.get(f"/products/{product['id']}").json()["data"]["attributes"]
+    assert fetched["createdAtRemote"] == value
+    assert api.get("/products", params={"filter[createdAtRemote]": value}).json()["data"]

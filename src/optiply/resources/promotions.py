@@ -26,7 +26,12 @@ PROMOTIONS = ResourceSpec(
         *account(),
         string("name", required=True),
         datetime("startDate", required=True),
-        datetime("endDate", required=True),
+        datetime(
+            "endDate",
+            required=True,
+            description="Not before startDate (400 at /data/attributes/endDate otherwise, "
+            "checked on the row as a PATCH leaves it).",
+        ),
         uplift("upliftType"),
         decimal("upliftIncrease"),
         boolean("enabled", default=True),

@@ -145,6 +145,9 @@ def parse_datetime(text: str) -> datetime:
 
     >>> parse_datetime("2024-03-05T10:00:00.1234567+01:00").isoformat()
     '2024-03-05T09:00:00.123456+00:00'
+    >>> parse_datetime("0001-01-01T00:00:00+01:00")
+    Traceback (most recent call last):
+    optiply.resources.types.InvalidValue: '0001-01-01T00:00:00+01:00' is before the year 1 in UTC
     """
     cleaned = _LONG_FRACTION.sub(r"\1", text.strip())
     try:
@@ -153,7 +156,11 @@ def parse_datetime(text: str) -> datetime:
         raise InvalidValue(f"'{text}' is not an ISO-8601 date-time") from None
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # an offset moves it past datetime's years 1 to 9999
+        side = "before the year 1" if parsed.year == 1 else "after the year 9999"
+        raise InvalidValue(f"'{text}' is {side} in UTC") from None
 
 
 def format_datetime(value: datetime) -> str:

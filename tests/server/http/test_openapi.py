@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 from typing import Any
 
+import jsonschema_rs
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 
+from optiply.query import QueryError, parse
+from optiply.query.operators import Operator
 from optiply.resources import REGISTRY, Access, Attribute, Kind, ResourceSpec, get
+from optiply.resources.types import INT64_MAX, INT64_MIN, coerce
 from optiply.server.http.openapi import openapi_document
 
 DOCUMENT = openapi_document(version="1.2.3")
@@ -201,7 +209,7 @@ RESPONSE_VALUES: dict[Kind, tuple[list[Any], list[Any]]] = {
     Kind.STRING: (["x"], [5, True, ["x"]]),
     Kind.INTEGER: ([0, -7, 2**62], ["7", 1.5, True]),
     Kind.REFERENCE: ([1, 28_000_000], ["7", 0, 1.5]),
-    Kind.DECIMAL: (["12.50", "0.00", "-3.10"], [12.5, "12.5", "12.505", "1e3", "abc"]),
+    Kind.DECIMAL: (["12.50", "0.00"], [12.5, "12.5", "12.505", "1e3", "abc"]),
     Kind.BOOLEAN: ([True, False], ["true", 0]),
     Kind.DATETIME: (
         ["2024-01-02T03:04:05Z", "2024-01-02T03:04:05.123456Z"],
@@ -216,6 +224,15 @@ RESPONSE_VALUES: dict[Kind, tuple[list[Any], list[Any]]] = {
 
 def response_values(attribute: Attribute) -> tuple[list[Any], list[Any]]:
     valid, invalid = (list(values) for values in RESPONSE_VALUES[attribute.kind])
+    if attribute.kind is Kind.DECIMAL:
+        digits = attribute.integer_digits or 17
+        widest = "9" * digits + ".99"
+        (invalid if attribute.minimum == 0 else valid).append("-3.10")
+        if attribute.maximum is not None:
+            valid, widest = ["12.50", "0.00", "100.00"], "99.99"
+            invalid.append("100.01")
+        valid.append(widest)
+        invalid.append("1" + "0" * digits + ".00")
     if attribute.choices:
         valid = list(attribute.choices)
         invalid.append(attribute.choices[0].upper())
@@ -231,6 +248,12 @@ def response_values(attribute: Attribute) -> tuple[list[Any], list[Any]]:
     if attribute.kind is Kind.INTEGER and attribute.maximum is not None:
         valid.append(attribute.maximum)
         invalid.append(attribute.maximum + 1)
+    if attribute.kind is Kind.INTEGER and attribute.minimum is None:
+        valid += [INT64_MIN, INT64_MAX]
+        invalid += [INT64_MIN - 1, INT64_MAX + 1]
+    if attribute.kind is Kind.STRING and attribute.access is not Access.READ_ONLY:
+        invalid.append("a\x00b")  # refused on input, so never stored
+        (invalid if attribute.required else valid).append(" " * (attribute.exact_length or 2))
     (valid if attribute.nullable else invalid).append(None)
     return valid, invalid
 
@@ -266,8 +289,11 @@ def test_decimal_description_gives_the_digit_limit(
     spec: ResourceSpec, attribute: Attribute
 ) -> None:
     schema = SCHEMAS[f"{spec.label}Attributes"]["properties"][attribute.name]
-    assert schema["pattern"] == r"^-?\d+\.\d{2}$"
+    assert schema["pattern"].endswith(r"\.[0-9]{2}$") or schema["pattern"].endswith(r"\.00)$")
     assert f"{attribute.integer_digits or 17} digits" in schema["description"]
+    request = SCHEMAS[f"{spec.label}CreateAttributes"]["properties"].get(attribute.name)
+    if request is not None:
+        assert f"{attribute.integer_digits or 17} digits" in request["description"]
 
 
 WRITE_ONLY = attributes(lambda a: a.access is Access.WRITE_ONLY or a.kind is Kind.LINES)
@@ -297,14 +323,15 @@ def test_hidden_attributes_are_neither_rendered_nor_written(
 # --- request attributes --------------------------------------------------------------------------
 
 # Kind -> (loose input values accepted, values rejected), before attribute rules.
+# (Documented forms are a subset of what the server reads: " -7 " and "1e3" are read, not listed.)
 REQUEST_VALUES: dict[Kind, tuple[list[Any], list[Any]]] = {
-    Kind.STRING: (["x"], [True, ["x"]]),
-    Kind.INTEGER: ([7, "7", " -7 ", "7.0"], ["7.5", "nan", 7.5, True]),
-    Kind.REFERENCE: ([7, "7"], [0, "abc", 7.5, True]),
-    Kind.DECIMAL: ([12.349, "12.349", 12, "1e3", " -0.5 "], ["abc", "nan", True, [1]]),
-    Kind.BOOLEAN: ([True, False], ["maybe", 1]),
+    Kind.STRING: (["x", " x "], [True, ["x"], "a\x00b"]),
+    Kind.INTEGER: ([7, "7", "-7", "+7", "007", "7.0", "7."], ["7.5", "nan", 7.5, True, "", "1e3"]),
+    Kind.REFERENCE: ([7, "7", "+007"], [0, "0", "-7", "abc", 7.5, True]),
+    Kind.DECIMAL: ([12.349, "12.349", 12, "0.5", ".5", "+1"], ["abc", "nan", True, [1], "1e3"]),
+    Kind.BOOLEAN: ([True, False, "true", "FALSE", "True"], ["maybe", 1, "yes"]),
     Kind.DATETIME: (["2024-01-02T03:04:05+01:00", "2024-01-02T03:04:05Z"], [5]),
-    Kind.ENUM: ([], ["NOPE", 5]),
+    Kind.ENUM: ([], ["NOPE", 5, ""]),
     Kind.EMAILS: ([["a@example.com"], "a@example.com; b@example.com"], [5, [5]]),
 }
 
@@ -312,18 +339,45 @@ REQUEST_VALUES: dict[Kind, tuple[list[Any], list[Any]]] = {
 def request_values(attribute: Attribute) -> tuple[list[Any], list[Any]]:
     valid, invalid = (list(values) for values in REQUEST_VALUES[attribute.kind])
     if attribute.choices:
-        valid = list(attribute.choices)
+        words = [*attribute.choices, *(alias for alias, _ in attribute.choice_aliases)]
+        valid = [*words, *(w.upper() for w in words), *(w.title() for w in words)]
+        invalid.append(attribute.choices[0] + "x")
     if attribute.max_length is not None:
         valid = ["x" * attribute.max_length]
         invalid.append("x" * (attribute.max_length + 1))
     if attribute.exact_length is not None:
         valid = ["x" * attribute.exact_length]
         invalid.append("x" * (attribute.exact_length + 1))
-    if attribute.kind is Kind.INTEGER and attribute.minimum is not None:
-        valid = [attribute.minimum, str(attribute.minimum)]
-        invalid.append(attribute.minimum - 1)
-    if attribute.kind is Kind.DECIMAL and attribute.minimum is not None:
-        invalid.append(float(attribute.minimum) - 1)
+    if attribute.kind is Kind.STRING and attribute.required:
+        invalid += ["", "   ", "\t\n"]
+    if attribute.kind in (Kind.INTEGER, Kind.REFERENCE):
+        low = attribute.minimum if attribute.minimum is not None else None
+        if attribute.kind is Kind.REFERENCE:
+            low = 1
+        if low is not None:
+            valid = [low, str(low)]
+            invalid += [low - 1, str(low - 1)]
+        else:
+            valid += [INT64_MIN, "-" + "9" * 18]
+            invalid.append(INT64_MIN - 1)
+        if attribute.maximum is not None:
+            valid += [attribute.maximum, str(attribute.maximum)]
+            invalid += [attribute.maximum + 1, str(attribute.maximum + 1)]
+        else:
+            valid += [INT64_MAX, "9" * 18]
+            invalid.append(INT64_MAX + 1)
+    if attribute.kind is Kind.DECIMAL:
+        digits = attribute.integer_digits or 17
+        if attribute.maximum is None:
+            valid += ["9" * digits + ".999", 10**digits - 1]
+            invalid += ["1" + "0" * digits, 10**digits]
+        else:
+            valid += ["100", "100.00", "100.009", 100, "99.999"]
+            invalid += ["100.01", 100.01, "101", 101]
+        if attribute.minimum is not None:
+            invalid += [float(attribute.minimum) - 1, "-1"]
+        else:
+            valid += ["-12.5", -12.5]
     if attribute.kind is Kind.DATETIME and attribute.ignore_booleans:
         valid.append(True)
     (valid if attribute.nullable else invalid).append(None)
@@ -489,6 +543,7 @@ def expected_operations(spec: ResourceSpec) -> set[tuple[str, str]]:
     expected |= {(collection, "post")} if "POST" in spec.methods else set()
     expected |= {(item, m.lower()) for m in ("PATCH", "DELETE") if m in spec.methods}
     expected |= {(f"{item}/{r.name}", "get") for r in spec.relationships}
+    expected |= {(f"{item}/relationships/{r.name}", "get") for r in spec.relationships}
     return expected
 
 
@@ -547,14 +602,47 @@ def test_operation_ids_are_unique() -> None:
 )
 def test_related_paths(spec: ResourceSpec, relationship: Any) -> None:
     target = get(relationship.target)
-    operation = PATHS[f"/v1/{spec.type}/{{id}}/{relationship.name}"]["get"]
-    schema = operation["responses"]["200"]["content"]["application/vnd.api+json"]["schema"]
-    suffix = "ListDocument" if relationship.to_many else "Document"
-    assert schema == {"$ref": f"#/components/schemas/{target.label}{suffix}"}
     path = f"/v1/{spec.type}/{{id}}/{relationship.name}"
+    operation = PATHS[path]["get"]
+    schema = operation["responses"]["200"]["content"]["application/vnd.api+json"]["schema"]
+    suffix = "ListDocument" if relationship.to_many else "NullableDocument"
+    assert schema == {"$ref": f"#/components/schemas/{target.label}{suffix}"}
     assert ("filter" in parameter_names(path, operation)) is relationship.to_many
     link = SCHEMAS[spec.label]["properties"]["relationships"]["properties"][relationship.name]
     assert link["$ref"] == "#/components/schemas/Relationship"
+    check = validator(schema)
+    if not relationship.to_many:  # data: null when the reference is unset or deleted
+        assert check.is_valid({"data": None})
+        assert check.is_valid({"data": sample_resource(target)})
+        assert not check.is_valid({"data": sample_resource(spec)}) or spec is target
+        assert not check.is_valid({})
+
+
+@pytest.mark.parametrize(
+    ("spec", "relationship"),
+    [
+        pytest.param(spec, r, id=f"{spec.type}.{r.name}")
+        for spec in REGISTRY
+        for r in spec.relationships
+    ],
+)
+def test_relationship_identifier_paths(spec: ResourceSpec, relationship: Any) -> None:
+    target = get(relationship.target)
+    path = f"/v1/{spec.type}/{{id}}/relationships/{relationship.name}"
+    operation = PATHS[path]["get"]
+    schema = operation["responses"]["200"]["content"]["application/vnd.api+json"]["schema"]
+    check = validator(schema)
+    identifier = {"type": target.type, "id": "7"}
+    if relationship.to_many:
+        assert check.is_valid({"data": [identifier]}) and check.is_valid({"data": []})
+        assert not check.is_valid({"data": None})
+        assert "filter" in parameter_names(path, operation)
+    else:
+        assert check.is_valid({"data": identifier}) and check.is_valid({"data": None})
+        assert not check.is_valid({"data": [identifier]})
+    assert not check.is_valid({"data": [{"type": "nope", "id": "7"}]})
+    assert not check.is_valid({"data": {**identifier, "id": 7}})
+    assert operation["operationId"].endswith("Relationship")
 
 
 @pytest.mark.parametrize(("path", "method", "operation"), v1_operations())
@@ -570,9 +658,10 @@ def test_scope_and_account_parameters(path: str, method: str, operation: dict[st
 def test_error_responses(path: str, method: str, operation: dict[str, Any]) -> None:
     spec = get(path.split("/")[2])
     responses = operation["responses"]
-    assert {"400", "401", "403"} <= set(responses)
+    assert {"400", "401", "403", "503"} <= set(responses)
     writes = method in ("post", "patch")
     assert ("415" in responses) is writes
+    assert ("413" in responses) is writes
     assert ("409" in responses) is (writes and bool(spec.unique))
     if "{id}" in path:
         assert "404" in responses
@@ -584,7 +673,9 @@ def test_error_responses(path: str, method: str, operation: dict[str, Any]) -> N
 def test_unauthorized_uses_the_oauth_body() -> None:
     response = DOCUMENT["components"]["responses"]["Unauthorized"]
     assert response["content"]["application/json"]["schema"]["$ref"].endswith("/OAuthError")
-    assert set(SCHEMAS["OAuthError"]["properties"]) == {"error", "error_description"}
+    assert set(SCHEMAS["OAuthError"]["properties"]) == {"error", "error_description", "hint"}
+    assert SCHEMAS["OAuthError"]["required"] == ["error"]
+    assert response["headers"]["WWW-Authenticate"]["required"] is True
 
 
 @pytest.mark.parametrize(
@@ -595,12 +686,34 @@ def test_unauthorized_uses_the_oauth_body() -> None:
         ("404", "NotFound"),
         ("405", "MethodNotAllowed"),
         ("409", "Conflict"),
+        ("413", "PayloadTooLarge"),
         ("415", "UnsupportedMediaType"),
+        ("503", "ServiceUnavailable"),
     ],
 )
 def test_error_responses_carry_the_error_document(status: str, name: str) -> None:
     content = DOCUMENT["components"]["responses"][name]["content"]
     assert content["application/vnd.api+json"]["schema"]["$ref"].endswith("/ErrorDocument")
+
+
+def test_busy_answers_carry_retry_after() -> None:
+    headers = DOCUMENT["components"]["responses"]["ServiceUnavailable"]["headers"]
+    assert headers["Retry-After"]["required"] is True
+    assert validator(headers["Retry-After"]["schema"]).is_valid("1")
+
+
+@pytest.mark.parametrize(("path", "method", "operation"), v1_operations())
+def test_bodies_are_accepted_as_json_api_and_as_json(
+    path: str, method: str, operation: dict[str, Any]
+) -> None:
+    if method in ("post", "patch"):
+        content = operation["requestBody"]["content"]
+        assert set(content) == {"application/vnd.api+json", "application/json"}
+        assert (
+            content["application/json"]["schema"] == content["application/vnd.api+json"]["schema"]
+        )
+    else:
+        assert "requestBody" not in operation
 
 
 @pytest.mark.parametrize("spec", specs())
@@ -637,9 +750,18 @@ def test_list_parameters(spec: ResourceSpec) -> None:
 def test_filter_schema_accepts_the_grammar() -> None:
     check = validator({"$ref": "#/components/schemas/ProductFilter"})
     assert check.is_valid({"name": "mug", "updatedAt": {"GT": "2024-01-01T00:00:00Z"}})
-    assert check.is_valid({"id": ["1", "2"], "products": {"status": "ENABLED"}})
+    assert check.is_valid({"id": "1,2", "products": {"status": "ENABLED"}})
+    assert check.is_valid({"products": {"price": {"LT": "9.99"}}, "skuCode": {"LIKE": "mug"}})
+    assert check.is_valid({"minimumStock": "null", "eanCode": {"NEQ": "NULL"}})
     assert not check.is_valid({"nope": "1"})
     assert not check.is_valid({"remoteId": "1"})
+    assert not check.is_valid({"status": "sold"})  # enum values
+    assert not check.is_valid({"price": {"LIKE": "null"}})  # null only with EQ and NEQ
+    assert not check.is_valid({"unlimitedStock": {"GT": "true"}})  # no order on booleans
+    assert not check.is_valid({"stockLevel": {"BETWEEN": "1"}})
+    # A repeated key (IN) has no deepObject form: arrays would be sent as filter[a][0]=...
+    assert not check.is_valid({"id": ["1", "2"]})
+    assert "repeated key means IN" in " ".join(DOCUMENT["info"]["description"].split())
 
 
 # --- token and health ----------------------------------------------------------------------------
@@ -677,3 +799,206 @@ def test_health_needs_no_auth() -> None:
     assert validator(ok).is_valid({"status": "ok"})
     assert not validator(ok).is_valid({"status": "down"})
     assert "503" in operation["responses"]
+
+
+# --- the document promises nothing the server refuses ----------------------------------------------
+# A client (or a fuzzer) sending what a schema allows must get past the server's readers: every
+# string a request pattern matches is read by types.coerce, every filter value by query.parse.
+
+EXAMPLES = settings(max_examples=20, derandomize=True, database=None, deadline=None)
+PATTERNED = (Kind.INTEGER, Kind.REFERENCE, Kind.DECIMAL, Kind.BOOLEAN, Kind.ENUM, Kind.STRING)
+
+
+def distinct_request_schemas(kinds: tuple[Kind, ...]) -> list[Any]:
+    """One (spec, attribute) per distinct request schema of an attribute of ``kinds``."""
+    cases: dict[str, Any] = {}
+    for case in attributes(
+        lambda a: a.writable_on_create and a.kind in kinds, spec_filter=creatable
+    ):
+        spec, attribute = case.values
+        schema = SCHEMAS[f"{spec.label}CreateAttributes"]["properties"][attribute.name]
+        rules = {k: v for k, v in schema.items() if k not in ("description", "default")}
+        cases.setdefault(json.dumps(rules, sort_keys=True), case)
+    return list(cases.values())
+
+
+@pytest.mark.parametrize(("spec", "attribute"), distinct_request_schemas(PATTERNED))
+def test_every_text_a_request_pattern_allows_is_read(spec: ResourceSpec, attribute: Attribute):
+    schema = SCHEMAS[f"{spec.label}CreateAttributes"]["properties"][attribute.name]
+    check = validator(schema)
+
+    texts = st.from_regex(schema["pattern"], fullmatch=True)
+    if "minLength" in schema:  # exact lengths: sized text, kept when the pattern allows it
+        size = st.text(min_size=schema["minLength"], max_size=schema["maxLength"])
+        texts = size.filter(lambda text: re.search(schema["pattern"], text) is not None)
+
+    @EXAMPLES
+    @given(text=texts)
+    def read(text: str) -> None:
+        assume(check.is_valid(text))  # maxLength and friends
+        coerce(attribute, text)  # raises InvalidValue when refused
+
+    read()
+
+
+@pytest.mark.parametrize(
+    ("spec", "attribute"), distinct_request_schemas((Kind.INTEGER, Kind.DECIMAL))
+)
+def test_every_number_a_request_schema_allows_is_read(spec: ResourceSpec, attribute: Attribute):
+    schema = SCHEMAS[f"{spec.label}CreateAttributes"]["properties"][attribute.name]
+    low = schema.get("minimum", schema.get("exclusiveMinimum"))
+    high = schema.get("maximum", schema.get("exclusiveMaximum"))
+    numbers = st.integers(low, high) if attribute.kind is Kind.INTEGER else st.floats(low, high)
+
+    @EXAMPLES
+    @given(number=numbers)
+    def read(number: float) -> None:
+        assume(validator(schema).is_valid(number))
+        coerce(attribute, number)
+
+    read()
+
+
+def filterable() -> list[Any]:
+    return attributes(lambda a: a.filterable)
+
+
+@pytest.mark.parametrize(("spec", "attribute"), filterable())
+def test_filter_schema_lists_exactly_the_operators_the_parser_takes(
+    spec: ResourceSpec, attribute: Attribute
+) -> None:
+    forms = resolve(SCHEMAS[f"{spec.label}Filter"]["properties"][attribute.name])["anyOf"]
+    documented = set(resolve(forms[-1])["properties"])
+    for operator in Operator:
+        try:
+            parse([(f"filter[{attribute.name}][{operator.value.lower()}]", "x")], spec)
+        except QueryError as error:
+            refused = any("cannot be used" in p.detail for p in error.problems)
+        else:
+            refused = False
+        assert (operator.value in documented) is not refused, operator
+    prefixed = resolve(SCHEMAS[f"{spec.label}Filter"]["properties"][spec.type])["properties"]
+    assert set(prefixed) == set(resolve(SCHEMAS[f"{spec.label}Filter"])["properties"]) - {spec.type}
+
+
+def filter_values() -> list[Any]:
+    """One case per shared filter schema and operator, with an attribute that uses it."""
+    cases: dict[tuple[str, str], Any] = {}
+    for spec in REGISTRY:
+        for attribute in spec.attributes:
+            if not attribute.filterable:
+                continue
+            ref = SCHEMAS[f"{spec.label}Filter"]["properties"][attribute.name]["$ref"]
+            operators = resolve(resolve({"$ref": ref})["anyOf"][-1])["properties"]
+            for operator in operators:
+                key = (ref, operator)
+                cases.setdefault(
+                    key,
+                    pytest.param(
+                        spec, attribute, operator, id=f"{ref.rsplit('/', 1)[1]}.{operator}"
+                    ),
+                )
+    return list(cases.values())
+
+
+@pytest.mark.parametrize(("spec", "attribute", "operator"), filter_values())
+def test_every_filter_value_the_schema_allows_is_read(
+    spec: ResourceSpec, attribute: Attribute, operator: str
+) -> None:
+    ref = SCHEMAS[f"{spec.label}Filter"]["properties"][attribute.name]
+    schema = resolve(resolve(ref)["anyOf"][-1])["properties"][operator]
+    check = validator(schema)
+    key = f"filter[{attribute.name}][{operator}]"
+
+    @EXAMPLES
+    @given(text=st.from_regex(schema["pattern"], fullmatch=True))
+    def read(text: str) -> None:
+        assume(check.is_valid(text))  # LIKE: not the word null
+        parse([(key, text)], spec)
+        if operator == "EQ":
+            parse([(f"filter[{spec.type}][{attribute.name}]", text)], spec)
+
+    read()
+
+
+@pytest.mark.parametrize("spec", specs())
+def test_sort_pattern_admits_the_sortable_keys(spec: ResourceSpec) -> None:
+    operation = PATHS[f"/v1/{spec.type}"]["get"]
+    sort = next(p for p in operation["parameters"] if p.get("name") == "sort")
+    check = validator(sort["schema"])
+    keys = [a.name for a in spec.attributes if a.sortable]
+    for key in keys:
+        assert check.is_valid(key) and check.is_valid(f"-{key}")
+        parse([("sort", f"-{key}")], spec)
+    assert check.is_valid(",".join(keys)) and check.is_valid("")
+    assert not check.is_valid("nope") and not check.is_valid("id,")
+
+
+def test_path_ids_are_positive_64_bit_integers() -> None:
+    parameter = DOCUMENT["components"]["parameters"]["ResourceId"]
+    check = validator(parameter["schema"])
+    assert check.is_valid(1) and check.is_valid(INT64_MAX)
+    assert not check.is_valid(0) and not check.is_valid(INT64_MAX + 1)
+    assert "INVALID_ID" in parameter["description"]
+
+
+def test_paging_parameters() -> None:
+    parameters = DOCUMENT["components"]["parameters"]
+    offset = parameters["PageOffset"]
+    assert offset["schema"] == {"type": "integer", "minimum": 0, "maximum": INT64_MAX, "default": 0}
+    assert "multiple of page[limit]" in offset["description"]
+
+
+LINK = "http://127.0.0.1:8000/v1/products?sort=id&page[limit]=10&page[offset]=20&page[after]=x"
+
+
+@pytest.mark.parametrize("name", ["ResourceLinks", "PaginationLinks", "Relationship"])
+def test_links_with_brackets_validate_even_under_strict_format_checks(name: str) -> None:
+    # `[` and `]` make a link no RFC 3986 URI: a "uri" format would fail a strict checker.
+    check = jsonschema_rs.validator_for(
+        {**validator({"$ref": f"#/components/schemas/{name}"}).schema}, validate_formats=True
+    )
+    links = {"self": LINK, "related": LINK, "first": LINK, "last": LINK, "prev": None, "next": LINK}
+    if name == "Relationship":
+        assert check.is_valid({"links": {"self": LINK, "related": LINK}})
+    elif name == "ResourceLinks":
+        assert check.is_valid({"self": LINK})
+    else:
+        assert check.is_valid({k: links[k] for k in ("first", "last", "prev", "next")})
+    assert not jsonschema_rs.validator_for(
+        {"type": "string", "format": "uri"}, validate_formats=True
+    ).is_valid(LINK)
+
+
+def test_rules_a_schema_cannot_state_are_described() -> None:
+    update = SCHEMAS["ProductUpdateRequest"]["properties"]["data"]["properties"]["id"]
+    assert "must equal the id in the URL" in update["description"]
+    for suffix in ("Attributes", "CreateAttributes", "UpdateAttributes"):
+        end = SCHEMAS[f"Promotion{suffix}"]["properties"]["endDate"]
+        assert "Not before startDate" in end["description"]
+    description = " ".join(DOCUMENT["info"]["description"].split())
+    for needle in (
+        "INVALID_ID",
+        "9223372036854775807",
+        "application/json",
+        "16 MiB",
+        "503",
+        "Retry-After",
+        "blank",
+        "`[` and `]` unescaped",
+    ):
+        assert needle in description
+
+
+def test_token_endpoint_documents_its_throttle() -> None:
+    responses = PATHS["/api/auth/oauth/token"]["post"]["responses"]
+    assert responses["429"]["content"]["application/json"]["schema"]["$ref"].endswith("OAuthError")
+    assert "Retry-After" in responses["429"]["headers"]
+
+
+def test_a_bounded_integer_pattern_is_exactly_its_range() -> None:
+    schema = SCHEMAS["SupplierCreateAttributes"]["properties"]["deliveryTime"]
+    pattern = re.compile(schema["pattern"])
+    for number in range(-400, 400):
+        assert bool(pattern.match(str(number))) is (1 <= number <= 365), number
+        assert bool(pattern.match(f"+00{number}.0")) is (1 <= number <= 365), number

@@ -1,7 +1,12 @@
 """The OpenAPI 3.1 document of the whole API, generated from the resource registry.
 
 Nothing here lists fields by hand: every path, schema and parameter of ``/v1`` is derived from
-``REGISTRY``. The module is pure (stdlib and ``optiply.resources`` only); the HTTP layer serves
+``REGISTRY``. Every rule a schema can state is stated where the server enforces it (ranges,
+digit limits, lengths, non-blank names, case-insensitive enums, nullability, filter operators
+per attribute), so a client or a fuzzer driven by the document sends what the server accepts
+and reads what it answers; rules a schema cannot state (an offset that is a multiple of the
+limit, ``data.id`` equal to the URL's, ``endDate`` not before ``startDate``) are described. The
+module is pure (stdlib, ``optiply.resources`` and the filter operators); the HTTP layer serves
 the dictionary that ``openapi_document`` returns.
 """
 
@@ -11,11 +16,14 @@ import copy
 from decimal import Decimal
 from typing import Any
 
+from optiply.query.operators import EQUALITY, ORDERING, Operator
 from optiply.resources import REGISTRY, Access, Attribute, Kind, Relationship, ResourceSpec, get
+from optiply.resources.types import INT64_MAX, INT64_MIN
 
 Schema = dict[str, Any]
 
 _MEDIA_TYPE = "application/vnd.api+json"
+_JSON = "application/json"
 _OAUTH_PATH = "/api/auth/oauth/token"
 _SCOPES = {
     "read": "GET requests.",
@@ -23,88 +31,202 @@ _SCOPES = {
     "delete": "DELETE requests.",
 }
 _METHOD_SCOPES = {"get": "read", "post": "write", "patch": "write", "delete": "delete"}
-_OPERATORS = ("EQ", "NEQ", "LIKE", "LT", "LE", "GT", "GE")
+_OPERATORS = tuple(op.value for op in Operator)
+_DEFAULT_DIGITS = 17  # integer digits of a decimal without a limit of its own (types._decimal)
+_TEXT_DIGITS = 18  # numeric strings are documented up to 18 digits, always within 64 bits
 
-_ID_TEXT = r"^[1-9][0-9]*$"
-_INTEGER_TEXT = r"^\s*[+-]?[0-9]+(\.0*)?\s*$"
-_DECIMAL_TEXT = r"^\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*$"
-_DATETIME_TEXT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{6})?Z$"
+# --- patterns -----------------------------------------------------------------------------------
+# ECMA-262 regular expressions that Python's re reads the same way. They describe the spellings
+# the server reads; it also reads a few they leave out (spaces around numbers, exponents, numeric
+# strings of 19 digits), as the descriptions say.
+
+
+def _digit_range(low: str, high: str) -> str:
+    """A pattern for the digit strings of one length from ``low`` to ``high``."""
+    rest = len(low) - 1
+    if low == "0" * len(low) and high == "9" * len(high):
+        return _any_digits(len(low))
+    if low[0] == high[0]:
+        return low[0] + _digit_range(low[1:], high[1:])
+    parts = [low[0] + _digit_range(low[1:], "9" * rest)]
+    if int(high[0]) - int(low[0]) > 1:
+        parts.append(_digit_class(int(low[0]) + 1, int(high[0]) - 1) + _any_digits(rest))
+    parts.append(high[0] + _digit_range("0" * rest, high[1:]))
+    return "(?:" + "|".join(parts) + ")"
+
+
+def _digit_class(low: int, high: int) -> str:
+    return str(low) if low == high else f"[{low}-{high}]"
+
+
+def _any_digits(count: int) -> str:
+    return {0: "", 1: "[0-9]"}.get(count, f"[0-9]{{{count}}}")
+
+
+def _natural_range(low: int, high: int) -> str:
+    """A pattern for the numbers ``low`` to ``high`` (0 <= low <= high), no leading zeros.
+
+    >>> _natural_range(1, 365)
+    '(?:[1-9][0-9]{0,1}|(?:1[0-9]{2}|2[0-9]{2}|3(?:0[0-9]|[1-5][0-9]|6(?:0|[1-4]|5))))'
+    >>> _natural_range(0, 1), _natural_range(1, 10**18 - 1)
+    ('(?:0|1)', '[1-9][0-9]{0,17}')
+    """
+    parts = ["0"] if low == 0 else []
+    low = max(low, 1)
+    full, partial = [], []  # full: widths whose every number is in range
+    for width in range(len(str(low)), len(str(high)) + 1):
+        start, end = max(low, 10 ** (width - 1)), min(high, 10**width - 1)
+        if start == 10 ** (width - 1) and end == 10**width - 1:
+            full.append(width)
+        elif start <= end:
+            partial.append(_digit_range(str(start), str(end)))
+    if full:  # one [1-9][0-9]{a,b} for them all
+        fewest, most = full[0] - 1, full[-1] - 1
+        tail = _any_digits(most) if fewest == most else f"[0-9]{{{fewest},{most}}}"
+        parts.append("[1-9]" + tail)
+    parts += partial
+    return parts[0] if len(parts) == 1 else "(?:" + "|".join(parts) + ")"
+
+
+def _integer_text(low: int, high: int) -> str:
+    r"""Integers from ``low`` to ``high`` as text (sign, leading zeros and ``.0`` allowed), at
+    most ``_TEXT_DIGITS`` digits; unanchored.
+
+    >>> print(_integer_text(0, 1))
+    (?:\+?0*(?:0|1))(?:\.0*)?
+    """
+    widest = 10**_TEXT_DIGITS - 1
+    low, high = max(low, -widest), min(high, widest)
+    parts = []
+    if high >= 0:
+        parts.append(r"\+?0*" + _natural_range(max(low, 0), high))
+    if low < 0:
+        parts.append("-0*" + _natural_range(max(1, -high), -low))
+    return "(?:" + "|".join(parts) + r")(?:\.0*)?"
+
+
+def _decimal_text(attribute: Attribute, *, bounded: bool) -> str:
+    """Plain decimal notation within the digit limit (and, when ``bounded``, the attribute's
+    bounds, as they apply after rounding toward zero to two places); unanchored."""
+    digits = attribute.integer_digits or _DEFAULT_DIGITS
+    low, high = (attribute.minimum, attribute.maximum) if bounded else (None, None)
+    sign = "[+-]?" if low is None or low < 0 else r"\+?"
+    numbers = [rf"[0-9]{{1,{digits}}}(?:\.[0-9]*)?", r"\.[0-9]+"]
+    if high is not None:  # below 10^k: at most k digits; 10^k itself if it rounds to .00
+        top = _power_of_ten(high)
+        numbers[0] = rf"[0-9]{{1,{top}}}(?:\.[0-9]*)?"
+        numbers.append(f"{high:f}" + r"(?:\.(?:0{0,2}|00[0-9]*))?")
+    return f"{sign}0*(?:{'|'.join(numbers)})"
+
+
+def _rendered_decimal(attribute: Attribute) -> str:
+    """What a response holds: exactly two decimals, within the digit limit and bounds."""
+    digits = attribute.integer_digits or _DEFAULT_DIGITS
+    if attribute.maximum is not None:
+        top = _power_of_ten(attribute.maximum)
+        return rf"^(?:[0-9]{{1,{top}}}\.[0-9]{{2}}|{attribute.maximum:f}\.00)$"
+    sign = "-?" if attribute.minimum is None or attribute.minimum < 0 else ""
+    return rf"^{sign}[0-9]{{1,{digits}}}\.[0-9]{{2}}$"
+
+
+def _power_of_ten(value: int | Decimal) -> int:
+    exponent = len(str(int(value))) - 1
+    if value != 10**exponent:
+        raise NotImplementedError(f"a decimal maximum must be a power of ten, got {value}")
+    return exponent
+
+
+def _any_case(words: list[str]) -> str:
+    """``words`` in any case; unanchored.
+
+    >>> _any_case(["on", "close_out"])
+    '(?:[oO][nN]|[cC][lL][oO][sS][eE]_[oO][uU][tT])'
+    """
+    spelled = ["".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in w) for w in words]
+    return "(?:" + "|".join(spelled) + ")"
+
+
+def _anchored(text: str) -> str:
+    return f"^{text}$"
+
+
+_NO_NUL = r"^[^\x00]*$"  # no string value may contain a NUL character
+_NOT_BLANK = r"^[^\x00]*[^\x00\s][^\x00]*$"  # required strings: some character not a space
+_ID_TEXT = r"^[1-9][0-9]{0,18}$"  # ids: positive 64-bit integers, as strings
+_NULL = _any_case(["null"])
+_BOOLEAN_TEXT = _any_case(["true", "false"])
+# Date-times a filter reads (fromisoformat): the years 1000-8999 keep every offset in range.
+_DATETIME_TEXT = (
+    r"[1-8][0-9]{3}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
+    r"(?:T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
+    r"(?:Z|[+-](?:0[0-9]|1[0-3]):[0-5][0-9])?)?"
+)
+_RENDERED_DATETIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{6})?Z$"
 _EMAIL: Schema = {"type": "string", "format": "email"}
 _STRING_MAP: Schema = {"type": "object", "additionalProperties": {"type": "string"}}
+_INT64: Schema = {"type": "integer", "format": "int64", "minimum": INT64_MIN, "maximum": INT64_MAX}
+_LINK_NOTE = (
+    "An absolute URL. Its query keeps `[` and `]` unescaped (`page[offset]=50`), as clients "
+    "send them, so it is no strict RFC 3986 URI (hence no `format`): follow it verbatim."
+)
 
-# Kind -> (response form, request form): the one table of JSON forms (§3.6, §4.6). Requests are
-# loose: integers also as numeric strings, decimals as numbers or strings, e-mails as one string.
-_KIND_SCHEMAS: dict[Kind, tuple[Schema, Schema]] = {
-    Kind.ID: ({"type": "string", "pattern": _ID_TEXT}, {"type": "string", "pattern": _ID_TEXT}),
-    Kind.STRING: ({"type": "string"}, {"type": "string"}),
-    Kind.INTEGER: (
-        {"type": "integer", "format": "int64"},
-        {"type": ["integer", "string"], "format": "int64", "pattern": _INTEGER_TEXT},
-    ),
-    Kind.REFERENCE: (
-        {"type": "integer", "format": "int64", "minimum": 1},
-        {"type": ["integer", "string"], "format": "int64", "minimum": 1, "pattern": _INTEGER_TEXT},
-    ),
-    Kind.DECIMAL: (
-        {"type": "string", "pattern": r"^-?\d+\.\d{2}$"},
-        {"type": ["number", "string"], "pattern": _DECIMAL_TEXT},
-    ),
-    Kind.BOOLEAN: ({"type": "boolean"}, {"type": "boolean"}),
-    Kind.DATETIME: (
-        {"type": "string", "format": "date-time", "pattern": _DATETIME_TEXT},
-        {"type": "string", "format": "date-time"},
-    ),
-    Kind.UUID: ({"type": "string", "format": "uuid"}, {"type": "string", "format": "uuid"}),
-    Kind.ENUM: ({"type": "string"}, {"type": "string"}),
-    Kind.EMAILS: (
-        {"type": "array", "items": _EMAIL},
-        {"type": ["array", "string"], "items": _EMAIL},
-    ),
-    Kind.OBJECT: (_STRING_MAP, _STRING_MAP),
-    Kind.LINES: ({"type": "array"}, {"type": "array"}),
-}
-
-# What a request may send beyond the rendered form (§3.6).
 _INPUT_NOTES = {
-    Kind.INTEGER: "A JSON integer or a numeric string.",
-    Kind.REFERENCE: "A JSON integer or a numeric string.",
-    Kind.DECIMAL: "A JSON number or a numeric string.",
+    Kind.INTEGER: "A JSON integer, or a numeric string (documented up to 18 digits; any 64-bit "
+    "integer is read, spaces around it too).",
+    Kind.REFERENCE: "A JSON integer, or a numeric string.",
+    Kind.DECIMAL: "A JSON number, or a numeric string (exponents and spaces around it are read "
+    "too).",
+    Kind.BOOLEAN: "A JSON boolean, or the string true or false in any case.",
     Kind.DATETIME: "ISO-8601 with Z, an offset or no zone (UTC); a date alone means midnight.",
-    Kind.ENUM: "Case-insensitive.",
+    Kind.ENUM: "Any case.",
     Kind.EMAILS: "Also one string of addresses separated by commas or semicolons.",
 }
 
 _DESCRIPTION = """\
 A self-hosted, open re-implementation of the Optiply Public API v1. It loosely follows JSON:API.
 
-**Media type.** Responses are `application/vnd.api+json`. POST and PATCH bodies must be sent
-with `Content-Type: application/vnd.api+json`; any other media type answers 415.
+**Media type.** Responses are `application/vnd.api+json` (OAuth2 errors, 401 and a missing \
+scope's 403, are `application/json`). POST and PATCH bodies must be sent as \
+`application/vnd.api+json` or `application/json` (parameters such as `charset` are fine); any \
+other media type answers 415, a body over 16 MiB 413.
 
-**Values.** Ids are strings at the document level; foreign keys (`productId`, ...) are integer
-attributes with read-only `*Uuid` twins. Decimals are rendered as strings with exactly two
-decimals (`"12.50"`); input decimals (numbers or numeric strings) are rounded toward zero to two
-decimals. Date-times are UTC, rendered as `YYYY-MM-DDTHH:MM:SS[.ffffff]Z`. Nullable attributes
-are rendered as an explicit `null`.
+**Ids.** Ids are positive 64-bit integers (1 to 9223372036854775807): a path id that is not one \
+answers 400 `INVALID_ID`. Ids are strings at the document level; foreign keys (`productId`, \
+...) are integer attributes with read-only `*Uuid` twins. On PATCH, `data.id` may be left out; \
+when sent it must equal the id in the URL (400 at `/data/id`).
 
-**Filters.** `filter[attr]=v` or `filter[attr][OP]=v`, with OP one of EQ (the default), NEQ,
-LIKE (contains, case-insensitive; `%` and `_` are wildcards), LT, LE, GT, GE (case-insensitive).
-The value `null` means IS NULL (with NEQ: IS NOT NULL). A repeated key means IN. Filters on
-different keys are combined with AND.
+**Values.** Decimals are rendered as strings with exactly two decimals (`"12.50"`); input \
+decimals (numbers or numeric strings) are rounded toward zero to two decimals, and each has a \
+limit of digits before the point (17 unless the attribute says otherwise). Date-times are UTC, \
+rendered as `YYYY-MM-DDTHH:MM:SS[.ffffff]Z`. Nullable attributes are rendered as an explicit \
+`null`. Enumerations are read in any case and rendered in lowercase. Required strings must not \
+be blank; no string may contain a NUL character.
 
-**Sorting.** `sort=a,-b`: comma-separated attributes, `-` for descending; by default `id`
-ascending.
+**Filters.** `filter[attr]=v` or `filter[attr][OP]=v`, with OP one of EQ (the default), NEQ, \
+LIKE (contains, case-insensitive; `%` and `_` are wildcards), LT, LE, GT, GE (case-insensitive). \
+The value `null` means IS NULL (with NEQ: IS NOT NULL). A repeated key means IN. Filters on \
+different keys are combined with AND. Each collection's filter schema lists the operators every \
+attribute takes and the values they read.
 
-**Paging.** `page[limit]` (default 50, at most 100) and `page[offset]` (default 0, a multiple of
-the limit). Lists carry `links.first/last/prev/next` and `meta.totalResourceCount`; `next`
-resumes by key with an extra `page[after]` cursor, so follow it verbatim.
+**Sorting.** `sort=a,-b`: comma-separated attributes, `-` for descending, each at most once; by \
+default `id` ascending.
 
-**Accounts.** Every `/v1` operation accepts the query parameters `accountId` (the account to work
-in; 403 when the token cannot reach it) and `couplingId` (the integration instance; it keys
-`remoteIdMap`, default key `publicApi`).
+**Paging.** `page[limit]` (default 50, at most 100) and `page[offset]` (default 0, a multiple of \
+the limit: a schema cannot say so, the server answers 400). Lists carry \
+`links.first/last/prev/next` and `meta.totalResourceCount`; `next` resumes by key with an extra \
+`page[after]` cursor, so follow it verbatim. Links are absolute URLs whose query keeps `[` and \
+`]` unescaped.
 
-**Embedded lines.** POST of {embedding} accepts `attributes.orderLines`: flat line objects
-created with the order and never rendered. As an extension, the 201 response lists the ids of
+**Accounts.** Every `/v1` operation accepts the query parameters `accountId` (the account to \
+work in; 403 when the token cannot reach it) and `couplingId` (the integration instance; it \
+keys `remoteIdMap`, default key `publicApi`).
+
+**Embedded lines.** POST of {embedding} accepts `attributes.orderLines`: flat line objects \
+created with the order and never rendered. As an extension, the 201 response lists the ids of \
 the created lines in `meta.orderLineIds`.
+
+**Busy database.** Any operation may answer 503 with `Retry-After` when the database is busy \
+(a lock timeout, deadlock or serialization failure): nothing was written, send it again.
 
 **Methods.** A method a path does not list answers 405.
 """
@@ -146,11 +268,7 @@ def _embedding_types() -> str:
 
 
 def _attribute_schema(attribute: Attribute, *, request: bool) -> Schema:
-    response_form, request_form = _KIND_SCHEMAS[attribute.kind]
-    schema = copy.deepcopy(request_form if request else response_form)
-    schema.update(_constraints(attribute, request=request))
-    if request and attribute.ignore_booleans:
-        schema["type"] = [schema["type"], "boolean"]
+    schema = _request_form(attribute) if request else _response_form(attribute)
     if attribute.nullable:
         _allow_null(schema)
     if not request and attribute.access is Access.READ_ONLY:
@@ -165,27 +283,100 @@ def _attribute_schema(attribute: Attribute, *, request: bool) -> Schema:
     return schema
 
 
-def _constraints(attribute: Attribute, *, request: bool) -> Schema:
-    constraints: Schema = {}
+def _bounds(attribute: Attribute) -> tuple[int, int]:
+    """The integer range of an INTEGER or REFERENCE attribute."""
+    low = 1 if attribute.kind is Kind.REFERENCE else INT64_MIN
+    if attribute.minimum is not None:
+        low = int(attribute.minimum)
+    high = INT64_MAX if attribute.maximum is None else int(attribute.maximum)
+    return low, high
+
+
+def _string_form(attribute: Attribute, *, checked: bool) -> Schema:
+    """A STRING; ``checked`` when the API writes it, so its input rules hold for stored values."""
+    schema: Schema = {"type": "string"}
     if attribute.max_length is not None:
-        constraints["maxLength"] = attribute.max_length
+        schema["maxLength"] = attribute.max_length
     if attribute.exact_length is not None:
-        constraints["minLength"] = constraints["maxLength"] = attribute.exact_length
-    if attribute.choices:
-        constraints["enum"] = list(attribute.choices)
-    # Decimals are strings in responses, where a numeric bound cannot apply (see _notes).
-    if attribute.kind is not Kind.DECIMAL or request:
-        if attribute.minimum is not None:
-            constraints["minimum"] = _number(attribute.minimum)
-        if attribute.maximum is not None:
-            constraints["maximum"] = _number(attribute.maximum)
-    return constraints
+        schema["minLength"] = schema["maxLength"] = attribute.exact_length
+    if checked:
+        schema["pattern"] = _NOT_BLANK if attribute.required else _NO_NUL
+    return schema
+
+
+def _response_form(attribute: Attribute) -> Schema:
+    kind = attribute.kind
+    if kind is Kind.ID:
+        return {"type": "string", "pattern": _ID_TEXT}
+    if kind is Kind.STRING:
+        return _string_form(attribute, checked=attribute.access is not Access.READ_ONLY)
+    if kind in (Kind.INTEGER, Kind.REFERENCE):
+        low, high = _bounds(attribute)
+        return {**_INT64, "minimum": low, "maximum": high}
+    if kind is Kind.DECIMAL:
+        return {"type": "string", "pattern": _rendered_decimal(attribute)}
+    if kind is Kind.BOOLEAN:
+        return {"type": "boolean"}
+    if kind is Kind.DATETIME:
+        return {"type": "string", "format": "date-time", "pattern": _RENDERED_DATETIME}
+    if kind is Kind.UUID:
+        return {"type": "string", "format": "uuid"}
+    if kind is Kind.ENUM:
+        return {"type": "string", "enum": list(attribute.choices)}
+    if kind is Kind.EMAILS:
+        return {"type": "array", "items": copy.deepcopy(_EMAIL)}
+    if kind is Kind.OBJECT:
+        return copy.deepcopy(_STRING_MAP)
+    return {"type": "array"}  # LINES: never rendered
+
+
+def _request_form(attribute: Attribute) -> Schema:
+    kind = attribute.kind
+    if kind in (Kind.INTEGER, Kind.REFERENCE):
+        low, high = _bounds(attribute)
+        return {
+            "type": ["integer", "string"],
+            "format": "int64",
+            "minimum": low,
+            "maximum": high,
+            "pattern": _anchored(_integer_text(low, high)),
+        }
+    if kind is Kind.DECIMAL:
+        schema: Schema = {"type": ["number", "string"]}
+        digits = attribute.integer_digits or _DEFAULT_DIGITS
+        if attribute.minimum is None:
+            schema["exclusiveMinimum"] = -(10**digits)
+        else:
+            schema["minimum"] = _number(attribute.minimum)
+        if attribute.maximum is None:
+            schema["exclusiveMaximum"] = 10**digits
+        else:
+            schema["maximum"] = _number(attribute.maximum)
+        schema["pattern"] = _anchored(_decimal_text(attribute, bounded=True))
+        return schema
+    if kind is Kind.BOOLEAN:
+        return {"type": ["boolean", "string"], "pattern": _anchored(_BOOLEAN_TEXT)}
+    if kind is Kind.DATETIME:
+        kinds = ["string", "boolean"] if attribute.ignore_booleans else "string"
+        return {"type": kinds, "format": "date-time"}
+    if kind is Kind.ENUM:
+        words = [*attribute.choices, *(alias for alias, _ in attribute.choice_aliases)]
+        return {
+            "type": "string",
+            "pattern": _anchored(_any_case(words)),
+            "examples": list(attribute.choices),
+        }
+    if kind is Kind.EMAILS:
+        return {"type": ["array", "string"], "items": copy.deepcopy(_EMAIL)}
+    if kind is Kind.STRING:
+        return _string_form(attribute, checked=True)
+    return _response_form(attribute)
 
 
 def _notes(attribute: Attribute, request: bool) -> list[str]:
     notes: list[str] = []
     if attribute.kind is Kind.DECIMAL:
-        digits = attribute.integer_digits or 17
+        digits = attribute.integer_digits or _DEFAULT_DIGITS
         notes.append(
             f"At most {digits} digits before the point; two decimals, rounded toward zero."
         )
@@ -195,6 +386,8 @@ def _notes(attribute: Attribute, request: bool) -> list[str]:
             notes.append(f"Value {' and '.join(bounds)}.")
     if request and attribute.kind in _INPUT_NOTES:
         notes.append(_INPUT_NOTES[attribute.kind])
+    if request and attribute.kind is Kind.STRING and attribute.required:
+        notes.append("Must not be blank.")
     if request and attribute.ignore_booleans:
         notes.append("Booleans are ignored.")
     if request and attribute.choice_aliases:
@@ -269,7 +462,7 @@ def _embedded_line_schema(spec: ResourceSpec) -> Schema:
 
 
 def _schemas() -> dict[str, Schema]:
-    schemas = _shared_schemas()
+    schemas = {**_shared_schemas(), **_filter_components()}
     for spec in REGISTRY:
         schemas.update(_resource_schemas(spec))
     return schemas
@@ -284,7 +477,14 @@ def _resource_schemas(spec: ResourceSpec) -> dict[str, Schema]:
         ),
         label: _resource_object(spec),
         f"{label}Document": _single_document(label),
+        f"{label}NullableDocument": _nullable_document(label),
         f"{label}ListDocument": _list_document(label),
+        f"{label}Identifier": _identifier(spec),
+        f"{label}IdentifierDocument": _nullable_document(f"{label}Identifier"),
+        f"{label}IdentifiersDocument": _object(
+            {"data": {"type": "array", "items": _schema_ref(f"{label}Identifier")}},
+            required=["data"],
+        ),
         f"{label}Filter": _filter_schema(spec),
     }
     if "POST" in spec.methods:
@@ -327,6 +527,16 @@ def _resource_object(spec: ResourceSpec) -> Schema:
     }
 
 
+def _identifier(spec: ResourceSpec) -> Schema:
+    return _object(
+        {
+            "type": {"type": "string", "const": spec.type},
+            "id": {"type": "string", "pattern": _ID_TEXT},
+        },
+        required=["type", "id"],
+    )
+
+
 def _relationship_schema(relationship: Relationship) -> Schema:
     label = get(relationship.target).label
     target = f"the {label} rows" if relationship.to_many else f"the {label}"
@@ -335,6 +545,12 @@ def _relationship_schema(relationship: Relationship) -> Schema:
 
 def _single_document(label: str) -> Schema:
     return {"type": "object", "properties": {"data": _schema_ref(label)}, "required": ["data"]}
+
+
+def _nullable_document(label: str) -> Schema:
+    """``data`` is the ``label`` schema or null (a to-one relationship that points nowhere)."""
+    data = {"anyOf": [_schema_ref(label), {"type": "null"}]}
+    return {"type": "object", "properties": {"data": data}, "required": ["data"]}
 
 
 def _created_document(label: str) -> Schema:
@@ -374,52 +590,149 @@ def _request_document(spec: ResourceSpec, *, update: bool) -> Schema:
         data["properties"]["id"] = {
             "type": "string",
             "pattern": _ID_TEXT,
-            "description": "Optional; when present it must equal the id in the URL (400).",
+            "description": "Optional; when present it must equal the id in the URL (400 at "
+            "/data/id otherwise).",
         }
     return {"type": "object", "properties": {"data": data}, "required": ["data"]}
 
 
+# --- filters ------------------------------------------------------------------------------------
+
+# Which operators an attribute takes (query/parse.py): no order on booleans, e-mails and objects;
+# e-mails and objects only LIKE.
+_UNORDERED = (Kind.BOOLEAN, Kind.EMAILS, Kind.OBJECT)
+_LIKE_ONLY = (Kind.EMAILS, Kind.OBJECT)
+_COMMA_LISTS = (Kind.ID, Kind.REFERENCE)  # EQ/NEQ values split on commas (Q27)
+
+
+def filter_operators(attribute: Attribute) -> tuple[Operator, ...]:
+    """The operators ``filter[attribute][OP]`` accepts, in canonical order."""
+    return tuple(
+        op
+        for op in Operator
+        if not (op in ORDERING and attribute.kind in _UNORDERED)
+        and not (op in EQUALITY and attribute.kind in _LIKE_ONLY)
+    )
+
+
+def _filter_text(attribute: Attribute) -> str:
+    """A value of ``attribute`` as a filter reads it (no range rules apply); unanchored."""
+    kind = attribute.kind
+    if kind in (Kind.ID, Kind.INTEGER, Kind.REFERENCE):
+        return _integer_text(INT64_MIN, INT64_MAX)
+    if kind is Kind.DECIMAL:
+        return _decimal_text(attribute, bounded=False)
+    if kind is Kind.BOOLEAN:
+        return f"(?:{_BOOLEAN_TEXT}|0|1)"
+    if kind is Kind.DATETIME:
+        return f"(?:{_DATETIME_TEXT})"
+    if kind is Kind.ENUM:
+        return _any_case([*attribute.choices, *(alias for alias, _ in attribute.choice_aliases)])
+    return "[^\\x00]*"
+
+
+def _filter_value(attribute: Attribute, operator: Operator) -> Schema:
+    if operator is Operator.LIKE:
+        return {"type": "string", "pattern": _NO_NUL, "not": {"pattern": _anchored(_NULL)}}
+    value = _filter_text(attribute)
+    if operator in ORDERING:
+        return {"type": "string", "pattern": _anchored(value)}
+    one = f"(?:{_NULL}|{value})"
+    if attribute.kind in _COMMA_LISTS:
+        return {"type": "string", "pattern": _anchored(f"{one}(?:,{one})*")}
+    return {"type": "string", "pattern": _anchored(one)}
+
+
+def _filter_name(attribute: Attribute) -> str:
+    """The name of the shared filter schemas of ``attribute``'s kind of value."""
+    kind = attribute.kind
+    if kind is Kind.DECIMAL:
+        return f"Decimal{attribute.integer_digits or _DEFAULT_DIGITS}"
+    if kind is Kind.ENUM:
+        return "Enum" + "".join(_title(w) for c in attribute.choices for w in c.split("_"))
+    names = {Kind.ID: "Id", Kind.REFERENCE: "Id", Kind.INTEGER: "Integer", Kind.BOOLEAN: "Boolean"}
+    names |= {Kind.DATETIME: "DateTime", Kind.EMAILS: "Contains", Kind.OBJECT: "Contains"}
+    return names.get(kind, "Text")
+
+
+def _filter_components() -> dict[str, Schema]:
+    """Per kind of value: ``<Name>FilterValue`` (the EQ value), ``<Name>FilterOperators`` and
+    ``<Name>Filter``, the forms a key takes. A repeated key (IN) has no deepObject form: arrays
+    there are serialized with indices, so it is described, not listed."""
+    schemas: dict[str, Schema] = {}
+    for spec in REGISTRY:
+        for attribute in spec.attributes:
+            name = _filter_name(attribute)
+            if not attribute.filterable or f"{name}Filter" in schemas:
+                continue
+            operators = filter_operators(attribute)
+            by_operator = {op.value: _filter_value(attribute, op) for op in operators}
+            schemas[f"{name}FilterOperators"] = {
+                "type": "object",
+                "properties": by_operator,
+                "additionalProperties": False,
+                "minProperties": 1,
+                "description": "Operators (any case) with their values.",
+            }
+            forms = [_schema_ref(f"{name}FilterOperators")]
+            if Operator.EQ in operators:
+                schemas[f"{name}FilterValue"] = by_operator[Operator.EQ.value]
+                forms.insert(0, _schema_ref(f"{name}FilterValue"))
+            schemas[f"{name}Filter"] = {"anyOf": forms}
+    return schemas
+
+
 def _filter_schema(spec: ResourceSpec) -> Schema:
-    properties: Schema = {spec.type: _schema_ref(f"{spec.label}Filter")}
-    properties[spec.type]["description"] = f"The optional type prefix: filter[{spec.type}][attr]."
-    for attribute in spec.attributes:
-        if attribute.filterable:
-            properties[attribute.name] = _schema_ref("FilterValue")
+    filterable = [a for a in spec.attributes if a.filterable]
+    properties: Schema = {a.name: _schema_ref(f"{_filter_name(a)}Filter") for a in filterable}
+    properties[spec.type] = {
+        "type": "object",
+        "properties": dict(properties),
+        "additionalProperties": False,
+        "minProperties": 1,
+        "description": f"The optional type prefix: filter[{spec.type}][attr].",
+    }
     return {"type": "object", "properties": properties, "additionalProperties": False}
 
 
+def _sort_schema(spec: ResourceSpec) -> Schema:
+    names = [a.name for a in spec.attributes if a.sortable or a.kind is Kind.ID]
+    key = f"-?(?:{'|'.join(names)})"
+    return {"type": "string", "pattern": f"^(?:{key}(?:,{key})*)?$", "examples": ["-updatedAt,id"]}
+
+
 def _shared_schemas() -> dict[str, Schema]:
-    uri = {"type": "string", "format": "uri"}
-    nullable_uri = {"type": ["string", "null"], "format": "uri"}
-    values = {"type": ["string", "array"], "items": {"type": "string"}}
+    link = {"type": "string", "pattern": "^https?://", "description": _LINK_NOTE}
+    nullable_link = {**link, "type": ["string", "null"]}
     return {
-        "ResourceLinks": _object({"self": uri}, required=["self"]),
+        "ResourceLinks": _object({"self": link}, required=["self"]),
         "Relationship": _object(
-            {"links": _object({"self": uri, "related": uri}, required=["self", "related"])},
+            {"links": _object({"self": link, "related": link}, required=["self", "related"])},
             required=["links"],
         ),
         "PaginationLinks": _object(
-            {name: nullable_uri for name in ("first", "last", "prev", "next")}
+            {name: copy.deepcopy(nullable_link) for name in ("first", "last", "prev", "next")},
+            required=["first", "last", "prev", "next"],
         ),
         "ListMeta": _object(
             {"totalResourceCount": {"type": "integer", "minimum": 0}},
             required=["totalResourceCount"],
         ),
-        "FilterValue": {
-            "description": "A value (repeat the key for IN), or operators with values.",
-            "anyOf": [values, _schema_ref("FilterOperators")],
-        },
-        "FilterOperators": {
-            **_object({op: values for op in _OPERATORS}),
-            "description": "Operators are case-insensitive; the value `null` means IS NULL.",
-        },
         "ErrorDocument": _object(
             {"errors": {"type": "array", "minItems": 1, "items": _schema_ref("Error")}},
             required=["errors"],
         ),
         "Error": _error_schema(),
         "OAuthError": _object(
-            {"error": {"type": "string"}, "error_description": {"type": "string"}},
+            {
+                "error": {"type": "string"},
+                "error_description": {"type": "string"},
+                "hint": {
+                    "type": "string",
+                    "description": "Our own plain-words explanation, where the hosted API's "
+                    "sentence says little (an extension member, RFC 6749 §5.2).",
+                },
+            },
             required=["error"],
         ),
         "TokenResponse": _object(
@@ -524,13 +837,19 @@ def _resource_paths(spec: ResourceSpec) -> dict[str, Schema]:
         )
     paths = {f"/v1/{spec.type}": collection, f"/v1/{spec.type}/{{id}}": item}
     for relationship in spec.relationships:
-        paths[f"/v1/{spec.type}/{{id}}/{relationship.name}"] = _related_path(spec, relationship)
+        base = f"/v1/{spec.type}/{{id}}"
+        paths[f"{base}/{relationship.name}"] = _related_path(spec, relationship)
+        paths[f"{base}/relationships/{relationship.name}"] = _identifiers_path(spec, relationship)
     return paths
 
 
 def _related_path(spec: ResourceSpec, relationship: Relationship) -> Schema:
     target = get(relationship.target)
-    document = f"{target.label}ListDocument" if relationship.to_many else f"{target.label}Document"
+    if relationship.to_many:
+        document, note = f"{target.label}ListDocument", ""
+    else:
+        document = f"{target.label}NullableDocument"
+        note = f"`data` is null when the {relationship.name} is unset or deleted."
     operation = _operation(
         spec,
         "get",
@@ -538,6 +857,30 @@ def _related_path(spec: ResourceSpec, relationship: Relationship) -> Schema:
         f"Get the {relationship.name} of a {spec.label}",
         responses={"200": _ok(document)},
         parameters=_list_parameters(target) if relationship.to_many else [],
+        description=note,
+    )
+    return {"parameters": [_parameter_ref("ResourceId")], "get": operation}
+
+
+def _identifiers_path(spec: ResourceSpec, relationship: Relationship) -> Schema:
+    target = get(relationship.target)
+    if relationship.to_many:
+        document = f"{target.label}IdentifiersDocument"
+        note = (
+            "The identifiers of one page (page[limit], default 50; the list parameters apply as "
+            "on the related endpoint), without links: page through the related endpoint."
+        )
+    else:
+        document = f"{target.label}IdentifierDocument"
+        note = f"`data` is null when the {relationship.name} is unset or deleted."
+    operation = _operation(
+        spec,
+        "get",
+        f"get{spec.label}{_title(relationship.name)}Relationship",
+        f"Get the {relationship.name} identifiers of a {spec.label}",
+        responses={"200": _ok(document)},
+        parameters=_list_parameters(target) if relationship.to_many else [],
+        description=note,
     )
     return {"parameters": [_parameter_ref("ResourceId")], "get": operation}
 
@@ -568,9 +911,10 @@ def _operation(
         "responses": {**responses, **_errors_for(spec, method, not_found=not_found)},
     }
     if body is not None:
+        schema = _schema_ref(body)
         operation["requestBody"] = {
             "required": True,
-            "content": {_MEDIA_TYPE: {"schema": _schema_ref(body)}},
+            "content": {_MEDIA_TYPE: {"schema": schema}, _JSON: {"schema": dict(schema)}},
         }
     return operation
 
@@ -580,7 +924,8 @@ def _errors_for(spec: ResourceSpec, method: str, *, not_found: bool) -> Schema:
     if not_found:
         codes.append("404")
     if method in ("post", "patch"):
-        codes += ["409", "415"] if spec.unique else ["415"]
+        codes += ["409", "413", "415"] if spec.unique else ["413", "415"]
+    codes.append("503")
     return {code: {"$ref": f"#/components/responses/{_RESPONSE_NAMES[code]}"} for code in codes}
 
 
@@ -614,9 +959,9 @@ def _list_parameters(spec: ResourceSpec) -> list[Schema]:
     sort = {
         "name": "sort",
         "in": "query",
-        "description": "Comma-separated attributes, `-` for descending (default `id`). "
-        f"Sortable: {', '.join(sortable)}.",
-        "schema": {"type": "string", "examples": ["-updatedAt,id"]},
+        "description": "Comma-separated attributes, `-` for descending, each at most once "
+        f"(default `id`). Sortable: {', '.join(sortable)}.",
+        "schema": _sort_schema(spec),
     }
     filters = {
         "name": "filter",
@@ -639,26 +984,27 @@ def _list_parameters(spec: ResourceSpec) -> list[Schema]:
 
 
 def _shared_parameters() -> dict[str, Schema]:
-    int64 = {"type": "integer", "format": "int64", "minimum": 1}
+    positive = {**_INT64, "minimum": 1}
     return {
         "ResourceId": {
             "name": "id",
             "in": "path",
             "required": True,
-            "schema": {"type": "string", "pattern": _ID_TEXT},
+            "description": "A positive 64-bit integer; anything else answers 400 INVALID_ID.",
+            "schema": dict(positive),
         },
         "AccountId": {
             "name": "accountId",
             "in": "query",
             "description": "The account to work in: narrows lists, chooses the account of a "
             "POST (after attributes.accountId). 403 when the token cannot reach it.",
-            "schema": int64,
+            "schema": dict(positive),
         },
         "CouplingId": {
             "name": "couplingId",
             "in": "query",
             "description": "The integration instance writing the data; keys remoteIdMap.",
-            "schema": int64,
+            "schema": dict(positive),
         },
         "PageLimit": {
             "name": "page[limit]",
@@ -668,8 +1014,9 @@ def _shared_parameters() -> dict[str, Schema]:
         "PageOffset": {
             "name": "page[offset]",
             "in": "query",
-            "description": "A multiple of page[limit]; past the end gives an empty page.",
-            "schema": {"type": "integer", "minimum": 0, "default": 0},
+            "description": "A multiple of page[limit] (400 otherwise); past the end gives an "
+            "empty page.",
+            "schema": {"type": "integer", "minimum": 0, "maximum": INT64_MAX, "default": 0},
         },
         "PageAfter": {
             "name": "page[after]",
@@ -695,24 +1042,26 @@ _RESPONSE_NAMES = {
     "404": "NotFound",
     "405": "MethodNotAllowed",
     "409": "Conflict",
+    "413": "PayloadTooLarge",
     "415": "UnsupportedMediaType",
+    "503": "ServiceUnavailable",
 }
 
 
 def _error_responses() -> dict[str, Schema]:
     errors = {_MEDIA_TYPE: {"schema": _schema_ref("ErrorDocument")}}
-    oauth = {"application/json": {"schema": _schema_ref("OAuthError")}}
+    oauth = {_JSON: {"schema": _schema_ref("OAuthError")}}
     text = {"schema": {"type": "string"}}
     return {
         "BadRequest": {"description": "Invalid body, value or query parameter.", "content": errors},
         "Unauthorized": {
             "description": "Missing, invalid or expired access token (OAuth2 body).",
-            "headers": {"WWW-Authenticate": text},
+            "headers": {"WWW-Authenticate": {**text, "required": True}},
             "content": oauth,
         },
         "Forbidden": {
             "description": "The token lacks the scope (OAuth2 body, insufficient_scope) or "
-            "cannot reach the account (JSON:API body).",
+            "cannot reach the account (JSON:API body, ACCOUNT_FORBIDDEN).",
             "content": {**oauth, **errors},
         },
         "NotFound": {"description": "Unknown or deleted id (or referenced id).", "content": errors},
@@ -722,8 +1071,20 @@ def _error_responses() -> dict[str, Schema]:
             "content": errors,
         },
         "Conflict": {"description": "The unique pair already exists.", "content": errors},
+        "PayloadTooLarge": {"description": "The body is over 16 MiB.", "content": errors},
         "UnsupportedMediaType": {
-            "description": f"The body is not sent as {_MEDIA_TYPE}.",
+            "description": f"The body is sent neither as {_MEDIA_TYPE} nor as {_JSON}.",
+            "content": errors,
+        },
+        "ServiceUnavailable": {
+            "description": "The database is busy (a lock timeout, deadlock or serialization "
+            "failure); nothing was written: send the request again after Retry-After seconds.",
+            "headers": {
+                "Retry-After": {
+                    "required": True,
+                    "schema": {"type": "string", "pattern": "^[0-9]+$"},
+                }
+            },
             "content": errors,
         },
     }
@@ -798,6 +1159,14 @@ def _token_path() -> Schema:
                     "Unknown client or wrong client secret; see error_description.",
                     _schema_ref("OAuthError"),
                 ),
+                "429": {
+                    **_json(
+                        "Too many failed token requests from this client or address: "
+                        "too_many_requests; wait Retry-After seconds.",
+                        _schema_ref("OAuthError"),
+                    ),
+                    "headers": {"Retry-After": {"schema": {"type": "string"}}},
+                },
             },
         }
     }

@@ -5,7 +5,8 @@
 - A line POSTed on its own uses ``order.placed + supplierProduct.deliveryTime`` days for the
   supplierProduct of (the order's supplier, the line's product), else the order's date.
 The time of day of ``placed`` is kept; a null lead time gives null (or falls through, for
-lines); nothing is recalculated on PATCH.
+lines); nothing is recalculated on PATCH. A date that would fall after the last representable
+instant (year 9999: a supplierProduct's lead time has no upper bound) is null too, never a 500.
 """
 
 from __future__ import annotations
@@ -22,7 +23,10 @@ from optiply.server.storage.repository import Connection
 def _plus_days(placed: datetime | None, days: int | None) -> datetime | None:
     if placed is None or days is None:
         return None
-    return placed + timedelta(days=days)
+    try:
+        return placed + timedelta(days=days)
+    except OverflowError:  # past 9999-12-31 (or beyond timedelta's 999,999,999 days)
+        return None
 
 
 def for_order(connection: Connection, row: Mapping[str, Any]) -> datetime | None:
