@@ -11,17 +11,20 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO
 
 import httpx
 import uvicorn
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, update
 
 from optiply.server.app import create_app
 from optiply.server.auth import admin
+from optiply.server.auth.tokens import digest
 from optiply.server.settings import Settings
 from optiply.server.storage.engine import make_engine
+from optiply.server.storage.tables import oauth_tokens
 
 JSONAPI = "application/vnd.api+json"
 POSTGRES_URL = os.environ.get("OPTIPLY_TEST_POSTGRES_URL")
@@ -158,6 +161,16 @@ def make_login(
     login.access_token = response.json()["access_token"]
     login.refresh_token = response.json()["refresh_token"]
     return login
+
+
+def expire_access_token(engine: Engine, token: str) -> None:
+    """Make an access token expired, as if its lifetime had passed (its grant stays live)."""
+    with engine.begin() as connection:
+        connection.execute(
+            update(oauth_tokens)
+            .where(oauth_tokens.c.token_hash == digest(token))
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
 
 
 def tmp_sqlite_url(directory: Path) -> str:

@@ -238,30 +238,42 @@ def test_tokens_revoke(database_url: str) -> None:
             select(oauth_clients.c.id).where(oauth_clients.c.client_id == client["client_id"])
         )
         assert client_pk is not None
-        issued = tokens.issue(
-            connection,
-            user_id=user["id"],
-            client_pk=client_pk,
-            scopes=["read"],
-            access_ttl=60,
-            refresh_ttl=60,
-            now=datetime.now(UTC),
+        first, second = (
+            tokens.issue(
+                connection,
+                user_id=user["id"],
+                client_pk=client_pk,
+                scopes=["read"],
+                access_ttl=60,
+                refresh_ttl=60,
+                now=datetime.now(UTC),
+            )
+            for _ in range(2)
         )
 
-    revoked = last_json(
-        optiply("tokens", "revoke", issued.access_token, "--json", url=database_url)
-    )
+    revoked = last_json(optiply("tokens", "revoke", first.access_token, "--json", url=database_url))
     from_stdin = optiply(
-        "tokens", "revoke", "-", url=database_url, stdin=issued.refresh_token + "\n"
+        "tokens", "revoke", "-", url=database_url, stdin=second.refresh_token + "\n"
     )
-    again = optiply("tokens", "revoke", issued.access_token, url=database_url)
+    again = optiply("tokens", "revoke", first.access_token, url=database_url)
+    sibling = optiply("tokens", "revoke", first.refresh_token, url=database_url)
 
     assert revoked == {"revoked": True}
     assert from_stdin.returncode == 0, from_stdin.stderr
     assert_one_line_error(again, "no such token")
-    assert issued.access_token not in again.stderr
-    with engine.connect() as connection, pytest.raises(tokens.AuthError, match="Invalid"):
-        tokens.authenticate(connection, f"Bearer {issued.access_token}", now=datetime.now(UTC))
+    assert_one_line_error(sibling, "no such token")  # revoked with its grant
+    assert first.access_token not in again.stderr
+    now = datetime.now(UTC)
+    with engine.connect() as connection:
+        for token in (first.access_token, second.access_token):
+            with pytest.raises(tokens.AuthError, match="Invalid"):
+                tokens.authenticate(connection, f"Bearer {token}", now=now)
+    with engine.begin() as connection:
+        for token in (first.refresh_token, second.refresh_token):
+            with pytest.raises(tokens.AuthError, match="Invalid refresh token"):
+                tokens.refresh(
+                    connection, refresh_token=token, client_pk=client_pk, access_ttl=60, now=now
+                )
     engine.dispose()
 
 

@@ -18,6 +18,12 @@ users_app = typer.Typer(help="API users.", no_args_is_help=True)
 clients_app = typer.Typer(help="OAuth clients.", no_args_is_help=True)
 tokens_app = typer.Typer(help="Access and refresh tokens.", no_args_is_help=True)
 
+# Tokens and client ids are random url-safe strings: about one in 64 starts with "-". Click would
+# read such an argument as options; with this setting an argument that is no known option is
+# taken as it is ("--" before it works too). These commands have no short options, so no
+# letter of such a value can be mistaken for one.
+_RAW_VALUES = {"ignore_unknown_options": True}
+
 
 @db_app.command("upgrade")
 def db_upgrade(
@@ -75,6 +81,52 @@ def users_create(
     )
 
 
+@users_app.command("update", context_settings=_RAW_VALUES)
+def users_update(
+    username: Annotated[str, typer.Argument(help="The user's login name.")],
+    password: Annotated[
+        str | None,
+        typer.Option("--password", help="A new password; revokes every token of the user."),
+    ] = None,
+    disabled: Annotated[
+        bool | None,
+        typer.Option(
+            "--disabled/--enabled",
+            help="Disable the user (its tokens stop working, no new ones are issued) "
+            "or enable it again (no revoked token comes back).",
+        ),
+    ] = None,
+    scopes: Annotated[
+        str | None,
+        typer.Option(
+            "--scopes",
+            help="Space- or comma-separated scopes; existing tokens are narrowed at once.",
+        ),
+    ] = None,
+    database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
+    as_json: JsonOutput = False,
+) -> None:
+    """Change a user's password, scopes, or whether it is disabled; effective at once."""
+    names = None if scopes is None else scopes.replace(",", " ").split()
+    with database(database_url) as engine:
+        user = admin.update_user(
+            engine, username=username, password=password, disabled=disabled, scopes=names
+        )
+    state = "disabled" if user.disabled else "enabled"
+    report(
+        as_json,
+        {
+            "id": user.id,
+            "username": user.username,
+            "scopes": list(user.scopes),
+            "disabled": user.disabled,
+            "revoked_grants": user.revoked_grants,
+        },
+        f"Updated user {user.id} ({user.username!r}): {state}, scopes {' '.join(user.scopes)}.",
+        *_revoked_lines(user.revoked_grants),
+    )
+
+
 @clients_app.command("create")
 def clients_create(
     name: Annotated[str, typer.Option("--name", help="What the client is for.")],
@@ -93,19 +145,108 @@ def clients_create(
     )
 
 
-@tokens_app.command("revoke")
-def tokens_revoke(
-    token: Annotated[
-        str, typer.Argument(help="An access or refresh token; '-' reads it from stdin.")
-    ],
+@clients_app.command("rotate-secret", context_settings=_RAW_VALUES)
+def clients_rotate_secret(
+    client_id: Annotated[str, typer.Argument(help="The client's id.")],
     database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
     as_json: JsonOutput = False,
 ) -> None:
-    """Revoke an access or refresh token."""
-    if token == "-":  # noqa: S105 - the stdin marker, not a secret
-        token = sys.stdin.readline().strip()
+    """Give a client a new secret, printed once; the old one and the client's tokens stop
+    working at once."""
     with database(database_url) as engine:
-        revoked = admin.revoke_token(engine, token=token)
-    if not revoked:
+        client, revoked = admin.rotate_client_secret(engine, client_id=client_id)
+    report(
+        as_json,
+        {"client_id": client.client_id, "client_secret": client.client_secret},
+        "New secret for the OAuth client. Store it now: it is not shown again. "
+        "The old secret no longer works.",
+        f"client_id:     {client.client_id}",
+        f"client_secret: {client.client_secret}",
+        *_revoked_lines(revoked),
+    )
+
+
+@clients_app.command("delete", context_settings=_RAW_VALUES)
+def clients_delete(
+    client_id: Annotated[str, typer.Argument(help="The client's id.")],
+    database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
+    as_json: JsonOutput = False,
+) -> None:
+    """Delete a client: its tokens stop working and its id is unknown from now on."""
+    with database(database_url) as engine:
+        revoked = admin.delete_client(engine, client_id=client_id)
+    report(
+        as_json,
+        {"client_id": client_id, "deleted": True, "revoked_grants": revoked},
+        f"Deleted the OAuth client {client_id}.",
+        *_revoked_lines(revoked),
+    )
+
+
+@tokens_app.command("revoke", context_settings=_RAW_VALUES)
+def tokens_revoke(
+    token: Annotated[
+        str | None,
+        typer.Argument(
+            help="An access or refresh token ('-' reads it from stdin); one starting with '-' "
+            "works as it is, or after '--'.",
+            show_default=False,
+        ),
+    ] = None,
+    token_option: Annotated[
+        str | None, typer.Option("--token", help="The token, as an option.", show_default=False)
+    ] = None,
+    user: Annotated[
+        str | None,
+        typer.Option("--user", help="Revoke every token of this user.", show_default=False),
+    ] = None,
+    client: Annotated[
+        str | None,
+        typer.Option(
+            "--client", help="Revoke every token made through this client.", show_default=False
+        ),
+    ] = None,
+    database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
+    as_json: JsonOutput = False,
+) -> None:
+    """Revoke a token's grant (its refresh token and every access token issued from it), or
+    every token of a user or of a client; effective at once."""
+    given = [value for value in (token, token_option, user, client) if value is not None]
+    if len(given) != 1:
+        fail("give exactly one of TOKEN, --token, --user or --client")
+    if user is not None:
+        with database(database_url) as engine:
+            revoked = admin.revoke_user_tokens(engine, username=user)
+        report(
+            as_json, {"username": user, "revoked_grants": revoked}, *_revoked_lines(revoked, True)
+        )
+        return
+    if client is not None:
+        with database(database_url) as engine:
+            revoked = admin.revoke_client_tokens(engine, client_id=client)
+        report(
+            as_json,
+            {"client_id": client, "revoked_grants": revoked},
+            *_revoked_lines(revoked, True),
+        )
+        return
+    value = given[0]
+    if value == "-":  # the stdin marker
+        value = sys.stdin.readline().strip()
+    with database(database_url) as engine:
+        revoked_token = admin.revoke_token(engine, token=value)
+    if not revoked_token:
         fail("no such token, or it is revoked already")
-    report(as_json, {"revoked": True}, "Token revoked.")
+    report(
+        as_json,
+        {"revoked": True},
+        "Token revoked, with its grant: the refresh token and every access token issued from it.",
+    )
+
+
+def _revoked_lines(grants: int, always: bool = False) -> list[str]:
+    """The human line saying how many grants a change revoked."""
+    if grants == 0:
+        return ["No live tokens to revoke."] if always else []
+    noun = "grant" if grants == 1 else "grants"
+    return [f"Revoked {grants} {noun}: their access and refresh tokens stop working now."]

@@ -15,6 +15,7 @@ from optiply.server.auth.oauth import TOKEN_PATH, token_endpoint
 from optiply.server.http import access_log
 from optiply.server.http.docs import docs_routes
 from optiply.server.http.errors import HANDLERS
+from optiply.server.http.headers import API_HEADERS, PUBLIC_HEADERS, secured
 from optiply.server.http.index import index_route
 from optiply.server.http.openapi import openapi_document
 from optiply.server.http.routes import api_routes
@@ -41,19 +42,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         exception_handlers=dict(HANDLERS),  # type: ignore[arg-type]
     )
     app.state.engine = engine
+    # For single reads (the token endpoint's throttle check): autocommit saves PostgreSQL a
+    # BEGIN/ROLLBACK round trip (205 → 112 µs), while on SQLite switching a connection's
+    # isolation level costs more than it saves (32 µs plain, 67 µs autocommit).
+    app.state.reader = (
+        engine
+        if engine.dialect.name == "sqlite"
+        else engine.execution_options(isolation_level="AUTOCOMMIT")
+    )
     app.state.settings = settings
     document = orjson.dumps(openapi_document(version=__version__))
 
     async def openapi(_request: Request) -> Response:
-        return Response(document, media_type="application/json")
+        return secured(Response(document, media_type="application/json"), PUBLIC_HEADERS)
 
     async def health(_request: Request) -> Response:
         try:
             with engine.connect() as connection:
                 repository.ping(connection)
         except Exception:
-            return Response(b'{"status":"unavailable"}', 503, media_type="application/json")
-        return Response(b'{"status":"ok"}', media_type="application/json")
+            unavailable = Response(b'{"status":"unavailable"}', 503, media_type="application/json")
+            return secured(unavailable, API_HEADERS)
+        return secured(Response(b'{"status":"ok"}', media_type="application/json"), API_HEADERS)
 
     routes: list[Any] = [
         index_route(

@@ -4,6 +4,11 @@ Each function taking an engine is one transaction, so a failure leaves nothing h
 Secrets are hashed with Argon2 before the transaction starts, to keep write locks short. The
 functions taking a connection are the steps, for callers composing their own transaction
 (``demo``).
+
+Withdrawing credentials takes effect at once in every server process: tokens, grants, users
+and clients are read from the database on every request, never cached. Each change first
+locks the user's or the client's row (the token endpoint locks the same rows before it stores
+a grant, ``oauth._confirm``), so a grant racing the change is either refused or revoked by it.
 """
 
 from __future__ import annotations
@@ -13,8 +18,9 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Connection, Engine, exists, insert, select
+from sqlalchemy import Connection, Engine, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from optiply.server.auth import tokens
@@ -124,10 +130,135 @@ def create_client(engine: Engine, *, name: str) -> ClientCredentials:
     return credentials
 
 
+@dataclass(frozen=True, slots=True)
+class UpdatedUser:
+    """A user as ``update_user`` left it, and how many of its grants that revoked."""
+
+    id: int
+    username: str
+    scopes: tuple[str, ...]
+    disabled: bool
+    revoked_grants: int
+
+
+def update_user(
+    engine: Engine,
+    *,
+    username: str,
+    password: str | None = None,
+    disabled: bool | None = None,
+    scopes: Iterable[str] | None = None,
+) -> UpdatedUser:
+    """Change a user's password, disabled state or scopes, in one transaction.
+
+    A new password and disabling revoke every grant (token) of the user: whoever had the old
+    password, or the user's tokens, loses them. Enabling again revives none. New scopes apply
+    to existing tokens at once, narrowed (a token never gets more than it was granted).
+
+    Raises:
+        AdminError: nothing to change, an unknown user, an empty password or bad scopes.
+            Nothing is written then.
+    """
+    if password is None and disabled is None and scopes is None:
+        raise AdminError("nothing to change: give --password, --disabled, --enabled or --scopes")
+    if password is not None and not password:
+        raise AdminError("the password must not be empty")
+    changes: dict[str, object] = {}
+    if scopes is not None:
+        changes["scopes"] = _checked_scopes(scopes)
+    if password is not None:
+        changes["password_hash"] = hash_secret(password)
+    now = datetime.now(UTC)
+    with engine.begin() as connection:
+        row = _locked_user(connection, username)
+        if disabled is True and row.disabled_at is None:
+            changes["disabled_at"] = now
+        elif disabled is False:
+            changes["disabled_at"] = None
+        if changes:
+            connection.execute(update(users).where(users.c.id == row.id).values(**changes))
+        revoked = 0
+        if password is not None or disabled is True:
+            revoked = tokens.revoke_grants(connection, user_id=row.id, now=now)
+    scope = str(changes.get("scopes", row.scopes))
+    return UpdatedUser(
+        id=row.id,
+        username=username,
+        scopes=tuple(scope.split()),
+        disabled=bool(disabled) if disabled is not None else row.disabled_at is not None,
+        revoked_grants=revoked,
+    )
+
+
+def rotate_client_secret(engine: Engine, *, client_id: str) -> tuple[ClientCredentials, int]:
+    """Give a client a new secret and revoke every grant (token) made through it: a leaked
+    secret means leaked tokens may exist. Returns the new credentials (the secret exists only
+    there, the database keeps its hash) and how many grants were revoked.
+
+    Raises:
+        AdminError: the client does not exist (or is deleted).
+    """
+    credentials = ClientCredentials(client_id, secrets.token_urlsafe(32))
+    secret_hash = hash_secret(credentials.client_secret)
+    with engine.begin() as connection:
+        client_pk = _locked_client(connection, client_id)
+        connection.execute(
+            update(oauth_clients)
+            .where(oauth_clients.c.id == client_pk)
+            .values(secret_hash=secret_hash)
+        )
+        revoked = tokens.revoke_grants(connection, client_pk=client_pk)
+    return credentials, revoked
+
+
+def delete_client(engine: Engine, *, client_id: str) -> int:
+    """Delete a client: the token endpoint treats its id as unknown from now on, and every
+    grant (token) made through it is revoked; how many grants were.
+
+    The row stays, marked deleted (its tokens refer to it), and its secret is forgotten.
+
+    Raises:
+        AdminError: the client does not exist (or is deleted already).
+    """
+    now = datetime.now(UTC)
+    with engine.begin() as connection:
+        client_pk = _locked_client(connection, client_id)
+        connection.execute(
+            update(oauth_clients)
+            .where(oauth_clients.c.id == client_pk)
+            .values(deleted_at=now, secret_hash=_NO_SECRET)
+        )
+        return tokens.revoke_grants(connection, client_pk=client_pk, now=now)
+
+
 def revoke_token(engine: Engine, *, token: str) -> bool:
-    """Revoke an access or refresh token; False when it is unknown or already revoked."""
+    """Revoke a token's grant: the refresh token and every access token of it (RFC 7009 §2.1,
+    whichever of them is given); False when the token is unknown or its grant already revoked.
+    """
     with engine.begin() as connection:
         return tokens.revoke(connection, token=token)
+
+
+def revoke_user_tokens(engine: Engine, *, username: str) -> int:
+    """Revoke every grant (token) of a user; how many were live.
+
+    Raises:
+        AdminError: the user does not exist.
+    """
+    with engine.begin() as connection:
+        row = _locked_user(connection, username)
+        return tokens.revoke_grants(connection, user_id=row.id)
+
+
+def revoke_client_tokens(engine: Engine, *, client_id: str) -> int:
+    """Revoke every grant (token) made through a client; how many were live.
+
+    Raises:
+        AdminError: the client does not exist (or is deleted).
+    """
+    with engine.begin() as connection:
+        client_pk = _locked_client(connection, client_id)
+        return tokens.revoke_grants(connection, client_pk=client_pk)
 
 
 def has_users(connection: Connection) -> bool:
@@ -198,6 +329,34 @@ def insert_client(
         .values(client_id=credentials.client_id, secret_hash=secret_hash, name=name, created_at=now)
         .returning(oauth_clients.c.id)
     ).scalar_one()
+    return client_pk
+
+
+# Not a PHC string: verifying anything against it fails, as for a wrong secret.
+_NO_SECRET = "!deleted"  # noqa: S105 - a marker, not a secret
+
+
+def _locked_user(connection: Connection, username: str) -> Any:
+    """The user's row (id, scopes, disabled_at), locked for the rest of the transaction."""
+    row = connection.execute(
+        select(users.c.id, users.c.scopes, users.c.disabled_at)
+        .where(users.c.username == username)
+        .with_for_update()
+    ).one_or_none()
+    if row is None:
+        raise AdminError(f"user {username!r} does not exist")
+    return row
+
+
+def _locked_client(connection: Connection, client_id: str) -> int:
+    """The primary key of a live client, its row locked for the rest of the transaction."""
+    client_pk: int | None = connection.scalar(
+        select(oauth_clients.c.id)
+        .where(oauth_clients.c.client_id == client_id, oauth_clients.c.deleted_at.is_(None))
+        .with_for_update()
+    )
+    if client_pk is None:
+        raise AdminError(f"client {client_id!r} does not exist")
     return client_pk
 
 

@@ -6,7 +6,8 @@ Passwords and client secrets are stored hashed, so they are shown once; ``optipl
 client secret, creating whatever is missing, and issuing a token.
 
 Which rows are the demo login: the user named ``demo``; its first live account (a new "Demo
-shop" if it has none); the oldest client named "Demo client" (its client id is kept).
+shop" if it has none); the oldest client named "Demo client" that is not deleted (its client
+id is kept).
 """
 
 from __future__ import annotations
@@ -88,7 +89,12 @@ def reset_demo(engine: Engine, *, access_ttl: int, refresh_ttl: int) -> DemoSess
     """A working demo login, in one transaction: new password and client secret, and a token.
 
     The old password and client secret stop working; tokens issued before stay valid until they
-    expire. Whatever of the account, user and client is missing is created.
+    expire (unlike ``optiply users update --password`` and ``clients rotate-secret``: the demo
+    login is for trying things, and a second run should not cut off the first). Whatever of the
+    account, user and client is missing is created.
+
+    Raises:
+        AdminError: the demo user is disabled (an operator's decision this does not undo).
     """
     password = secrets.token_urlsafe(16)
     fresh = ClientCredentials.generate()
@@ -97,8 +103,15 @@ def reset_demo(engine: Engine, *, access_ttl: int, refresh_ttl: int) -> DemoSess
     created: list[str] = []
     with engine.begin() as connection:
         user = connection.execute(
-            select(users.c.id, users.c.scopes).where(users.c.username == DEMO_USERNAME)
+            select(users.c.id, users.c.scopes, users.c.disabled_at).where(
+                users.c.username == DEMO_USERNAME
+            )
         ).one_or_none()
+        if user is not None and user.disabled_at is not None:
+            raise admin.AdminError(
+                f"the demo user {DEMO_USERNAME!r} is disabled; "
+                f"`optiply users update {DEMO_USERNAME} --enabled` enables it"
+            )
         if user is None:
             account = admin.insert_account(connection, name=DEMO_ACCOUNT_NAME, now=now)
             scopes = " ".join(admin.DEFAULT_SCOPES)
@@ -159,7 +172,7 @@ def _reset_client(
     """The demo client with its new secret, and its primary key; created if missing."""
     row = connection.execute(
         select(oauth_clients.c.id, oauth_clients.c.client_id)
-        .where(oauth_clients.c.name == DEMO_CLIENT_NAME)
+        .where(oauth_clients.c.name == DEMO_CLIENT_NAME, oauth_clients.c.deleted_at.is_(None))
         .order_by(oauth_clients.c.id)
         .limit(1)
     ).one_or_none()

@@ -13,7 +13,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from swagger_ui_bundle import swagger_ui_path
+
+from optiply.server.http.headers import NOSNIFF
 
 DOCS_PATH = "/docs"
 STATIC_PATH = "/docs/static"
@@ -49,10 +52,26 @@ def docs_routes(*, openapi_path: str, title: str) -> list[BaseRoute]:
         return HTMLResponse(
             _PAGE.format(
                 title=escape(title), static=root + STATIC_PATH, openapi=root + openapi_path
-            )
+            ),
+            headers={"X-Content-Type-Options": "nosniff"},
         )
 
     return [
         Route(DOCS_PATH, page, methods=["GET"]),
-        Mount(STATIC_PATH, app=StaticFiles(directory=ASSETS), name="docs-static"),
+        Mount(STATIC_PATH, app=_NoSniff(StaticFiles(directory=ASSETS)), name="docs-static"),
     ]
+
+
+class _NoSniff:
+    """Adds ``X-Content-Type-Options: nosniff`` to the responses of the app it wraps."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), NOSNIFF]
+            await send(message)
+
+        await self.app(scope, receive, send_with_header)

@@ -13,6 +13,7 @@ from optiply.jsonapi.errors import ErrorCode, ErrorObject, error_document
 from optiply.jsonapi.media import MEDIA_TYPE
 from optiply.query import QueryError
 from optiply.server.auth.tokens import AuthError
+from optiply.server.http.headers import API_HEADERS
 from optiply.server.service.errors import DomainError
 from optiply.server.storage.contention import DatabaseError, is_contention
 
@@ -53,7 +54,9 @@ def errors_response(errors: list[ErrorObject], headers: dict[str, str] | None = 
     statuses = {error.status for error in errors}
     status = next((s for s in _PRECEDENCE if s in statuses), errors[0].status)
     shown = [error for error in errors if error.status == status]
-    return Response(orjson.dumps(error_document(shown)), status, headers, media_type=MEDIA_TYPE)
+    response = Response(orjson.dumps(error_document(shown)), status, headers, media_type=MEDIA_TYPE)
+    response.raw_headers.extend(API_HEADERS)  # nosniff, and errors are never cached either
+    return response
 
 
 async def domain_error(_request: Request, exc: Exception) -> Response:
@@ -87,12 +90,14 @@ async def api_error(_request: Request, exc: Exception) -> Response:
 async def auth_error(_request: Request, exc: Exception) -> Response:
     """401/403 from the security layer, OAuth2-style (§2.5, Q4)."""
     assert isinstance(exc, AuthError)
-    return Response(
+    response = Response(
         orjson.dumps(exc.body()),
         exc.status,
         {"WWW-Authenticate": exc.www_authenticate},
         media_type="application/json",
     )
+    response.raw_headers.extend(API_HEADERS)
+    return response
 
 
 async def http_exception(_request: Request, exc: Exception) -> Response:

@@ -37,7 +37,7 @@ LINKS = (
     Link("token", TOKEN_PATH, "Token endpoint (POST; password and refresh grants)"),
 )
 
-_VARY = {"Vary": "Accept"}
+_VARY = {"Vary": "Accept", "X-Content-Type-Options": "nosniff"}
 
 
 def index_route(*, title: str, version: str, public_url: str | None) -> Route:

@@ -27,6 +27,7 @@ from optiply.server.auth.principal import METHOD_SCOPES
 from optiply.server.auth.tokens import AuthError, authenticate
 from optiply.server.http.deserialize import parse_document
 from optiply.server.http.errors import ApiError
+from optiply.server.http.headers import API_HEADERS
 from optiply.server.http.negotiation import read_json_body
 from optiply.server.http.pagination import page_links
 from optiply.server.http.serialize import (
@@ -55,7 +56,15 @@ def _row_id(request: Request) -> int:
 
 
 def _jsonapi(body: bytes, status: int = 200) -> Response:
-    return Response(body, status, media_type=MEDIA_TYPE)
+    response = Response(body, status, media_type=MEDIA_TYPE)
+    response.raw_headers.extend(API_HEADERS)  # nosniff, no-store: cheaper than a middleware
+    return response
+
+
+def _no_content() -> Response:
+    response = Response(status_code=204)
+    response.raw_headers.extend(API_HEADERS)
+    return response
 
 
 class ResourceEndpoints:
@@ -153,7 +162,7 @@ class ResourceEndpoints:
             row_id = _row_id(request)
             if request.method == "DELETE":
                 crud.delete(connection, spec, context, row_id)
-                return Response(status_code=204)
+                return _no_content()
             if request.method == "PATCH":
                 document = parse_document(body, spec, row_id=row_id)
                 crud.update(connection, spec, context, row_id, document.values)

@@ -119,6 +119,8 @@ users = Table(
     Column("password_hash", String(255), nullable=False),
     Column("scopes", String(255), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+    # Set by ``optiply users update --disabled``: no token of the user works, no grant succeeds.
+    Column("disabled_at", UtcDateTime(), nullable=True),
     UniqueConstraint("username"),
 )
 
@@ -137,19 +139,48 @@ oauth_clients = Table(
     Column("secret_hash", String(255), nullable=False),
     Column("name", String(255), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+    # Set by ``optiply clients delete``: the client is unknown to the token endpoint from then on.
+    Column("deleted_at", UtcDateTime(), nullable=True),
     UniqueConstraint("client_id"),
 )
+
+# One password grant: its refresh token and every access token issued from it (by the grant
+# itself and by refresh grants). Revocation is a property of the grant, checked with every
+# token, so a token minted while its grant is being revoked is dead all the same.
+oauth_grants = Table(
+    "oauth_grants",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("user_id", BigId, ForeignKey("users.id"), nullable=False),
+    Column("client_pk", BigId, ForeignKey("oauth_clients.id"), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+)
+Index(None, oauth_grants.c.user_id)
+Index(None, oauth_grants.c.client_pk)
 
 oauth_tokens = Table(
     "oauth_tokens",
     metadata,
     Column("token_hash", String(64), primary_key=True),  # sha256 hex of the token
     Column("kind", String(8), nullable=False),  # "access" or "refresh"
+    Column("grant_id", BigId, ForeignKey("oauth_grants.id"), nullable=False),
     Column("user_id", BigId, ForeignKey("users.id"), nullable=False),
     Column("client_pk", BigId, ForeignKey("oauth_clients.id"), nullable=False),
     Column("scopes", String(255), nullable=False),
     Column("expires_at", UtcDateTime(), nullable=False),
-    Column("revoked_at", UtcDateTime(), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
 )
 Index(None, oauth_tokens.c.user_id)
+Index(None, oauth_tokens.c.grant_id)
+
+# Failed token requests per client id and per remote address (``auth/throttle.py``): a token
+# bucket kept as the instant it is full again, in milliseconds since the epoch. Rows whose
+# instant has passed carry no information and are deleted.
+oauth_throttle = Table(
+    "oauth_throttle",
+    metadata,
+    Column("key", String(64), primary_key=True),  # sha256 hex of "client:<id>" or "address:<ip>"
+    Column("full_at", BigInteger(), nullable=False),
+)
+Index(None, oauth_throttle.c.full_at)
