@@ -161,9 +161,9 @@ def sqlite_database(
     return f"sqlite:///{copy}", accounts
 
 
-def create_postgres_database(base_url: str) -> str:
-    """Create an empty database ``optiply_bench_<random>`` on the server of ``base_url``."""
-    name = f"optiply_bench_{uuid.uuid4().hex[:10]}"
+def create_postgres_database(base_url: str, prefix: str = "optiply_bench_") -> str:
+    """Create an empty database ``<prefix><random>`` on the server of ``base_url``."""
+    name = f"{prefix}{uuid.uuid4().hex[:10]}"
     server = create_engine(
         make_engine(base_url).url.set(database="postgres"), isolation_level="AUTOCOMMIT"
     )
@@ -173,10 +173,10 @@ def create_postgres_database(base_url: str) -> str:
     return make_engine(base_url).url.set(database=name).render_as_string(hide_password=False)
 
 
-def drop_postgres_database(url: str) -> None:
+def drop_postgres_database(url: str, prefix: str = "optiply_bench_") -> None:
     """Drop a database made by ``create_postgres_database`` (closing its connections)."""
     name = make_url(url).database
-    assert name and name.startswith("optiply_bench_")
+    assert name and name.startswith(prefix)
     server = create_engine(
         make_engine(url).url.set(database="postgres"), isolation_level="AUTOCOMMIT"
     )
@@ -218,3 +218,14 @@ def create_login(database_url: str, account_id: int) -> Login:
     finally:
         engine.dispose()
     return Login(f"bench-{tag}", password, client.client_id, client.client_secret)
+
+
+def cpu_model() -> str:
+    """The processor's model name, as /proc/cpuinfo gives it ("unknown" elsewhere)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"

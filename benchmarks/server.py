@@ -67,11 +67,15 @@ STEPS = (
     "sqlite-get",
     "sqlite-post",
     "sqlite-export",
+    "sqlite-journal",
     "postgres-get",
     "postgres-post",
     "postgres-export",
+    "postgres-journal",
     "postgres-workers",
 )
+JOURNAL_GOAL = 0.10
+"""Journaling on may cost at most this share of GET and POST throughput."""
 GET_GOAL, POST_GOAL, RATIO_GOAL = 1_000.0, 2_000.0, 1.3
 
 # Wide enough for the table when the output goes to a file or a pipe.
@@ -243,8 +247,10 @@ class Server:
 
 
 @contextmanager
-def optiply_serve(database_url: str, work_dir: Path, *, workers: int = 1) -> Iterator[Server]:
-    """``optiply serve`` exactly as users start it, on a free port."""
+def optiply_serve(
+    database_url: str, work_dir: Path, *, workers: int = 1, extra: tuple[str, ...] = ()
+) -> Iterator[Server]:
+    """``optiply serve`` exactly as users start it (plus ``extra`` options), on a free port."""
     port = free_port()
     command = [
         str(VENV_BIN / "optiply"),
@@ -257,6 +263,7 @@ def optiply_serve(database_url: str, work_dir: Path, *, workers: int = 1) -> Ite
         str(port),
         "--workers",
         str(workers),
+        *extra,
     ]
     url = f"http://127.0.0.1:{port}"
     with process(command, work_dir / f"optiply-serve-{port}.log", url + "/health") as pid:
@@ -751,6 +758,10 @@ def run_backend(
                     f"    server RSS (MiB) by tenth of the export: {result.rss_mib_by_decile}",
                     markup=False,
                 )
+        if options.wants(f"{key}-journal"):
+            figures.extend(
+                journal_figures(backend, server, database_url, logins, options, stack, work_dir)
+            )
         if key == "postgres" and options.wants("postgres-workers"):
             console.print(f"  [bold]{backend}: GET {escape(PAGE_QUERY)}, --workers 2 vs 1[/bold]")
             two = stack.enter_context(optiply_serve(database_url, work_dir, workers=2))
@@ -806,22 +817,56 @@ def run_backend(
     return figures
 
 
+def journal_figures(
+    backend: str,
+    server: Server,
+    database_url: str,
+    logins: Logins,
+    options: Options,
+    stack: ExitStack,
+    work_dir: Path,
+) -> list[Figure]:
+    """The same wrk GET and POST against the server with its journal (the default) and a second
+    one started with ``--no-journal`` on the same database, interleaved in one run."""
+    off = stack.enter_context(optiply_serve(database_url, work_dir, extra=("--no-journal",)))
+    figures = []
+    for method, path, token_ in (
+        ("GET", PAGE_QUERY, logins.page),
+        ("POST", "/v1/products", logins.writes),
+    ):
+        console.print(f"  [bold]{backend}: {method} {escape(path)}, journal on vs off[/bold]")
+        got = compare(
+            options,
+            {"journal": (server.url + path, token_), "no journal": (off.url + path, token_)},
+            method=method,
+        )
+        on_rps, off_rps = got["journal"].rps, got["no journal"].rps
+        cost = 1 - on_rps / off_rps if off_rps else float("nan")
+        figures.append(
+            Figure(
+                name=f"{backend} · {method} {path}, request journal on (cost vs --no-journal)",
+                ours=f"{_rps(got['journal'])} ({cost:+.1%} cost)",
+                baseline=_rps(got["no journal"]),
+                goal=f"cost ≤ {JOURNAL_GOAL:.0%}",
+                met=cost <= JOURNAL_GOAL,
+                data={
+                    "journal": got["journal"].json(),
+                    "no_journal": got["no journal"].json(),
+                    "cost": round(cost, 4),
+                },
+            )
+        )
+    return figures
+
+
 def machine() -> dict[str, Any]:
     """What the figures were measured on."""
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     wrk_version = subprocess.run(
         [wrk_path(), "--version"], capture_output=True, text=True, check=False
     ).stdout.splitlines()
     return {
         "cpus": os.cpu_count(),
-        "cpu": cpu,
+        "cpu": data.cpu_model(),
         "load_average_at_start": os.getloadavg(),
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,

@@ -64,15 +64,18 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, create_engine, select
+from sqlalchemy import Engine, select
 from sqlalchemy.engine import make_url
 
+from benchmarks import data
 from optiply.resources import REGISTRY
 from optiply.resources import get as get_spec
 from optiply.server.auth import admin
 from optiply.server.storage.engine import make_engine
 from optiply.server.storage.migrate import upgrade
 from optiply.server.storage.tables import RESOURCE_TABLES
+
+SOAK_PREFIX = "optiply_soak_"  # the scratch databases of a run
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results" / "soak.json"
@@ -1180,26 +1183,12 @@ def _cycle_line(cycle: Cycle) -> str:
 
 def create_postgres_database(base_url: str) -> str:
     """Create an empty database ``optiply_soak_<random>`` on the server of ``base_url``."""
-    name = f"optiply_soak_{uuid.uuid4().hex[:10]}"
-    server = create_engine(
-        make_engine(base_url).url.set(database="postgres"), isolation_level="AUTOCOMMIT"
-    )
-    with server.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    server.dispose()
-    return make_engine(base_url).url.set(database=name).render_as_string(hide_password=False)
+    return data.create_postgres_database(base_url, prefix=SOAK_PREFIX)
 
 
 def drop_postgres_database(url: str) -> None:
     """Drop a database made by ``create_postgres_database`` (closing its connections)."""
-    name = make_url(url).database
-    assert name and name.startswith("optiply_soak_")
-    server = create_engine(
-        make_engine(url).url.set(database="postgres"), isolation_level="AUTOCOMMIT"
-    )
-    with server.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    server.dispose()
+    data.drop_postgres_database(url, prefix=SOAK_PREFIX)
 
 
 def _reachable(url: str) -> bool:
@@ -1307,17 +1296,9 @@ def parse_options(argv: list[str]) -> Options:
 
 def machine() -> dict[str, Any]:
     """What the run was measured on."""
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     return {
         "cpus": os.cpu_count(),
-        "cpu": cpu,
+        "cpu": data.cpu_model(),
         "load_average_at_start": os.getloadavg(),
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,

@@ -13,12 +13,13 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 import uvicorn
 from sqlalchemy import Engine, create_engine, update
 
+from optiply.client import OptiplyAuth, OptiplyClient
 from optiply.server.app import create_app
 from optiply.server.auth import admin
 from optiply.server.auth.tokens import digest
@@ -116,6 +117,23 @@ class Login:
             f"{self.url}/api/auth/oauth/token",
             data=data,
             auth=(self.client_id, self.client_secret),
+        )
+
+    def optiply_auth(self, **options: Any) -> OptiplyAuth:
+        """The client library's OAuth flow (password grant) for this login."""
+        return OptiplyAuth(
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            username=self.username,
+            password=self.password,
+            dashboard_url=f"{self.url}/api",
+            **options,
+        )
+
+    def optiply_client(self, **options: Any) -> OptiplyClient:
+        """An ``optiply.client.OptiplyClient`` for this login's account."""
+        return OptiplyClient(
+            f"{self.url}/v1", auth=self.optiply_auth(), account_id=self.account_id, **options
         )
 
     def client(self, token: str | None = None) -> httpx.Client:

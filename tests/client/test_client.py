@@ -27,14 +27,7 @@ from optiply.query import build
 
 
 def auth_for(login: Login, **options: Any) -> OptiplyAuth:
-    return OptiplyAuth(
-        client_id=login.client_id,
-        client_secret=login.client_secret,
-        username=login.username,
-        password=login.password,
-        dashboard_url=f"{login.url}/api",
-        **options,
-    )
+    return login.optiply_auth(**options)
 
 
 def client_for(login: Login, **options: Any) -> OptiplyClient:

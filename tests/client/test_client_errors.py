@@ -17,7 +17,6 @@ from optiply.client import (
     ConflictError,
     FatalError,
     NotFoundError,
-    OptiplyAuth,
     OptiplyClient,
     OptiplyError,
     RecordError,
@@ -30,14 +29,7 @@ from optiply.query import ListQuery, Page
 
 
 def client_for(login: Login) -> OptiplyClient:
-    auth = OptiplyAuth(
-        client_id=login.client_id,
-        client_secret=login.client_secret,
-        username=login.username,
-        password=login.password,
-        dashboard_url=f"{login.url}/api",
-    )
-    return OptiplyClient(f"{login.url}/v1", auth=auth, account_id=login.account_id)
+    return login.optiply_client()
 
 
 def test_a_bad_value_is_a_validation_error_pointing_at_the_attribute(login: Login) -> None:

@@ -21,7 +21,6 @@ import httpx
 import pytest
 
 from live import Login
-from optiply.client import OptiplyAuth, OptiplyClient
 from optiply.client.transport import Http11Transport
 
 Handler = Callable[["Peer"], None]
@@ -793,14 +792,7 @@ def test_optiply_client_uses_the_transport_by_default(
         return original(self, origin, head, *args, **kw)
 
     monkeypatch.setattr(Http11Transport, "exchange", counted)
-    auth = OptiplyAuth(
-        client_id=login.client_id,
-        client_secret=login.client_secret,
-        username=login.username,
-        password=login.password,
-        dashboard_url=f"{login.url}/api",
-    )
-    with OptiplyClient(f"{login.url}/v1", auth=auth, account_id=login.account_id) as api:
+    with login.optiply_client() as api:
         assert isinstance(api._direct, Http11Transport)
         created = api.create(
             "products", {"name": "Transport mug", "stockLevel": 3, "price": Decimal("4.50")}

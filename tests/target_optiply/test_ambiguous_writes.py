@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from optiply.client import AmbiguousWriteError, OptiplyAuth, OptiplyClient, Resource
+from optiply.client import AmbiguousWriteError, OptiplyClient, Resource
 from optiply.resources import get
 from target_optiply.policy import ErrorPolicy
 from target_optiply.references import References
@@ -38,14 +38,7 @@ class _LostAnswer:
 @pytest.mark.parametrize("applied", [True, False], ids=["applied", "not-applied"])
 def test_an_ambiguous_post_is_read_back_before_any_resend(login, tmp_path, applied):
     settings = resolve({"access_token": "unused", "account_id": login.account_id}, environ={})
-    auth = OptiplyAuth(
-        client_id=login.client_id,
-        client_secret=login.client_secret,
-        username=login.username,
-        password=login.password,
-        dashboard_url=f"{login.url}/api",
-    )
-    with OptiplyClient(f"{login.url}/v1", auth=auth, account_id=login.account_id) as client:
+    with login.optiply_client() as client:
         api = _LostAnswer(client, apply=applied)
         state = TargetState(tmp_path / "state.json")
         writer = Writer(
@@ -67,20 +60,13 @@ def test_an_ambiguous_post_never_adopts_a_look_alike_row(login, tmp_path, resour
     """Rows with the same natural key but another source id (or none) are not the record's:
     after the lost answer (not applied) the record is POSTed again, and the look-alikes stay."""
     settings = resolve({"access_token": "unused", "account_id": login.account_id}, environ={})
-    auth = OptiplyAuth(
-        client_id=login.client_id,
-        client_secret=login.client_secret,
-        username=login.username,
-        password=login.password,
-        dashboard_url=f"{login.url}/api",
-    )
     record = (
         {"externalId": "X1", "name": "Mug", "stockLevel": 1}
         if resource_type == "products"
         else {"externalId": "X1", "placed": "2024-03-01T10:00:00Z", "totalValue": "5.00"}
     )
     attributes = {k: v for k, v in record.items() if k != "externalId"}
-    with OptiplyClient(f"{login.url}/v1", auth=auth, account_id=login.account_id) as client:
+    with login.optiply_client() as client:
         look_alikes = [
             client.create(resource_type, {**attributes, "remoteId": "someone-else"}).id,
             client.create(resource_type, attributes).id,

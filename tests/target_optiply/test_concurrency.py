@@ -7,7 +7,7 @@ import threading
 import time
 from typing import Any
 
-from optiply.client import OptiplyAuth, OptiplyClient, Resource
+from optiply.client import OptiplyClient, Resource
 from optiply.resources import get
 from target_optiply.policy import ErrorPolicy
 from target_optiply.references import References
@@ -56,14 +56,7 @@ def test_records_of_a_stream_are_written_concurrently_in_dependency_order(login,
         {"access_token": "unused", "account_id": login.account_id, "max_concurrency": 4},
         environ={},
     )
-    auth = OptiplyAuth(
-        client_id=login.client_id,
-        client_secret=login.client_secret,
-        username=login.username,
-        password=login.password,
-        dashboard_url=f"{login.url}/api",
-    )
-    with OptiplyClient(f"{login.url}/v1", auth=auth, account_id=login.account_id) as client:
+    with login.optiply_client() as client:
         api = _Watched(client)
         state = TargetState(tmp_path / "state.json")
         writer = Writer(
@@ -121,14 +114,7 @@ def test_versions_of_one_source_id_arriving_together_are_written_in_input_order(
         {"access_token": "unused", "account_id": login.account_id, "max_concurrency": 8},
         environ={},
     )
-    auth = OptiplyAuth(
-        client_id=login.client_id,
-        client_secret=login.client_secret,
-        username=login.username,
-        password=login.password,
-        dashboard_url=f"{login.url}/api",
-    )
-    with OptiplyClient(f"{login.url}/v1", auth=auth, account_id=login.account_id) as client:
+    with login.optiply_client() as client:
         api = _Watched(client)
         state = TargetState(tmp_path / "state.json")
         writer = Writer(
