@@ -826,9 +826,10 @@ def journal_figures(
     stack: ExitStack,
     work_dir: Path,
 ) -> list[Figure]:
-    """The same wrk GET and POST against the server with its journal (the default) and a second
-    one started with ``--no-journal`` on the same database, interleaved in one run."""
-    off = stack.enter_context(optiply_serve(database_url, work_dir, extra=("--no-journal",)))
+    """The same wrk GET and POST against the server (no journal, the default) and a second one
+    started with ``--journal`` on the same database, interleaved in one run."""
+    on = stack.enter_context(optiply_serve(database_url, work_dir, extra=("--journal",)))
+    off = server
     figures = []
     for method, path, token_ in (
         ("GET", PAGE_QUERY, logins.page),
@@ -837,7 +838,7 @@ def journal_figures(
         console.print(f"  [bold]{backend}: {method} {escape(path)}, journal on vs off[/bold]")
         got = compare(
             options,
-            {"journal": (server.url + path, token_), "no journal": (off.url + path, token_)},
+            {"journal": (on.url + path, token_), "no journal": (off.url + path, token_)},
             method=method,
         )
         on_rps, off_rps = got["journal"].rps, got["no journal"].rps

@@ -51,7 +51,8 @@ def database_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
 @pytest.fixture(scope="session", params=BACKENDS)
 def server(request: pytest.FixtureRequest, database_urls: dict[str, str]) -> Iterator[LiveServer]:
     """The live server of one backend; tests using it run once per backend."""
-    live = LiveServer(Settings(database_url=database_urls[request.param])).start()
+    # The journal is on in every test server: the whole suite exercises it.
+    live = LiveServer(Settings(database_url=database_urls[request.param], journal=True)).start()
     yield live
     live.stop()
 
@@ -62,7 +63,8 @@ def start_server(database_urls: dict[str, str]) -> Iterator[Any]:
     started: list[LiveServer] = []
 
     def start(backend: str = "sqlite", **overrides: Any) -> LiveServer:
-        live = LiveServer(Settings(database_url=database_urls[backend], **overrides)).start()
+        settings = {"journal": True, **overrides}
+        live = LiveServer(Settings(database_url=database_urls[backend], **settings)).start()
         started.append(live)
         return live
 

@@ -33,7 +33,13 @@ BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
 REPO = Path(__file__).resolve().parent.parent
 OPTIPLY = [sys.executable, "-m", "optiply.cli.main"]
 """The ``optiply`` command of the interpreter running the tests."""
-_SERVER_SETTINGS = ("OPTIPLY_DATABASE_URL", "OPTIPLY_ACCESS_LOG", "OPTIPLY_PUBLIC_URL")
+_SERVER_SETTINGS = (
+    "OPTIPLY_DATABASE_URL",
+    "OPTIPLY_ACCESS_LOG",
+    "OPTIPLY_PUBLIC_URL",
+    "OPTIPLY_JOURNAL",
+    "OPTIPLY_JOURNAL_SIZE",
+)
 
 
 def fresh_postgres_database(base_url: str) -> tuple[str, Engine]:

@@ -11,6 +11,7 @@ import typer
 
 from optiply.cli.admin import accounts_app, clients_app, db_app, tokens_app, users_app
 from optiply.cli.demo import demo_app
+from optiply.cli.requests import requests
 from optiply.cli.serve import serve
 
 app = typer.Typer(
@@ -27,6 +28,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(clients_app, name="clients")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(demo_app, name="demo")
+app.command("requests")(requests)
 
 if __name__ == "__main__":
     app()

@@ -34,6 +34,26 @@ def serve(
             help="Log one line per request on stderr (secret query values hidden).",
         ),
     ] = False,
+    journal: Annotated[
+        bool,
+        typer.Option(
+            "--journal/--no-journal",
+            envvar="OPTIPLY_JOURNAL",
+            show_envvar=True,
+            help="Record every /v1 and /api/auth request (secrets hidden) for `optiply "
+            "requests` and GET /sandbox/requests.",
+        ),
+    ] = False,
+    journal_size: Annotated[
+        int,
+        typer.Option(
+            "--journal-size",
+            min=1,
+            envvar="OPTIPLY_JOURNAL_SIZE",
+            show_envvar=True,
+            help="Journal rows kept per account (the newest).",
+        ),
+    ] = 10_000,
     database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
 ) -> None:
     """Serve the Optiply API v1 and the OAuth2 token endpoint."""
@@ -54,6 +74,8 @@ def serve(
     # Read by app_factory in each worker process.
     os.environ["OPTIPLY_DATABASE_URL"] = database_url
     os.environ["OPTIPLY_ACCESS_LOG"] = "true" if access_log else "false"
+    os.environ["OPTIPLY_JOURNAL"] = "true" if journal else "false"
+    os.environ["OPTIPLY_JOURNAL_SIZE"] = str(journal_size)
     uvicorn.run(
         "optiply.server.app:app_factory",
         factory=True,

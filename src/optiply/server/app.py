@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
@@ -19,7 +21,9 @@ from optiply.server.http.headers import API_HEADERS, PUBLIC_HEADERS, secured
 from optiply.server.http.index import index_route
 from optiply.server.http.openapi import openapi_document
 from optiply.server.http.routes import api_routes
+from optiply.server.http.sandbox import sandbox_routes
 from optiply.server.http.urls import configured_base
+from optiply.server.sandbox.journal import JournalMiddleware, JournalWriter
 from optiply.server.settings import Settings
 from optiply.server.storage import repository
 from optiply.server.storage.engine import make_engine
@@ -33,7 +37,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     engine = make_engine(settings.database_url)
     upgrade(engine)
+    writer = JournalWriter(engine, keep=settings.journal_size) if settings.journal else None
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if writer is not None:
+            writer.start()
+        try:
+            yield
+        finally:
+            if writer is not None:  # write what is queued before the process ends
+                writer.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title=TITLE,
         version=__version__,
         openapi_url=None,
@@ -51,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         else engine.execution_options(isolation_level="AUTOCOMMIT")
     )
     app.state.settings = settings
+    app.state.journal = writer
     document = orjson.dumps(openapi_document(version=__version__))
 
     async def openapi(_request: Request) -> Response:
@@ -74,8 +92,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         Route("/health", health, methods=["GET"]),
         Route(TOKEN_PATH, token_endpoint, methods=["POST"]),
         *api_routes(engine, settings),
+        *sandbox_routes(engine),
     ]
     app.router.routes.extend(routes)
+    if writer is not None:  # when off, not installed: no cost per request
+        app.add_middleware(JournalMiddleware, writer=writer)
     if settings.access_log:  # when off, not installed: no cost per request
         access_log.send_to_stderr()
         app.add_middleware(access_log.AccessLog)

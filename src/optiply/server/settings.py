@@ -29,3 +29,11 @@ class Settings(BaseSettings):
         "hidden, status, milliseconds) to the optiply.access logger; off adds nothing to a "
         "request.",
     )
+    journal: bool = Field(
+        default=False,  # on in scripts/serve; off by default until it costs ≤ 10% on GET
+        description="Record every /v1 and /api/auth request in the sandbox_requests table "
+        "(secrets hidden); off installs nothing.",
+    )
+    journal_size: int = Field(
+        default=10_000, gt=0, description="Journal rows kept per account (the newest)."
+    )

@@ -151,7 +151,7 @@ def test_redact_query(query: str, logged: str | None) -> None:
 
 def test_the_middleware_is_there_only_when_the_access_log_is_on(server, start_server, caplog):
     assert AccessLog not in [middleware.cls for middleware in server.app.user_middleware]
-    live = start_server(access_log=True)
+    live = start_server(access_log=True, journal=False)
     assert [middleware.cls for middleware in live.app.user_middleware] == [AccessLog]
 
     with caplog.at_level(logging.INFO, logger="optiply.access"):

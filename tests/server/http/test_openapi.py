@@ -547,9 +547,11 @@ def expected_operations(spec: ResourceSpec) -> set[tuple[str, str]]:
     return expected
 
 
-def test_paths_are_exactly_the_registry_plus_token_and_health() -> None:
+def test_paths_are_exactly_the_registry_plus_token_health_and_journal() -> None:
     expected = {op for spec in REGISTRY for op in expected_operations(spec)}
     expected |= {("/api/auth/oauth/token", "post"), ("/health", "get")}
+    journal = ("/sandbox/requests", "/sandbox/requests/count", "/sandbox/stats")
+    expected |= {(path, "get") for path in journal}
     assert {(path, method) for path, method, _ in operations()} == expected
 
 

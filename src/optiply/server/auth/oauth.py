@@ -33,6 +33,7 @@ from starlette.responses import JSONResponse, Response
 
 from optiply.server.auth import passwords, throttle, tokens
 from optiply.server.auth.tokens import DISABLED_HINT, AuthError, IssuedTokens
+from optiply.server.sandbox.journal import note_of
 from optiply.server.settings import Settings
 from optiply.server.storage.tables import oauth_clients, users
 
@@ -81,6 +82,10 @@ async def token_endpoint(request: Request) -> Response:
     """
     parameters = await _parameters(request)
     client = _client_credentials(request.headers.get("authorization"), parameters)
+    note = note_of(request.scope)
+    if note is not None:  # the journal is on: who asked (never the secret or the password)
+        note.client_id = None if client is None else client[0]
+        note.username = parameters.get("username")
     engine: Engine = request.app.state.engine
     settings: Settings = request.app.state.settings
     address = request.client.host if request.client is not None else None

@@ -33,3 +33,5 @@ class Principal:
     scopes: frozenset[Scope]
     account_ids: tuple[int, ...]  # ascending
     account_versions: tuple[int, ...] = ()  # each account's data_version, as account_ids
+    username: str | None = None  # for the request journal; never a secret
+    client_id: str | None = None  # the OAuth client the token was issued through

@@ -27,6 +27,7 @@ from sqlalchemy import Connection, bindparam, delete, exists, insert, select, up
 from optiply.server.auth.principal import Principal, Scope
 from optiply.server.storage.tables import (
     RESOURCE_TABLES,
+    oauth_clients,
     oauth_grants,
     oauth_tokens,
     user_accounts,
@@ -305,10 +306,13 @@ _AUTHENTICATE = (
         users.c.disabled_at,
         user_accounts.c.account_id,
         accounts.c.data_version,
+        users.c.username,
+        oauth_clients.c.client_id,
     )
     .select_from(
         oauth_tokens.join(oauth_grants, oauth_grants.c.id == oauth_tokens.c.grant_id)
         .join(users, users.c.id == oauth_tokens.c.user_id)
+        .join(oauth_clients, oauth_clients.c.id == oauth_tokens.c.client_pk)
         .outerjoin(user_accounts, user_accounts.c.user_id == oauth_tokens.c.user_id)
         .outerjoin(accounts, accounts.c.id == user_accounts.c.account_id)
     )
@@ -341,6 +345,8 @@ def authenticate(connection: Connection, authorization: str | None, *, now: date
         scopes=parse_scopes(first.scopes) & parse_scopes(first.user_scopes),
         account_ids=tuple(row.account_id for row in rows if row.account_id is not None),
         account_versions=tuple(row.data_version for row in rows if row.account_id is not None),
+        username=first.username,
+        client_id=first.client_id,
     )
 
 

@@ -784,6 +784,7 @@ def _paths() -> dict[str, Schema]:
     paths = {_OAUTH_PATH: _token_path(), "/health": _health_path()}
     for spec in REGISTRY:
         paths.update(_resource_paths(spec))
+    paths.update(_sandbox_paths())
     return paths
 
 
@@ -1116,6 +1117,11 @@ def _tags() -> list[Schema]:
     return [
         {"name": "auth", "description": "OAuth2 tokens."},
         {"name": "health", "description": "Liveness."},
+        {
+            "name": "sandbox",
+            "description": "The request journal: every request to /v1 and /api/auth, secrets "
+            "hidden (docs/sandbox.md).",
+        },
         *tags,
     ]
 
@@ -1191,3 +1197,152 @@ def _health_path() -> Schema:
 
 def _json(description: str, schema: Schema) -> Schema:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+# --- the sandbox ---------------------------------------------------------------------------------
+
+_JOURNAL_FILTERS: list[Schema] = [
+    {
+        "name": "method",
+        "in": "query",
+        "description": "Only requests of this HTTP method (case-insensitive).",
+        "schema": {"type": "string", "pattern": "^[A-Za-z]{1,16}$"},
+    },
+    {
+        "name": "status",
+        "in": "query",
+        "description": "Only this status (503) or status class (4xx).",
+        "schema": {"type": "string", "pattern": "^([1-5][xX][xX]|[1-5][0-9][0-9])$"},
+    },
+    {
+        "name": "path",
+        "in": "query",
+        "description": "Only paths with this prefix, or matching this glob (* and ?).",
+        "schema": {"type": "string", "pattern": "^/[^\\x00]*$", "maxLength": 2000},
+    },
+    {
+        "name": "after",
+        "in": "query",
+        "description": "Only requests with a greater id (to poll for new ones).",
+        "schema": {**_INT64, "minimum": 0},
+    },
+    {
+        "name": "since",
+        "in": "query",
+        "description": "Only requests at or after this time: ISO 8601, or an age such as 30s, "
+        "5m, 2h, 1d.",
+        "schema": {"type": "string"},
+    },
+    {
+        "name": "accountId",
+        "in": "query",
+        "description": "Only this account's requests (403 when the token cannot reach it); "
+        "default: every account of the token's user, and its own token requests.",
+        "schema": {**_INT64, "minimum": 1},
+    },
+]
+_LIMIT: Schema = {
+    "name": "limit",
+    "in": "query",
+    "description": "The newest N matching requests (default 100), listed oldest first.",
+    "schema": {"type": "integer", "minimum": 1, "maximum": 10000},
+}
+_JOURNAL_ERRORS = {
+    code: {"$ref": f"#/components/responses/{_RESPONSE_NAMES[code]}"}
+    for code in ("400", "401", "403")
+}
+
+
+def _journal_entry() -> Schema:
+    text, flag = {"type": "string"}, {"type": "boolean"}
+    nullable_text = {"type": ["string", "null"]}
+    properties: Schema = {
+        "id": {"type": "integer"},
+        "at": {"type": "string", "format": "date-time"},
+        "accountId": {"type": ["integer", "null"]},
+        "accountIds": {"type": "array", "items": {"type": "integer"}},
+        "method": text,
+        "path": text,
+        "resource": text,
+        "query": {**text, "description": "As sent, secret values as ***."},
+        "status": {"type": "integer"},
+        "durationMs": {"type": "number"},
+        "clientId": nullable_text,
+        "username": nullable_text,
+        "requestHeaders": {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": "Lower-case names; Authorization and Cookie values as ***.",
+        },
+        "requestBody": {**text, "description": "The first 64 KiB, secrets as ***."},
+        "requestTruncated": flag,
+        "responseBody": {**text, "description": "The first 64 KiB, secrets as ***."},
+        "responseTruncated": flag,
+        "errorCode": {
+            **nullable_text,
+            "description": "JSON:API errors[0].code, or the OAuth error, of a 4xx or 5xx.",
+        },
+        "fault": {"type": ["integer", "null"], "description": "The fault rule that fired."},
+    }
+    return {"type": "object", "properties": properties, "required": sorted(properties)}
+
+
+def _sandbox_get(operation_id: str, summary: str, parameters: list[Schema], ok: Schema) -> Schema:
+    return {
+        "get": {
+            "tags": ["sandbox"],
+            "operationId": operation_id,
+            "summary": summary,
+            "security": [{"oauth2": ["read"]}],
+            "parameters": copy.deepcopy(parameters),  # each document its own objects
+            "responses": copy.deepcopy({"200": ok, **_JOURNAL_ERRORS}),
+        }
+    }
+
+
+def _sandbox_paths() -> dict[str, Schema]:
+    entry = _journal_entry()
+    listing = _object({"requests": {"type": "array", "items": entry}}, required=["requests"])
+    form = {
+        "name": "format",
+        "in": "query",
+        "description": "jsonl for JSON Lines (as Accept: application/x-ndjson does).",
+        "schema": {"type": "string", "enum": ["json", "jsonl"]},
+    }
+    listed = {
+        "description": "The newest matching requests, oldest first.",
+        "content": {
+            "application/json": {"schema": listing},
+            "application/x-ndjson": {"schema": {"type": "string"}},
+        },
+    }
+    count = _object({"count": {"type": "integer", "minimum": 0}}, required=["count"])
+    cell = _object(
+        {
+            "resource": {"type": "string"},
+            "status": {"type": "integer"},
+            "count": {"type": "integer"},
+        },
+        required=["resource", "status", "count"],
+    )
+    stats = _object({"stats": {"type": "array", "items": cell}}, required=["stats"])
+    return {
+        "/sandbox/requests": _sandbox_get(
+            "listJournalRequests",
+            "The request journal: the newest requests, oldest first",
+            [*_JOURNAL_FILTERS, _LIMIT, form],
+            listed,
+        ),
+        "/sandbox/requests/count": _sandbox_get(
+            "countJournalRequests",
+            "How many journal requests match (to assert 'exactly three POSTs')",
+            _JOURNAL_FILTERS,
+            _json("The number of matching requests.", count),
+        ),
+        "/sandbox/stats": _sandbox_get(
+            "journalStats",
+            "Journal requests counted per resource and status",
+            _JOURNAL_FILTERS,
+            _json("Counts per resource and status, by resource then status.", stats),
+        ),
+    }

@@ -38,6 +38,7 @@ from optiply.server.http.serialize import (
     writer_for,
 )
 from optiply.server.http.urls import base_url, configured_base
+from optiply.server.sandbox.journal import note_of
 from optiply.server.service import crud
 from optiply.server.service.crud import Context
 from optiply.server.service.tenancy import request_scope
@@ -98,6 +99,10 @@ class ResourceEndpoints:
         opened = self.reader.connect() if request.method == "GET" else self.engine.begin()
         with opened as connection:
             principal = authenticate(connection, request.headers.get("authorization"), now=now)
+            note = note_of(request.scope)
+            if note is not None:  # the journal is on: say who this request is for
+                note.account_ids = principal.account_ids
+                note.username, note.client_id = principal.username, principal.client_id
             if METHOD_SCOPES[request.method] not in principal.scopes:
                 raise AuthError(
                     403,
@@ -107,6 +112,8 @@ class ResourceEndpoints:
                 )
             params = request.query_params
             scope = request_scope(principal, params.get("accountId"))
+            if note is not None:
+                note.account_ids = scope.account_ids
             context = Context(principal, scope, params.get("couplingId") or None, now)
             yield connection, context
 

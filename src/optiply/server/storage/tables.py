@@ -8,8 +8,11 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
+    Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -184,3 +187,33 @@ oauth_throttle = Table(
     Column("full_at", BigInteger(), nullable=False),
 )
 Index(None, oauth_throttle.c.full_at)
+
+# The sandbox's request journal (``storage/journal.py``): one row per request to /v1 and
+# /api/auth, from every worker, with secrets hidden before they get here. ``account_id`` is the
+# one account a request worked in (null when it had none, or several: those are in
+# ``account_ids`` as ",1,2,"); the newest rows per account are kept.
+sandbox_requests = Table(
+    "sandbox_requests",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("account_id", BigInteger(), nullable=True),
+    Column("account_ids", String(255), nullable=True),
+    Column("method", String(16), nullable=False),
+    Column("path", Text(), nullable=False),
+    Column("resource", String(64), nullable=False),
+    Column("query", Text(), nullable=False),
+    Column("status", Integer(), nullable=False),
+    Column("duration_ms", Float(), nullable=False),
+    Column("client_id", String(255), nullable=True),
+    Column("username", String(255), nullable=True),
+    Column("request_headers", Text(), nullable=False),  # a JSON object, as text
+    Column("request_body", LargeBinary(), nullable=False),  # storage/journal.py: encode_body
+    Column("request_truncated", Boolean(), nullable=False),
+    Column("response_body", LargeBinary(), nullable=False),
+    Column("response_truncated", Boolean(), nullable=False),
+    Column("error_code", String(64), nullable=True),
+    Column("fault", BigInteger(), nullable=True),
+)
+Index(None, sandbox_requests.c.account_id, sandbox_requests.c.id)
+Index(None, sandbox_requests.c.at)
