@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import shlex
 import subprocess
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,15 +18,11 @@ import pytest
 from sqlalchemy import func, select
 
 from live import (
-    BACKENDS,
     JSONAPI,
     OPTIPLY,
-    POSTGRES_URL,
     LiveServer,
     ServeProcess,
-    drop_postgres_database,
     free_port,
-    fresh_postgres_database,
     process_env,
     tmp_sqlite_url,
 )
@@ -38,18 +33,6 @@ from optiply.server.storage.engine import make_engine
 from optiply.server.storage.tables import RESOURCE_TABLES, oauth_clients, user_accounts, users
 
 UNREACHABLE = "postgresql://nobody@127.0.0.1:1/x"
-
-
-@pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database (not migrated: the CLI does that) per test and backend."""
-    if request.param == "sqlite":
-        yield tmp_sqlite_url(tmp_path)
-        return
-    assert POSTGRES_URL
-    url, admin_engine = fresh_postgres_database(POSTGRES_URL)
-    yield url
-    drop_postgres_database(url, admin_engine)
 
 
 _env = process_env

@@ -8,36 +8,19 @@ import json
 import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select, update
 
 from live import (
-    BACKENDS,
     OPTIPLY,
-    POSTGRES_URL,
-    drop_postgres_database,
-    fresh_postgres_database,
     process_env,
-    tmp_sqlite_url,
 )
 from optiply.server.auth import passwords, tokens
 from optiply.server.auth.tokens import IssuedTokens
 from optiply.server.storage.engine import make_engine
 from optiply.server.storage.tables import oauth_clients, oauth_grants, oauth_tokens, users
-
-
-@pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield tmp_sqlite_url(tmp_path)
-        return
-    assert POSTGRES_URL
-    url, admin_engine = fresh_postgres_database(POSTGRES_URL)
-    yield url
-    drop_postgres_database(url, admin_engine)
 
 
 @pytest.fixture
