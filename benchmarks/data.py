@@ -229,3 +229,27 @@ def cpu_model() -> str:
     except OSError:
         pass
     return "unknown"
+
+
+def write_results(
+    path: Path,
+    *,
+    command: str,
+    started: datetime,
+    machine: dict[str, Any],
+    options: dict[str, str],
+    notes: list[str],
+    **results: Any,
+) -> None:
+    """The JSON results file of a benchmark run: how it ran, then ``results``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {
+        "command": command,
+        "started": started.isoformat(),
+        "finished": datetime.now(UTC).isoformat(),
+        "machine": machine,
+        "options": options,
+        "notes": notes,
+        **results,
+    }
+    path.write_text(json.dumps(document, indent=2))

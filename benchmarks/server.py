@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import platform
 import shlex
@@ -951,21 +950,15 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"[yellow]warning: {notes[-1]}[/yellow]")
     title = f"{command} — {started:%Y-%m-%d %H:%M} UTC"
     print_table(figures, title)
-    options.output.parent.mkdir(parents=True, exist_ok=True)
-    options.output.write_text(
-        json.dumps(
-            {
-                "command": command,
-                "started": started.isoformat(),
-                "finished": datetime.now(UTC).isoformat(),
-                "machine": info,
-                "options": {k: str(v) for k, v in asdict(options).items()},
-                "notes": notes,
-                "figures": [asdict(f) for f in figures],
-                "markdown": markdown_table(figures),
-            },
-            indent=2,
-        )
+    data.write_results(
+        options.output,
+        command=command,
+        started=started,
+        machine=info,
+        options={k: str(v) for k, v in asdict(options).items()},
+        notes=notes,
+        figures=[asdict(f) for f in figures],
+        markdown=markdown_table(figures),
     )
     console.print(f"Results written to {options.output}")
     return 0

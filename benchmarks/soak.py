@@ -1429,21 +1429,15 @@ def main(argv: list[str] | None = None) -> int:
     print(summary_table(reports))
     for report in reports:
         print(_mix_line(report))
-    options.output.parent.mkdir(parents=True, exist_ok=True)
-    options.output.write_text(
-        json.dumps(
-            {
-                "command": command,
-                "started": started.isoformat(),
-                "finished": datetime.now(UTC).isoformat(),
-                "machine": info,
-                "options": {k: str(v) for k, v in asdict(options).items()},
-                "notes": notes,
-                "reports": [r.summary() for r in reports],
-                "markdown": summary_table(reports),
-            },
-            indent=2,
-        )
+    data.write_results(
+        options.output,
+        command=command,
+        started=started,
+        machine=info,
+        options={k: str(v) for k, v in asdict(options).items()},
+        notes=notes,
+        reports=[r.summary() for r in reports],
+        markdown=summary_table(reports),
     )
     print(f"Results written to {options.output}")
     if keep:

@@ -51,22 +51,27 @@ class _Watched:
         return getattr(self._client, name)
 
 
-def test_records_of_a_stream_are_written_concurrently_in_dependency_order(login, tmp_path):
+def watched_writer(login, api: _Watched, state: TargetState, *, concurrency: int) -> Writer:
+    """A writer on ``login``'s account, ``concurrency`` records at a time, through ``api``."""
     settings = resolve(
-        {"access_token": "unused", "account_id": login.account_id, "max_concurrency": 4},
+        {"access_token": "unused", "account_id": login.account_id, "max_concurrency": concurrency},
         environ={},
     )
+    return Writer(
+        settings=settings,
+        api=api,
+        references=References(),
+        state=state,
+        policy=ErrorPolicy(),
+        concurrency=settings.max_concurrency,
+    )
+
+
+def test_records_of_a_stream_are_written_concurrently_in_dependency_order(login, tmp_path):
     with login.optiply_client() as client:
         api = _Watched(client)
         state = TargetState(tmp_path / "state.json")
-        writer = Writer(
-            settings=settings,
-            api=api,
-            references=References(),
-            state=state,
-            policy=ErrorPolicy(),
-            concurrency=settings.max_concurrency,
-        )
+        writer = watched_writer(login, api, state, concurrency=4)
         # Children first in the input: the writer still writes parents first.
         for n in range(6):
             lines = [
@@ -110,21 +115,10 @@ def test_versions_of_one_source_id_arriving_together_are_written_in_input_order(
     """Three versions of each of ten products, back to back, on eight threads: each source id
     is one row, and it holds the last version (a later version never overtakes an earlier
     one, nor POSTs a twin while the first POST is under way)."""
-    settings = resolve(
-        {"access_token": "unused", "account_id": login.account_id, "max_concurrency": 8},
-        environ={},
-    )
     with login.optiply_client() as client:
         api = _Watched(client)
         state = TargetState(tmp_path / "state.json")
-        writer = Writer(
-            settings=settings,
-            api=api,
-            references=References(),
-            state=state,
-            policy=ErrorPolicy(),
-            concurrency=settings.max_concurrency,
-        )
+        writer = watched_writer(login, api, state, concurrency=8)
         for n in range(10):
             for version in range(3):
                 writer.add(
