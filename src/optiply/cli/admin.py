@@ -130,15 +130,28 @@ def users_update(
 @clients_app.command("create")
 def clients_create(
     name: Annotated[str, typer.Option("--name", help="What the client is for.")],
+    access_token_ttl: Annotated[
+        int | None,
+        typer.Option(
+            "--access-token-ttl",
+            help="Lifetime of the access tokens issued through this client, in seconds "
+            "(e.g. 30 to exercise refreshes); default: the server's.",
+            show_default=False,
+        ),
+    ] = None,
     database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
     as_json: JsonOutput = False,
 ) -> None:
     """Create an OAuth client; its secret is printed once and stored only hashed."""
     with database(database_url) as engine:
-        client = admin.create_client(engine, name=name)
+        client = admin.create_client(engine, name=name, access_token_ttl=access_token_ttl)
     report(
         as_json,
-        {"client_id": client.client_id, "client_secret": client.client_secret},
+        {
+            "client_id": client.client_id,
+            "client_secret": client.client_secret,
+            "access_token_ttl": access_token_ttl,
+        },
         f"Created OAuth client {name.strip()!r}. Store the secret now: it is not shown again.",
         f"client_id:     {client.client_id}",
         f"client_secret: {client.client_secret}",

@@ -25,6 +25,8 @@ class ErrorCode(StrEnum):
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
     INTERNAL_ERROR = "INTERNAL_ERROR"
     BUSY = "BUSY"  # the database is busy with other writes (503, Retry-After): retry
+    RATE_LIMITED = "RATE_LIMITED"  # over the account's sandbox rate limit (429, Retry-After)
+    SANDBOX_FAULT = "SANDBOX_FAULT"  # answered by a sandbox fault rule (any status)
 
 
 TITLES = {
@@ -36,8 +38,12 @@ TITLES = {
     409: "Conflict",
     413: "Payload Too Large",
     415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    429: "Too Many Requests",
     500: "Internal Server Error",
+    502: "Bad Gateway",
     503: "Service Unavailable",
+    504: "Gateway Timeout",
 }
 
 

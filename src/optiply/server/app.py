@@ -23,6 +23,8 @@ from optiply.server.http.openapi import openapi_document
 from optiply.server.http.routes import api_routes
 from optiply.server.http.sandbox import sandbox_routes
 from optiply.server.http.urls import configured_base
+from optiply.server.sandbox.controls import Controls
+from optiply.server.sandbox.faults import FaultMiddleware
 from optiply.server.sandbox.journal import JournalMiddleware, JournalWriter
 from optiply.server.settings import Settings
 from optiply.server.storage import repository
@@ -69,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.journal = writer
+    controls = app.state.controls = Controls(engine)
     document = orjson.dumps(openapi_document(version=__version__))
 
     async def openapi(_request: Request) -> Response:
@@ -91,12 +94,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         *docs_routes(openapi_path="/openapi.json", title="Optiply API v1 docs"),
         Route("/health", health, methods=["GET"]),
         Route(TOKEN_PATH, token_endpoint, methods=["POST"]),
-        *api_routes(engine, settings),
-        *sandbox_routes(engine),
+        *api_routes(engine, settings, controls),
+        *sandbox_routes(engine, controls),
     ]
     app.router.routes.extend(routes)
     if writer is not None:  # when off, not installed: no cost per request
         app.add_middleware(JournalMiddleware, writer=writer)
+    # Outside the journal, which records what the client saw; it needs uvicorn's own receive.
+    app.add_middleware(FaultMiddleware)
     if settings.access_log:  # when off, not installed: no cost per request
         access_log.send_to_stderr()
         app.add_middleware(access_log.AccessLog)

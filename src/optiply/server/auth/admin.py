@@ -110,13 +110,26 @@ def create_user(
         raise AdminError(f"user {username!r} already exists") from error
 
 
-def create_client(engine: Engine, *, name: str) -> ClientCredentials:
+MAX_TOKEN_TTL = 10 * 365 * 86400
+
+
+def create_client(
+    engine: Engine, *, name: str, access_token_ttl: int | None = None
+) -> ClientCredentials:
     """Create an OAuth client; the returned secret is shown once and stored only hashed.
+    ``access_token_ttl`` (seconds) is the lifetime of the access tokens issued through it
+    (default: the server's ``OPTIPLY_ACCESS_TOKEN_TTL``), e.g. 30 to exercise refreshes.
 
     Raises:
-        AdminError: the name is empty or longer than 255 characters.
+        AdminError: the name is empty or longer than 255 characters, or the lifetime is not
+            from 1 second to 10 years.
     """
     name = _checked_name(name, "client name")
+    if access_token_ttl is not None and not 0 < access_token_ttl <= MAX_TOKEN_TTL:
+        raise AdminError(
+            f"the access-token lifetime must be from 1 to {MAX_TOKEN_TTL} seconds, "
+            f"got {access_token_ttl}"
+        )
     credentials = ClientCredentials.generate()
     secret_hash = hash_secret(credentials.client_secret)
     with engine.begin() as connection:
@@ -126,6 +139,7 @@ def create_client(engine: Engine, *, name: str) -> ClientCredentials:
             secret_hash=secret_hash,
             name=name,
             now=datetime.now(UTC),
+            access_token_ttl=access_token_ttl,
         )
     return credentials
 
@@ -322,11 +336,18 @@ def insert_client(
     secret_hash: str,
     name: str,
     now: datetime,
+    access_token_ttl: int | None = None,
 ) -> int:
     """Insert an OAuth client whose secret hashes to ``secret_hash``; returns its primary key."""
     client_pk: int = connection.execute(
         insert(oauth_clients)
-        .values(client_id=credentials.client_id, secret_hash=secret_hash, name=name, created_at=now)
+        .values(
+            client_id=credentials.client_id,
+            secret_hash=secret_hash,
+            name=name,
+            created_at=now,
+            access_token_ttl=access_token_ttl,
+        )
         .returning(oauth_clients.c.id)
     ).scalar_one()
     return client_pk

@@ -172,7 +172,8 @@ def _grant(
 def _issue(
     engine: Engine, settings: Settings, client: tuple[str, str] | None, parameters: dict[str, str]
 ) -> IssuedTokens:
-    client_pk, secret_hash = _authenticate_client(engine, client)
+    client_pk, secret_hash, client_ttl = _authenticate_client(engine, client)
+    access_ttl = client_ttl or settings.access_token_ttl  # a client's own lifetime wins
     grant_type = parameters.get("grant_type")
     if grant_type is None:
         raise AuthError(400, "invalid_request", "Missing grant type")
@@ -189,7 +190,7 @@ def _issue(
                 user_id=user.id,
                 client_pk=client_pk,
                 scopes=tokens.granted_scopes(requested, tokens.parse_scopes(held)).split(),
-                access_ttl=settings.access_token_ttl,
+                access_ttl=access_ttl,
                 refresh_ttl=settings.refresh_token_ttl,
                 now=datetime.now(UTC),
             )
@@ -203,7 +204,7 @@ def _issue(
                     connection,
                     refresh_token=refresh_token,
                     client_pk=client_pk,
-                    access_ttl=settings.access_token_ttl,
+                    access_ttl=access_ttl,
                     now=datetime.now(UTC),
                     scope=parameters.get("scope"),
                 )
@@ -214,9 +215,12 @@ def _issue(
     raise AuthError(400, "unsupported_grant_type", "Unsupported grant type")
 
 
-def _authenticate_client(engine: Engine, client: tuple[str, str] | None) -> tuple[int, str]:
-    """The client's primary key and secret hash; the secret check costs the same whether or
-    not the id exists (a deleted client is an unknown one)."""
+def _authenticate_client(
+    engine: Engine, client: tuple[str, str] | None
+) -> tuple[int, str, int | None]:
+    """The client's primary key, secret hash and access-token lifetime (None: the server's);
+    the secret check costs the same whether or not the id exists (a deleted client is an
+    unknown one)."""
     if client is None:
         raise AuthError(401, "unauthorized", CLIENT_REJECTED, hint=NO_CLIENT_HINT)
     client_id, secret = client
@@ -224,14 +228,18 @@ def _authenticate_client(engine: Engine, client: tuple[str, str] | None) -> tupl
     if "\x00" not in client_id:  # PostgreSQL refuses NUL in text: such an id can't exist
         with engine.connect() as connection:
             row = connection.execute(
-                select(oauth_clients.c.id, oauth_clients.c.secret_hash).where(
+                select(
+                    oauth_clients.c.id,
+                    oauth_clients.c.secret_hash,
+                    oauth_clients.c.access_token_ttl,
+                ).where(
                     oauth_clients.c.client_id == client_id, oauth_clients.c.deleted_at.is_(None)
                 )
             ).one_or_none()
     stored = passwords.DUMMY_HASH if row is None else row.secret_hash
     if not passwords.verify_secret(stored, secret) or row is None:
         raise AuthError(401, "unauthorized", CLIENT_REJECTED, hint=WRONG_CLIENT_HINT)
-    return row.id, row.secret_hash
+    return row.id, row.secret_hash, row.access_token_ttl
 
 
 @dataclass(frozen=True, slots=True)

@@ -331,7 +331,7 @@ def authenticate(connection: Connection, authorization: str | None, *, now: date
         AuthError: 401 ``unauthorized`` without a bearer token; 401 ``invalid_token`` for an
             unknown, revoked, expired or refresh token, or a disabled user's.
     """
-    token = _bearer_token(authorization)
+    token = bearer_token(authorization)
     rows = connection.execute(_AUTHENTICATE, {"token_hash": digest(token)}).all()
     if not rows or rows[0].kind != TokenKind.ACCESS or rows[0].revoked_at is not None:
         raise AuthError(401, "invalid_token", "Invalid access token")
@@ -386,7 +386,8 @@ def revoke_grants(
     return result.rowcount
 
 
-def _bearer_token(authorization: str | None) -> str:
+def bearer_token(authorization: str | None) -> str:
+    """The token of an ``Authorization: Bearer`` header (401 ``unauthorized`` without one)."""
     scheme, _, token = (authorization or "").strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:

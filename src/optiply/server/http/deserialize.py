@@ -8,7 +8,7 @@ ignored; every problem of a document is reported in one response.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -20,6 +20,8 @@ from optiply.resources.types import IGNORED, InvalidValue, accept
 from optiply.server.service.errors import DomainError, Problem
 
 ATTRIBUTES = "/data/attributes"
+# Kinds Jackson parses from text or numbers and fails on with a 500 (reference §3.3).
+_HOSTED_PARSES = frozenset({Kind.INTEGER, Kind.REFERENCE, Kind.DECIMAL, Kind.DATETIME})
 
 
 @dataclass(slots=True)
@@ -124,7 +126,10 @@ def _attributes(
             parsed = accept(attribute, value)
         except InvalidValue as error:
             failed.add(attribute.name)
-            problems.append(_invalid(f"{pointer}/{key}", str(error)))
+            problem = _invalid(f"{pointer}/{key}", str(error))
+            if attribute.kind in _HOSTED_PARSES and isinstance(value, str | float):
+                problem = replace(problem, fails_hosted=True)
+            problems.append(problem)
             continue
         if parsed is not IGNORED:
             out[attribute.name] = parsed

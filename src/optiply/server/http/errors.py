@@ -14,6 +14,8 @@ from optiply.jsonapi.media import MEDIA_TYPE
 from optiply.query import QueryError
 from optiply.server.auth.tokens import AuthError
 from optiply.server.http.headers import API_HEADERS
+from optiply.server.sandbox.controls import FaultFired
+from optiply.server.sandbox.limits import RateLimited
 from optiply.server.service.errors import DomainError
 from optiply.server.storage.contention import DatabaseError, is_contention
 
@@ -35,6 +37,7 @@ STATUS = {
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
     ErrorCode.INTERNAL_ERROR: 500,
     ErrorCode.BUSY: 503,
+    ErrorCode.RATE_LIMITED: 429,
 }
 RETRY_AFTER_BUSY = "1"  # seconds
 # When one request has problems of several kinds, the response takes the most specific status.
@@ -59,15 +62,51 @@ def errors_response(errors: list[ErrorObject], headers: dict[str, str] | None = 
     return response
 
 
-async def domain_error(_request: Request, exc: Exception) -> Response:
-    """Business-rule refusals: 400, 403, 404 or 409 with pointers."""
+async def domain_error(request: Request, exc: Exception) -> Response:
+    """Business-rule refusals: 400, 403, 404 or 409 with pointers; in an account in production
+    compat, the input the hosted API fails on is answered 500 as there (reference §3.3)."""
     assert isinstance(exc, DomainError)
+    if any(p.fails_hosted for p in exc.problems) and request.app.state.controls.production(request):
+        strict = next(p for p in exc.problems if p.fails_hosted)
+        return _production_500(strict.detail)
     return errors_response(
         [
             ErrorObject(STATUS[p.code], p.code, p.detail, p.pointer, p.parameter)
             for p in exc.problems
         ]
     )
+
+
+def _production_500(detail: str) -> Response:
+    error = ErrorObject(500, ErrorCode.INTERNAL_ERROR, "internal server error").to_json()
+    error["meta"] = {"message": "internal server error", "compat": "production", "strict": detail}
+    response = Response(orjson.dumps({"errors": [error]}), 500, media_type=MEDIA_TYPE)
+    response.raw_headers.extend(API_HEADERS)
+    return response
+
+
+async def fault_fired(_request: Request, exc: Exception) -> Response:
+    """A sandbox fault rule's answer: its status as a JSON:API error (``Retry-After`` when the
+    rule has one). For the actions that own the connection, a placeholder the fault middleware
+    never sends."""
+    assert isinstance(exc, FaultFired)
+    rule = exc.rule
+    status = rule.status or 503
+    detail = f"sandbox fault rule {rule.id} answered {status} (match {exc.ordinal})"
+    headers = None if rule.retry_after is None else {"Retry-After": str(rule.retry_after)}
+    return errors_response([ErrorObject(status, ErrorCode.SANDBOX_FAULT, detail)], headers)
+
+
+async def rate_limited(_request: Request, exc: Exception) -> Response:
+    """Over the account's rate limit: 429 with ``Retry-After``."""
+    assert isinstance(exc, RateLimited)
+    error = ErrorObject(
+        429,
+        ErrorCode.RATE_LIMITED,
+        f"more than {exc.limit:g} requests per second with this token; retry after "
+        f"{exc.retry_after} s",
+    )
+    return errors_response([error], {"Retry-After": str(exc.retry_after)})
 
 
 async def query_error(_request: Request, exc: Exception) -> Response:
@@ -137,5 +176,7 @@ HANDLERS = {
     AuthError: auth_error,
     HTTPException: http_exception,
     DatabaseError: database_error,
+    FaultFired: fault_fired,
+    RateLimited: rate_limited,
     Exception: unexpected_error,
 }

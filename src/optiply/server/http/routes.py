@@ -38,6 +38,7 @@ from optiply.server.http.serialize import (
     writer_for,
 )
 from optiply.server.http.urls import base_url, configured_base
+from optiply.server.sandbox.controls import Controls
 from optiply.server.sandbox.journal import note_of
 from optiply.server.service import crud
 from optiply.server.service.crud import Context
@@ -71,9 +72,12 @@ def _no_content() -> Response:
 class ResourceEndpoints:
     """The endpoints of one resource type."""
 
-    def __init__(self, spec: ResourceSpec, engine: Engine, settings: Settings) -> None:
+    def __init__(
+        self, spec: ResourceSpec, engine: Engine, settings: Settings, controls: Controls
+    ) -> None:
         self.spec = spec
         self.engine = engine
+        self.controls = controls
         # Reads need no transaction: autocommit saves PostgreSQL a BEGIN/COMMIT round trip.
         self.reader = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.public_url = configured_base(settings.public_url)
@@ -96,6 +100,7 @@ class ResourceEndpoints:
     @contextmanager
     def _transaction(self, request: Request) -> Iterator[tuple[Connection, Context]]:
         now = datetime.now(UTC)
+        self.controls.enter(request, now)  # sandbox: rate limits and fault rules
         opened = self.reader.connect() if request.method == "GET" else self.engine.begin()
         with opened as connection:
             principal = authenticate(connection, request.headers.get("authorization"), now=now)
@@ -114,6 +119,7 @@ class ResourceEndpoints:
             scope = request_scope(principal, params.get("accountId"))
             if note is not None:
                 note.account_ids = scope.account_ids
+            self.controls.remember(request, scope.account_ids)
             context = Context(principal, scope, params.get("couplingId") or None, now)
             yield connection, context
 
@@ -223,8 +229,10 @@ class ResourceEndpoints:
         return _jsonapi(identifiers_document(target.type, target_id))
 
 
-def api_routes(engine: Engine, settings: Settings) -> list[BaseRoute]:
+def api_routes(engine: Engine, settings: Settings, controls: Controls) -> list[BaseRoute]:
     """Every /v1 route, derived from the registry."""
     return [
-        route for spec in REGISTRY for route in ResourceEndpoints(spec, engine, settings).routes()
+        route
+        for spec in REGISTRY
+        for route in ResourceEndpoints(spec, engine, settings, controls).routes()
     ]

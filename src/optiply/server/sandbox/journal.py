@@ -59,6 +59,7 @@ class RequestNote:
     client_id: str | None = None
     username: str | None = None
     fault_id: int | None = None
+    answered: int | None = None  # set by a fault rule: the status the client saw (0: none)
 
 
 def note_of(scope: Scope) -> RequestNote | None:
@@ -399,7 +400,7 @@ def row_of(record: _Record) -> dict[str, Any]:
         "path": _clean(record.path),
         "resource": _clean(resource_of(record.path)),
         "query": _clean(shown_query),
-        "status": record.status,
+        "status": record.status if note.answered is None else note.answered,
         "duration_ms": record.duration_ms,
         "client_id": None if note.client_id is None else _clean(note.client_id)[:255],
         "username": None if note.username is None else _clean(note.username)[:255],

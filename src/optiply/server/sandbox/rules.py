@@ -10,9 +10,11 @@ with none of them fires on every match.
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from fnmatch import fnmatchcase
+from typing import Any
 
 
 class Action(StrEnum):
@@ -80,13 +82,161 @@ class Rule:
             return self._draw(ordinal, "fire") < self.probability
         return True
 
-    def exhausted(self, ordinal: int) -> bool:
-        """Whether no later match can fire (a ``times`` rule past its count)."""
-        return self.times is not None and ordinal >= self.times
+    def fired(self, matched: int) -> int:
+        """How many of the first ``matched`` matches fired.
+
+        >>> Rule(1, 1, Action.DROP, every=3).fired(10), Rule(1, 1, Action.DROP, times=2).fired(10)
+        (3, 2)
+        """
+        if self.probability is None:
+            if self.times is not None:
+                return min(matched, self.times)
+            return matched // self.every if self.every is not None else matched
+        return sum(1 for ordinal in range(1, min(matched, 100_000) + 1) if self.fires(ordinal))
 
     def delay_ms(self, ordinal: int) -> float:
         """The latency of the ``ordinal``-th firing: fixed plus a seeded jitter in [0, jitter]."""
         return self.latency_ms + (self._draw(ordinal, "jitter") * self.jitter_ms)
 
     def _draw(self, ordinal: int, purpose: str) -> float:
-        return random.Random(f"{self.seed}:{self.id}:{ordinal}:{purpose}").random()  # noqa: S311
+        return random.Random(f"{self.seed}:{ordinal}:{purpose}").random()  # noqa: S311
+
+
+# --- a rule from input (the HTTP API's JSON members, the CLI's options) ------------------------
+
+METHODS = ("GET", "POST", "PATCH", "DELETE")
+MAX_MS = 600_000
+MAX_HANG_S = 3600.0
+DEFAULT_RETRY_AFTER = 1
+DEFAULT_HANG_S = 30.0
+
+MEMBERS = {  # JSON member → column
+    "action": "action",
+    "method": "method",
+    "path": "path",
+    "status": "status",
+    "retryAfter": "retry_after",
+    "latencyMs": "latency_ms",
+    "jitterMs": "jitter_ms",
+    "hangS": "hang_s",
+    "dropAfterCommit": "drop_after_commit",
+    "times": "times",
+    "every": "every",
+    "probability": "probability",
+    "seed": "seed",
+}
+_ONLY_WITH = {  # member → the actions it belongs to
+    "status": {Action.STATUS},
+    "retryAfter": {Action.STATUS},
+    "latencyMs": {Action.LATENCY},
+    "jitterMs": {Action.LATENCY},
+    "hangS": {Action.HANG},
+    "dropAfterCommit": {Action.COMMIT_THEN_FAIL},
+}
+
+
+class InputError(ValueError):
+    """Bad sandbox input (a rule, a setting): the JSON member at fault, and why (one line)."""
+
+    def __init__(self, member: str, message: str) -> None:
+        super().__init__(message)
+        self.member = member
+        self.message = message
+
+
+def checked_rule(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The column values of a rule from JSON-style input (``MEMBERS``), every member checked.
+
+    >>> checked_rule({"action": "status", "status": 503, "path": "/v1/products*", "times": 1})[
+    ...     "retry_after"]
+    1
+
+    Raises:
+        InputError: naming the member.
+    """
+    for member in values:
+        if member not in MEMBERS:
+            raise InputError(member, f"unknown member {member!r}; known: {', '.join(MEMBERS)}")
+    given = {member: value for member, value in values.items() if value is not None}
+    text = given.get("action")
+    choices = ", ".join(action.value for action in Action)
+    if not isinstance(text, str) or text.lower() not in {a.value for a in Action}:
+        raise InputError("action", f"action must be one of {choices}, got {text!r}")
+    action = Action(text.lower())
+    for member, actions in _ONLY_WITH.items():
+        if member in given and action not in actions:
+            wanted = " or ".join(sorted(a.value for a in actions))
+            raise InputError(member, f"{member} goes with the {wanted} action, not {action}")
+    method = given.get("method")
+    if method is not None and (not isinstance(method, str) or method.upper() not in METHODS):
+        raise InputError("method", f"method must be one of {', '.join(METHODS)}: {method!r}")
+    path = given.get("path", "*")
+    if not isinstance(path, str) or not (path == "*" or path.startswith("/")):
+        raise InputError("path", f"path must be a glob starting with / (or *): {path!r}")
+    if len(path) > 2000 or "\x00" in path:
+        raise InputError("path", "path must be at most 2000 characters, without NUL")
+    row: dict[str, Any] = {
+        "action": action.value,
+        "method": None if method is None else method.upper(),
+        "path": path,
+        "status": None,
+        "retry_after": None,
+        "latency_ms": 0,
+        "jitter_ms": 0,
+        "hang_s": DEFAULT_HANG_S,
+        "drop_after_commit": False,
+        "times": None,
+        "every": None,
+        "probability": None,
+        "seed": _integer(given, "seed", -(2**63), 2**63 - 1) or 0,
+    }
+    if action is Action.STATUS:
+        status = _integer(given, "status", 400, 599)
+        if status is None:
+            raise InputError("status", "the status action needs a status from 400 to 599")
+        row["status"] = status
+        retry_after = _integer(given, "retryAfter", 0, 86_400)
+        if retry_after is None and status in (429, 503):
+            retry_after = DEFAULT_RETRY_AFTER
+        row["retry_after"] = retry_after
+    elif action is Action.LATENCY:
+        latency = _integer(given, "latencyMs", 1, MAX_MS)
+        if latency is None:
+            raise InputError("latencyMs", f"the latency action needs latencyMs (1 to {MAX_MS})")
+        row["latency_ms"] = latency
+        row["jitter_ms"] = _integer(given, "jitterMs", 0, MAX_MS) or 0
+    elif action is Action.HANG:
+        hang = given.get("hangS", DEFAULT_HANG_S)
+        if (
+            isinstance(hang, bool)
+            or not isinstance(hang, int | float)
+            or not 0 < hang <= MAX_HANG_S
+        ):
+            raise InputError("hangS", f"hangS must be a number of seconds in (0, {MAX_HANG_S:g}]")
+        row["hang_s"] = float(hang)
+    elif action is Action.COMMIT_THEN_FAIL:
+        drop = given.get("dropAfterCommit", False)
+        if not isinstance(drop, bool):
+            raise InputError("dropAfterCommit", "dropAfterCommit must be true or false")
+        row["drop_after_commit"] = drop
+    counted = [member for member in ("times", "every", "probability") if member in given]
+    if len(counted) > 1:
+        raise InputError(counted[1], "give at most one of times, every and probability")
+    row["times"] = _integer(given, "times", 1, 1_000_000_000)
+    row["every"] = _integer(given, "every", 1, 1_000_000_000)
+    if "probability" in given:
+        probability = given["probability"]
+        valid = isinstance(probability, int | float) and not isinstance(probability, bool)
+        if not valid or not 0 < probability <= 1:
+            raise InputError("probability", f"probability must be in (0, 1]: {probability!r}")
+        row["probability"] = float(probability)
+    return row
+
+
+def _integer(values: Mapping[str, Any], member: str, low: int, high: int) -> int | None:
+    value = values.get(member)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InputError(member, f"{member} must be an integer from {low} to {high}: {value!r}")
+    return value

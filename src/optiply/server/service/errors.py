@@ -15,6 +15,9 @@ class Problem:
     detail: str
     pointer: str | None = None
     parameter: str | None = None
+    # Input the hosted API answers 500 to (a non-numeric id, a float for an integer, a date it
+    # cannot parse; reference §3.3): an account in production compat answers so too.
+    fails_hosted: bool = False
 
 
 class DomainError(Exception):

@@ -144,6 +144,8 @@ oauth_clients = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     # Set by ``optiply clients delete``: the client is unknown to the token endpoint from then on.
     Column("deleted_at", UtcDateTime(), nullable=True),
+    # The lifetime of the access tokens issued through this client (s); null: the server's.
+    Column("access_token_ttl", Integer(), nullable=True),
     UniqueConstraint("client_id"),
 )
 
@@ -217,3 +219,56 @@ sandbox_requests = Table(
 )
 Index(None, sandbox_requests.c.account_id, sandbox_requests.c.id)
 Index(None, sandbox_requests.c.at)
+
+# The sandbox's controls (``storage/sandbox.py``), per account: fault rules, counted per match
+# across every worker (``matched``), and the account's settings (rate limit, compat mode).
+# ``sandbox_state`` holds one row whose ``version`` every change bumps: a worker polls it to
+# know when to reload its copy of the rules. ``sandbox_rate_buckets`` keeps one GCRA cell per
+# (account, token): the theoretical arrival time, in seconds since the epoch.
+sandbox_faults = Table(
+    "sandbox_faults",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("account_id", BigId, ForeignKey("accounts.id"), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("method", String(16), nullable=True),
+    Column("path", String(2000), nullable=False),
+    Column("status", Integer(), nullable=True),
+    Column("retry_after", Integer(), nullable=True),
+    Column("latency_ms", Integer(), nullable=False),
+    Column("jitter_ms", Integer(), nullable=False),
+    Column("hang_s", Float(), nullable=False),
+    Column("drop_after_commit", Boolean(), nullable=False),
+    Column("times", Integer(), nullable=True),
+    Column("every", Integer(), nullable=True),
+    Column("probability", Float(), nullable=True),
+    Column("seed", BigInteger(), nullable=False),
+    Column("matched", BigInteger(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+Index(None, sandbox_faults.c.account_id)
+
+sandbox_settings = Table(
+    "sandbox_settings",
+    metadata,
+    Column("account_id", BigId, ForeignKey("accounts.id"), primary_key=True),
+    Column("rate_limit", Float(), nullable=True),  # requests per second per token; null: off
+    Column("burst", Integer(), nullable=True),
+    Column("compat", String(16), nullable=False),  # "strict" or "production"
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+sandbox_state = Table(
+    "sandbox_state",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=False),
+    Column("version", BigInteger(), nullable=False),
+)
+
+sandbox_rate_buckets = Table(
+    "sandbox_rate_buckets",
+    metadata,
+    Column("key", String(64), primary_key=True),  # sha256 hex of "<account>:<token hash>"
+    Column("tat", Float(), nullable=False),
+)
+Index(None, sandbox_rate_buckets.c.tat)
