@@ -93,6 +93,14 @@ def test_every_nth_match_fires(login: Login) -> None:
     assert statuses == [201, 201, 500, 201, 201, 500, 201]
 
 
+def test_every_with_times_fires_only_the_first_nth_matches(login: Login) -> None:
+    add_fault(login, action="status", status=503, method="POST", every=3, times=1)
+    with login.client() as api:
+        statuses = [post_supplier(api, f"t{n}").status_code for n in range(7)]
+    assert statuses == [201, 201, 503, 201, 201, 201, 201]
+    assert (faults(login)[0]["matched"], faults(login)[0]["fired"]) == (7, 1)
+
+
 def test_a_seeded_probability_gives_the_same_sequence_for_the_same_seed(login: Login) -> None:
     sequences = []
     for _ in range(2):
@@ -238,7 +246,8 @@ def test_faults_need_the_write_scope_to_change_and_an_account_the_user_reaches(
         ({"action": "drop", "method": "BREW"}, "/method"),
         ({"action": "drop", "path": "v1/products"}, "/path"),
         ({"action": "drop", "times": 0}, "/times"),
-        ({"action": "drop", "times": 1, "every": 2}, "/every"),
+        ({"action": "drop", "probability": 0.5, "every": 2}, "/every"),
+        ({"action": "drop", "probability": 0.5, "times": 2}, "/times"),
         ({"action": "drop", "probability": 1.5}, "/probability"),
         ({"action": "drop", "probability": True}, "/probability"),
         ({"action": "drop", "colour": "red"}, "/colour"),

@@ -2,9 +2,10 @@
 
 A rule matches a method (or any) and a path glob (``/v1/products*``). Each match is counted in
 the database, so the n-th match is the n-th across every worker; whether it fires depends only
-on that ordinal: ``times`` fires the first N, ``every`` every N-th, ``probability`` a seeded
-draw per ordinal (the same seed gives the same sequence, on any worker, in any run), and a rule
-with none of them fires on every match.
+on that ordinal: ``every`` fires every N-th match, ``probability`` a seeded draw per ordinal
+(the same seed gives the same sequence, on any worker, in any run), neither fires every match;
+``times`` caps how often it fires: ``times=2`` alone fails exactly the next two matches,
+``every=3, times=1`` only the third.
 """
 
 from __future__ import annotations
@@ -73,14 +74,16 @@ class Rule:
         [False, False, True, False, False, True]
         >>> [Rule(1, 1, Action.DROP, times=2).fires(n) for n in range(1, 5)]
         [True, True, False, False]
+        >>> [Rule(1, 1, Action.DROP, every=3, times=1).fires(n) for n in range(1, 7)]
+        [False, False, True, False, False, False]
         """
-        if self.times is not None and ordinal > self.times:
-            return False
-        if self.every is not None and ordinal % self.every:
-            return False
+        if self.every is not None:
+            if ordinal % self.every:
+                return False
+            return self.times is None or ordinal // self.every <= self.times
         if self.probability is not None:
             return self._draw(ordinal, "fire") < self.probability
-        return True
+        return self.times is None or ordinal <= self.times
 
     def fired(self, matched: int) -> int:
         """How many of the first ``matched`` matches fired.
@@ -89,9 +92,8 @@ class Rule:
         (3, 2)
         """
         if self.probability is None:
-            if self.times is not None:
-                return min(matched, self.times)
-            return matched // self.every if self.every is not None else matched
+            fired = matched // self.every if self.every is not None else matched
+            return fired if self.times is None else min(fired, self.times)
         return sum(1 for ordinal in range(1, min(matched, 100_000) + 1) if self.fires(ordinal))
 
     def delay_ms(self, ordinal: int) -> float:
@@ -219,9 +221,9 @@ def checked_rule(values: Mapping[str, Any]) -> dict[str, Any]:
         if not isinstance(drop, bool):
             raise InputError("dropAfterCommit", "dropAfterCommit must be true or false")
         row["drop_after_commit"] = drop
-    counted = [member for member in ("times", "every", "probability") if member in given]
-    if len(counted) > 1:
-        raise InputError(counted[1], "give at most one of times, every and probability")
+    if "probability" in given and ("times" in given or "every" in given):
+        other = "times" if "times" in given else "every"
+        raise InputError(other, f"{other} does not go with probability")
     row["times"] = _integer(given, "times", 1, 1_000_000_000)
     row["every"] = _integer(given, "every", 1, 1_000_000_000)
     if "probability" in given:
