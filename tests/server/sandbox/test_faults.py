@@ -10,7 +10,6 @@ import httpx
 import pytest
 
 from live import JSONAPI, Login, make_login
-from support import create
 
 
 def add_fault(login: Login, **rule: Any) -> dict[str, Any]:
