@@ -123,16 +123,18 @@ class Controls:
                     principal, request.query_params.get("accountId")
                 ).account_ids
                 token_hash = digest(bearer_token(header))
+                note = note_of(request.scope)
+                if note is not None:  # the journal is on: the request may end here
+                    note.account_ids = account_ids
+                    note.username, note.client_id = principal.username, principal.client_id
                 self._limit(connection, snapshot, account_ids, token_hash)
                 fired = self._count(connection, snapshot, account_ids, method, path)
         except (AuthError, DomainError):
             return  # the request itself is refused for this reason, with the same answer
         if fired is None:
             return
-        note = note_of(request.scope)
-        if note is not None:  # the journal is on: the request ends here for some rules
-            note.account_ids, note.fault_id = account_ids, fired.rule.id
-            note.username, note.client_id = principal.username, principal.client_id
+        if note is not None:
+            note.fault_id = fired.rule.id
         if fired.rule.action is Action.EXPIRED_TOKEN:
             raise AuthError(401, "invalid_token", "Access token expired")
         if fired.rule.action is Action.STATUS:
