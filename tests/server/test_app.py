@@ -20,6 +20,7 @@ INDEX_PATHS = {
     "api": "/v1",
     "dashboard": "/api",
     "token": "/api/auth/oauth/token",
+    "sandbox": "/sandbox",
 }
 
 

@@ -22,6 +22,7 @@ from optiply.server.http.index import index_route
 from optiply.server.http.openapi import openapi_document
 from optiply.server.http.routes import api_routes
 from optiply.server.http.sandbox import sandbox_routes
+from optiply.server.http.sandbox_page import page_routes
 from optiply.server.http.urls import configured_base
 from optiply.server.sandbox.controls import Controls
 from optiply.server.sandbox.faults import FaultMiddleware
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         Route(TOKEN_PATH, token_endpoint, methods=["POST"]),
         *api_routes(engine, settings, controls),
         *sandbox_routes(engine, controls),
+        *page_routes(),
     ]
     app.router.routes.extend(routes)
     if writer is not None:  # when off, not installed: no cost per request

@@ -35,6 +35,7 @@ LINKS = (
     Link("api", "/v1", "API base URL (optiply_base_url)"),
     Link("dashboard", "/api", "Dashboard URL (optiply_dashboard_url)"),
     Link("token", TOKEN_PATH, "Token endpoint (POST; password and refresh grants)"),
+    Link("sandbox", "/sandbox", "Sandbox: live request journal, fault rules (a page)"),
 )
 
 _VARY = {"Vary": "Accept", "X-Content-Type-Options": "nosniff"}
