@@ -660,12 +660,20 @@
     }
   }
 
+  function ordinal(n) {
+    const tens = n % 100;
+    const suffix = tens >= 11 && tens <= 13 ? "th" : ["th", "st", "nd", "rd"][n % 10] || "th";
+    return n + suffix;
+  }
+
   function fires(fault) {
-    if (fault.times !== null && fault.times !== undefined) {
-      return "first " + fault.times;
+    const given = (value) => value !== null && value !== undefined;
+    if (given(fault.every)) {
+      const every = fault.every === 1 ? "every match" : "every " + ordinal(fault.every) + " match";
+      return given(fault.times) ? every + ", " + fault.times + "× at most" : every;
     }
-    if (fault.every !== null && fault.every !== undefined) {
-      return "every " + fault.every + ". match";
+    if (given(fault.times)) {
+      return "the first " + fault.times;
     }
     if (fault.probability !== null && fault.probability !== undefined) {
       return "p = " + fault.probability + " (seed " + fault.seed + ")";
