@@ -12,6 +12,7 @@ import typer
 from optiply.cli.admin import accounts_app, clients_app, db_app, tokens_app, users_app
 from optiply.cli.demo import demo_app
 from optiply.cli.requests import requests
+from optiply.cli.sandbox import accounts_update, faults_app
 from optiply.cli.serve import serve
 
 app = typer.Typer(
@@ -23,12 +24,14 @@ app = typer.Typer(
 )
 app.command("serve")(serve)
 app.add_typer(db_app, name="db")
+accounts_app.command("update")(accounts_update)
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(users_app, name="users")
 app.add_typer(clients_app, name="clients")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(demo_app, name="demo")
 app.command("requests")(requests)
+app.add_typer(faults_app, name="faults")
 
 if __name__ == "__main__":
     app()

@@ -17,6 +17,7 @@ import pytest
 
 from live import JSONAPI, OPTIPLY, REPO, ServeProcess, free_port, process_env, tmp_sqlite_url
 from optiply.server.http.access_log import AccessLog
+from optiply.server.sandbox.faults import FaultMiddleware
 from optiply.server.sandbox.redact import redact_query
 
 TOKEN_PATH = "/api/auth/oauth/token"
@@ -152,7 +153,10 @@ def test_redact_query(query: str, logged: str | None) -> None:
 def test_the_middleware_is_there_only_when_the_access_log_is_on(server, start_server, caplog):
     assert AccessLog not in [middleware.cls for middleware in server.app.user_middleware]
     live = start_server(access_log=True, journal=False)
-    assert [middleware.cls for middleware in live.app.user_middleware] == [AccessLog]
+    assert [middleware.cls for middleware in live.app.user_middleware] == [
+        AccessLog,
+        FaultMiddleware,  # always there: it acts on the requests a fault rule fired on
+    ]
 
     with caplog.at_level(logging.INFO, logger="optiply.access"):
         assert httpx.get(f"{server.url}/health?password=off-7f3a").status_code == 200

@@ -6,6 +6,8 @@ import json
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
@@ -19,7 +21,28 @@ from optiply.query import QueryError, parse
 from optiply.query.operators import Operator
 from optiply.resources import REGISTRY, Access, Attribute, Kind, ResourceSpec, get
 from optiply.resources.types import INT64_MAX, INT64_MIN, coerce
+from optiply.server.app import create_app
 from optiply.server.http.openapi import openapi_document
+from optiply.server.http.sandbox import MAX_MINUTES
+from optiply.server.sandbox.limits import (
+    COMPAT_MODES,
+    MAX_BURST,
+    MAX_RATE,
+    MIN_RATE,
+    checked_settings,
+)
+from optiply.server.sandbox.rules import (
+    MAX_HANG_S,
+    MAX_MS,
+    MEMBERS,
+    METHODS,
+    Action,
+    InputError,
+    checked_rule,
+)
+from optiply.server.settings import Settings
+from optiply.server.storage.sandbox import AccountSettings, fault_json
+from optiply.server.storage.tables import RESOURCE_TABLES
 
 DOCUMENT = openapi_document(version="1.2.3")
 SCHEMAS = DOCUMENT["components"]["schemas"]
@@ -174,6 +197,9 @@ def test_info_and_servers() -> None:
         "couplingId",
         "meta.orderLineIds",
         *(f"`{s.type}`" for s in REGISTRY if s.embedded is not None),
+        "SANDBOX_FAULT",
+        "any status from 400 to 599",
+        "429 `RATE_LIMITED` with `Retry-After`",
     ],
 )
 def test_description_explains_the_conventions(needle: str) -> None:
@@ -547,12 +573,67 @@ def expected_operations(spec: ResourceSpec) -> set[tuple[str, str]]:
     return expected
 
 
-def test_paths_are_exactly_the_registry_plus_token_health_and_journal() -> None:
+SANDBOX_OPERATIONS = {
+    ("/sandbox/requests", "get"),
+    ("/sandbox/requests/count", "get"),
+    ("/sandbox/stats", "get"),
+    ("/sandbox/faults", "get"),
+    ("/sandbox/faults", "post"),
+    ("/sandbox/faults", "delete"),
+    ("/sandbox/faults/{id}", "delete"),
+    ("/sandbox/settings", "get"),
+    ("/sandbox/settings", "patch"),
+    ("/sandbox/timeline", "get"),
+    ("/sandbox/rows", "get"),
+}
+JOURNAL_PATHS = ("/sandbox/requests", "/sandbox/requests/count", "/sandbox/stats")
+CONTROL_OPERATIONS = sorted(op for op in SANDBOX_OPERATIONS if op[0] not in JOURNAL_PATHS)
+
+
+def test_paths_are_exactly_the_registry_plus_token_health_and_sandbox() -> None:
     expected = {op for spec in REGISTRY for op in expected_operations(spec)}
     expected |= {("/api/auth/oauth/token", "post"), ("/health", "get")}
-    journal = ("/sandbox/requests", "/sandbox/requests/count", "/sandbox/stats")
-    expected |= {(path, "get") for path in journal}
+    expected |= SANDBOX_OPERATIONS
     assert {(path, method) for path, method, _ in operations()} == expected
+
+
+# Routes that are pages, not API: the index, this document, its viewer, the sandbox page.
+PAGES = {"/", "/openapi.json", "/docs", "/docs/static", "/sandbox", "/sandbox/static/{name}"}
+# The relationship routes of a type without relationships: every name answers 404.
+NO_RELATIONSHIPS = {
+    f"/v1/{spec.type}/{{id}}/{tail}"
+    for spec in REGISTRY
+    if not spec.relationships
+    for tail in ("{name}", "relationships/{name}")
+}
+
+
+def test_every_route_of_the_app_is_documented_and_every_documented_operation_routed(
+    tmp_path: Path,
+) -> None:
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'routes.db'}"))
+    app.state.engine.dispose()
+    routed = [
+        (route, method.lower())
+        for route in app.routes
+        if getattr(route, "path", None) not in PAGES | NO_RELATIONSHIPS
+        for method in sorted(getattr(route, "methods", None) or {"?"})
+        if method != "HEAD"
+    ]
+    assert {getattr(route, "path", None) for route in app.routes} >= PAGES  # still pages
+
+    def concrete(path: str) -> str:  # a documented path as a request would spell it
+        return re.sub(r"\{[^}]+\}", "1", path)
+
+    documented = {(path, method) for path, method, _ in operations()}
+    for route, method in routed:
+        assert any(
+            m == method and route.path_regex.match(concrete(path)) for path, m in documented
+        ), f"{method.upper()} {route.path} is not documented"
+    for path, method in documented:
+        assert any(m == method and route.path_regex.match(concrete(path)) for route, m in routed), (
+            f"{method.upper()} {path} is documented but not routed"
+        )
 
 
 @pytest.mark.parametrize("spec", specs())
@@ -660,7 +741,7 @@ def test_scope_and_account_parameters(path: str, method: str, operation: dict[st
 def test_error_responses(path: str, method: str, operation: dict[str, Any]) -> None:
     spec = get(path.split("/")[2])
     responses = operation["responses"]
-    assert {"400", "401", "403", "503"} <= set(responses)
+    assert {"400", "401", "403", "429", "503"} <= set(responses)
     writes = method in ("post", "patch")
     assert ("415" in responses) is writes
     assert ("413" in responses) is writes
@@ -690,6 +771,7 @@ def test_unauthorized_uses_the_oauth_body() -> None:
         ("409", "Conflict"),
         ("413", "PayloadTooLarge"),
         ("415", "UnsupportedMediaType"),
+        ("429", "TooManyRequests"),
         ("503", "ServiceUnavailable"),
     ],
 )
@@ -698,10 +780,14 @@ def test_error_responses_carry_the_error_document(status: str, name: str) -> Non
     assert content["application/vnd.api+json"]["schema"]["$ref"].endswith("/ErrorDocument")
 
 
-def test_busy_answers_carry_retry_after() -> None:
-    headers = DOCUMENT["components"]["responses"]["ServiceUnavailable"]["headers"]
+@pytest.mark.parametrize("name", ["ServiceUnavailable", "TooManyRequests"])
+def test_busy_and_limited_answers_carry_retry_after(name: str) -> None:
+    response = DOCUMENT["components"]["responses"][name]
+    headers = response["headers"]
     assert headers["Retry-After"]["required"] is True
     assert validator(headers["Retry-After"]["schema"]).is_valid("1")
+    assert not validator(headers["Retry-After"]["schema"]).is_valid("1.5")
+    assert "SANDBOX_FAULT" in response["description"]  # a status rule answers 429/503 so too
 
 
 @pytest.mark.parametrize(("path", "method", "operation"), v1_operations())
@@ -1004,3 +1090,216 @@ def test_a_bounded_integer_pattern_is_exactly_its_range() -> None:
     for number in range(-400, 400):
         assert bool(pattern.match(str(number))) is (1 <= number <= 365), number
         assert bool(pattern.match(f"+00{number}.0")) is (1 <= number <= 365), number
+
+
+# --- the sandbox ----------------------------------------------------------------------------------
+# Its controls' input schemas say exactly what sandbox.rules.checked_rule and
+# sandbox.limits.checked_settings accept (tests/server/sandbox/test_faults_fuzz.py checks the same
+# with Hypothesis, and against the live server), its answers are what the server renders.
+
+
+def strict_validator(schema: dict[str, Any]) -> Any:
+    """As ``validator``, but ``$`` ends the text (as in ECMA-262), never before a newline."""
+    return jsonschema_rs.validator_for({**schema, "components": DOCUMENT["components"]})
+
+
+RULE_REQUEST = strict_validator({"$ref": "#/components/schemas/FaultRuleRequest"})
+SETTINGS_REQUEST = strict_validator({"$ref": "#/components/schemas/SandboxSettingsRequest"})
+MINIMAL_RULES = {  # the least each action needs
+    action: {"action": action.value, **extra}
+    for action, extra in [
+        (Action.STATUS, {"status": 503}),
+        (Action.LATENCY, {"latencyMs": 1}),
+        (Action.HANG, {}),
+        (Action.DROP, {}),
+        (Action.BROKEN, {}),
+        (Action.COMMIT_THEN_FAIL, {}),
+        (Action.EXPIRED_TOKEN, {}),
+    ]
+}
+EDGES: dict[str, list[Any]] = {  # per member: values at, past and beside its bounds
+    "action": [*(a.value.upper() for a in Action), "Status", "nope", "", 5, None, "drop\n"],
+    "method": [*METHODS, "get", "Patch", "BREW", "", "GET\n", 5, None],
+    "path": ["*", "/", "/v1/products*", "/" * 2000, "/" * 2001, "", "v1", "/\x00", "*\n", 5, None],
+    "status": [399, 400, 429, 599, 600, "503", True, 503.5, None],
+    "retryAfter": [-1, 0, 86_400, 86_401, "1", 1.5, None],
+    "latencyMs": [0, 1, MAX_MS, MAX_MS + 1, "1", None],
+    "jitterMs": [-1, 0, MAX_MS, MAX_MS + 1, None],
+    "hangS": [0, -0.0, 1e-300, 0.5, 3600, 3600.0, 3600.000001, 3601, True, "30", None],
+    "dropAfterCommit": [True, False, 0, "true", None],
+    "times": [0, 1, 10**9, 10**9 + 1, True, None],
+    "every": [0, 1, 10**9, 10**9 + 1, None],
+    "probability": [0, 0.0, 1e-300, 0.5, 1, 1.0, 1.0000001, True, "0.5", None],
+    "seed": [-(2**63) - 1, -(2**63), 0, 2**63 - 1, 2**63, "0", 1.5, None],
+    "colour": ["red", None],
+}
+
+
+def rule_cases() -> list[Any]:
+    cases = []
+    for action, base in MINIMAL_RULES.items():
+        for member, values in EDGES.items():
+            for value in values:
+                body = {**base, member: value}
+                cases.append(pytest.param(body, id=f"{action.value}-{member}={value!r:.20}"))
+    counters = [{"times": 2}, {"every": 3}, {"probability": 0.5}, {"times": None}]
+    for first in counters:
+        for second in counters:
+            cases.append(pytest.param({"action": "drop", **first, **second}, id=f"{first}{second}"))
+    cases += [pytest.param({}, id="empty"), pytest.param({"status": 503}, id="no-action")]
+    return cases
+
+
+def accepted(check: Any, body: dict[str, Any]) -> bool:
+    try:
+        check(body)
+    except InputError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("body", rule_cases())
+def test_the_rule_request_schema_allows_exactly_what_the_server_accepts(
+    body: dict[str, Any],
+) -> None:
+    assert RULE_REQUEST.is_valid(body) is accepted(checked_rule, body)
+
+
+SETTINGS_EDGES: dict[str, list[Any]] = {
+    "rateLimit": [-1, -0.0, 0, 0.0, 1e-300, 0.5, 100_000, 100_000.0, 100_000.5, 100_001, True],
+    "burst": [0, 1, 100_000, 100_001, True, "5", None],
+    "compat": ["strict", "production", "STRICT", "", None, 5],
+}
+
+
+def settings_cases() -> list[Any]:
+    cases = [pytest.param({}, id="empty"), pytest.param({"colour": "red"}, id="unknown")]
+    rates = [*SETTINGS_EDGES["rateLimit"], None, "absent"]
+    for rate in rates:
+        for burst in [*SETTINGS_EDGES["burst"], "absent"]:
+            body = {k: v for k, v in (("rateLimit", rate), ("burst", burst)) if v != "absent"}
+            cases.append(pytest.param(body, id=f"rateLimit={rate!r}-burst={burst!r}"))
+    cases += [
+        pytest.param({"compat": value}, id=f"compat={value!r}")
+        for value in SETTINGS_EDGES["compat"]
+    ]
+    return cases
+
+
+@pytest.mark.parametrize("body", settings_cases())
+def test_the_settings_request_schema_allows_exactly_what_the_server_accepts(
+    body: dict[str, Any],
+) -> None:
+    assert SETTINGS_REQUEST.is_valid(body) is accepted(checked_settings, body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"action": "status", "status": 503.0},
+        {"action": "latency", "latencyMs": 5.0},
+        {"action": "drop", "times": 1.0},
+        {"action": "drop", "seed": -0.0},
+    ],
+)
+def test_integral_floats_are_what_a_schema_cannot_refuse(body: dict[str, Any]) -> None:
+    # 5.0 is an integer to JSON Schema; the server wants a JSON integer, and says so.
+    assert RULE_REQUEST.is_valid(body) and not accepted(checked_rule, body)
+    assert "5.0 is refused" in SCHEMAS["FaultRuleRequest"]["description"]
+
+
+def test_the_rule_request_has_one_branch_per_action_with_its_members() -> None:
+    schema = SCHEMAS["FaultRuleRequest"]
+    branches = {branch["title"]: branch for branch in schema["oneOf"]}
+    assert list(branches) == [action.value for action in Action]
+    for branch in branches.values():
+        assert set(branch["properties"]) == set(MEMBERS)
+        assert branch["additionalProperties"] is False
+    assert branches["status"]["required"] == ["action", "status"]
+    assert branches["latency"]["required"] == ["action", "latencyMs"]
+    described = " ".join(schema["description"].split())
+    for needle in ("/v1", "every", "times", "probability", "seed", "oldest"):
+        assert needle in described
+
+
+@pytest.mark.parametrize("action", list(Action), ids=str)
+def test_every_action_says_what_it_does_to_the_connection(action: Action) -> None:
+    branch = next(b for b in SCHEMAS["FaultRuleRequest"]["oneOf"] if b["title"] == action.value)
+    description = branch["properties"]["action"]["description"]
+    words = {
+        Action.STATUS: "Retry-After",
+        Action.LATENCY: "unchanged",
+        Action.HANG: "closes the connection",
+        Action.DROP: "without an answer",
+        Action.BROKEN: "closes the connection",
+        Action.COMMIT_THEN_FAIL: "500",
+        Action.EXPIRED_TOKEN: "401",
+    }
+    assert words[action] in description
+    assert (
+        "429 and 503"
+        in SCHEMAS["FaultRuleRequest"]["oneOf"][0]["properties"]["action"]["description"]
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        *MINIMAL_RULES.values(),
+        {"action": "STATUS", "status": 429, "method": "post", "path": "/v1/x*", "times": 2},
+        {"action": "status", "status": 418, "retryAfter": 0, "every": 3, "times": 1},
+        {"action": "latency", "latencyMs": MAX_MS, "jitterMs": MAX_MS, "probability": 1},
+        {"action": "hang", "hangS": MAX_HANG_S, "seed": -(2**63)},
+        {"action": "commit-then-fail", "dropAfterCommit": True, "probability": 1e-300},
+    ],
+    ids=repr,
+)
+def test_a_stored_rule_is_rendered_as_documented(body: dict[str, Any]) -> None:
+    row = {**checked_rule(body), "id": 7, "account_id": 3, "matched": 12}
+    rendered = fault_json({**row, "created_at": datetime(2024, 1, 2, 3, 4, 5, 6, tzinfo=UTC)})
+    check = strict_validator({"$ref": "#/components/schemas/FaultRule"})
+    assert check.is_valid(rendered), rendered
+    assert not check.is_valid({**rendered, "action": "explode"})
+    assert not check.is_valid({k: v for k, v in rendered.items() if k != "fired"})
+
+
+@pytest.mark.parametrize(
+    ("rate", "burst", "compat"),
+    [(None, None, "strict"), (0.5, None, "production"), (100_000.0, 100_000, "strict")],
+)
+def test_settings_are_rendered_as_documented(
+    rate: float | None, burst: int | None, compat: str
+) -> None:
+    rendered = AccountSettings(5, rate, burst, compat).to_json()
+    assert strict_validator({"$ref": "#/components/schemas/SandboxSettings"}).is_valid(rendered)
+
+
+def test_the_sandbox_bounds_are_the_servers() -> None:
+    settings_request = SCHEMAS["SandboxSettingsRequest"]["properties"]
+    (_, _, bounded) = settings_request["rateLimit"]["anyOf"]
+    assert (bounded["minimum"], bounded["maximum"]) == (MIN_RATE, MAX_RATE)
+    assert settings_request["burst"]["maximum"] == MAX_BURST
+    assert settings_request["compat"]["enum"] == list(COMPAT_MODES)
+    timeline = {p["name"]: p for p in PATHS["/sandbox/timeline"]["get"]["parameters"]}
+    assert timeline["minutes"]["schema"]["maximum"] == MAX_MINUTES
+    rows = PATHS["/sandbox/rows"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert rows["schema"]["properties"]["rows"]["required"] == list(RESOURCE_TABLES)
+
+
+@pytest.mark.parametrize(("path", "method"), CONTROL_OPERATIONS, ids=lambda op: str(op))
+def test_sandbox_controls_take_an_account_and_answer_their_errors(path: str, method: str) -> None:
+    operation = PATHS[path][method]
+    assert operation["tags"] == ["sandbox"]
+    assert operation["security"] == [{"oauth2": ["read" if method == "get" else "write"]}]
+    assert "accountId" in parameter_names(path, operation)
+    responses = operation["responses"]
+    assert {"400", "401", "403"} <= set(responses)
+    assert "ACCOUNT_REQUIRED" in responses["400"]["description"]
+    assert ("503" in responses) is (method != "get")  # a busy database, on writes
+    body = "requestBody" in operation
+    assert ("413" in responses) is body and ("415" in responses) is body
+    if body:
+        assert "source.pointer" in responses["400"]["description"]
+        assert set(operation["requestBody"]["content"]) == {"application/json"}
+    (ok,) = (code for code in responses if code.startswith("2"))
+    assert set(responses[ok].get("content", {})) <= {"application/json"}

@@ -19,8 +19,9 @@ def test_every_fires_exactly_every_nth_match():
     assert fired(Rule(1, 1, Action.STATUS, status=503, every=3), 10) == [3, 6, 9]
 
 
-def test_times_and_every_combine():
-    assert fired(Rule(1, 1, Action.DROP, every=2, times=5), 10) == [2, 4]
+def test_times_caps_how_often_every_fires():
+    assert fired(Rule(1, 1, Action.DROP, every=2, times=2), 10) == [2, 4]
+    assert fired(Rule(1, 1, Action.DROP, every=3, times=1), 10) == [3]
 
 
 def test_a_plain_rule_fires_on_every_match():

@@ -243,6 +243,8 @@ def test_faults_need_the_write_scope_to_change_and_an_account_the_user_reaches(
         ({"action": "latency", "latencyMs": -1}, "/latencyMs"),
         ({"action": "hang", "hangS": 0}, "/hangS"),
         ({"action": "drop", "method": "BREW"}, "/method"),
+        ({"action": "drop", "method": "po\u017ft"}, "/method"),  # ſ upper-cases to S
+        ({"action": "bro\u212aen"}, "/action"),  # the Kelvin sign lower-cases to k
         ({"action": "drop", "path": "v1/products"}, "/path"),
         ({"action": "drop", "times": 0}, "/times"),
         ({"action": "drop", "probability": 0.5, "every": 2}, "/every"),

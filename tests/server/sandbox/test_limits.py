@@ -114,12 +114,14 @@ def test_production_compat_answers_500_where_the_hosted_api_does(
     ("changes", "pointer"),
     [
         ({"rateLimit": -1}, "/rateLimit"),
+        ({"rateLimit": 1e-308}, "/rateLimit"),  # once a 500: an infinite Retry-After
         ({"rateLimit": "5"}, "/rateLimit"),
         ({"rateLimit": True}, "/rateLimit"),
         ({"rateLimit": 5, "burst": 0}, "/burst"),
         ({"rateLimit": 5, "burst": 2.5}, "/burst"),
         ({"rateLimit": 0, "burst": 3}, "/burst"),
         ({"compat": "lenient"}, "/compat"),
+        ({"burst": 5}, "/burst"),  # the account has no rate limit
         ({"speed": 1}, "/speed"),
     ],
 )
@@ -168,3 +170,8 @@ def test_timeline_and_row_counts(login: Login) -> None:
     bad = httpx.get(f"{login.url}/sandbox/timeline", params={"step": 0}, headers=headers)
     assert bad.status_code == 400
     assert bad.json()["errors"][0]["source"] == {"parameter": "step"}
+    too_many = httpx.get(
+        f"{login.url}/sandbox/timeline", params={"minutes": 1440, "step": 1}, headers=headers
+    )
+    assert too_many.status_code == 400
+    assert "at least 60 s" in too_many.json()["errors"][0]["detail"]

@@ -6,8 +6,10 @@ digit limits, lengths, non-blank names, case-insensitive enums, nullability, fil
 per attribute), so a client or a fuzzer driven by the document sends what the server accepts
 and reads what it answers; rules a schema cannot state (an offset that is a multiple of the
 limit, ``data.id`` equal to the URL's, ``endDate`` not before ``startDate``) are described. The
-module is pure (stdlib, ``optiply.resources`` and the filter operators); the HTTP layer serves
-the dictionary that ``openapi_document`` returns.
+sandbox's endpoints are written out at the end, their input rules stated as ``sandbox.rules``
+and ``sandbox.limits`` enforce them. The module is pure (stdlib, ``optiply.resources``, the
+filter operators and ``sandbox.rules``); the HTTP layer serves the dictionary that
+``openapi_document`` returns.
 """
 
 from __future__ import annotations
@@ -19,6 +21,14 @@ from typing import Any
 from optiply.query.operators import EQUALITY, ORDERING, Operator
 from optiply.resources import REGISTRY, Access, Attribute, Kind, Relationship, ResourceSpec, get
 from optiply.resources.types import INT64_MAX, INT64_MIN
+from optiply.server.sandbox.rules import (
+    DEFAULT_HANG_S,
+    DEFAULT_RETRY_AFTER,
+    MAX_HANG_S,
+    MAX_MS,
+    METHODS,
+    Action,
+)
 
 Schema = dict[str, Any]
 
@@ -227,6 +237,14 @@ the created lines in `meta.orderLineIds`.
 
 **Busy database.** Any operation may answer 503 with `Retry-After` when the database is busy \
 (a lock timeout, deadlock or serialization failure): nothing was written, send it again.
+
+**Sandbox.** An account's sandbox controls (`/sandbox/faults`, `/sandbox/settings`) act on \
+every `/v1` operation, beyond what each one lists: a fault rule may answer any status from 400 \
+to 599 (JSON:API error `SANDBOX_FAULT`, with `Retry-After` on 429 and 503), answer 401 as an \
+expired token, answer late, hang, close the connection without an answer or halfway through \
+one, or commit a write and then answer 500; a rate limit answers 429 `RATE_LIMITED` with \
+`Retry-After`; the `production` compat mode answers 500 where the hosted API answers so. \
+Without rules and settings none of this happens.
 
 **Methods.** A method a path does not list answers 405.
 """
@@ -462,7 +480,7 @@ def _embedded_line_schema(spec: ResourceSpec) -> Schema:
 
 
 def _schemas() -> dict[str, Schema]:
-    schemas = {**_shared_schemas(), **_filter_components()}
+    schemas = {**_shared_schemas(), **_filter_components(), **_sandbox_schemas()}
     for spec in REGISTRY:
         schemas.update(_resource_schemas(spec))
     return schemas
@@ -926,7 +944,7 @@ def _errors_for(spec: ResourceSpec, method: str, *, not_found: bool) -> Schema:
         codes.append("404")
     if method in ("post", "patch"):
         codes += ["409", "413", "415"] if spec.unique else ["413", "415"]
-    codes.append("503")
+    codes += ["429", "503"]  # a sandbox rate limit; a busy database
     return {code: {"$ref": f"#/components/responses/{_RESPONSE_NAMES[code]}"} for code in codes}
 
 
@@ -1045,6 +1063,7 @@ _RESPONSE_NAMES = {
     "409": "Conflict",
     "413": "PayloadTooLarge",
     "415": "UnsupportedMediaType",
+    "429": "TooManyRequests",
     "503": "ServiceUnavailable",
 }
 
@@ -1077,18 +1096,26 @@ def _error_responses() -> dict[str, Schema]:
             "description": f"The body is sent neither as {_MEDIA_TYPE} nor as {_JSON}.",
             "content": errors,
         },
+        "TooManyRequests": {
+            "description": "Over the account's sandbox rate limit (RATE_LIMITED, per access "
+            "token: /sandbox/settings); nothing was done: send the request again after "
+            "Retry-After seconds. A sandbox fault rule of status 429 answers so too "
+            "(SANDBOX_FAULT).",
+            "headers": {"Retry-After": _retry_after()},
+            "content": errors,
+        },
         "ServiceUnavailable": {
             "description": "The database is busy (a lock timeout, deadlock or serialization "
-            "failure); nothing was written: send the request again after Retry-After seconds.",
-            "headers": {
-                "Retry-After": {
-                    "required": True,
-                    "schema": {"type": "string", "pattern": "^[0-9]+$"},
-                }
-            },
+            "failure); nothing was written: send the request again after Retry-After seconds. "
+            "A sandbox fault rule of status 503 answers so too (SANDBOX_FAULT).",
+            "headers": {"Retry-After": _retry_after()},
             "content": errors,
         },
     }
+
+
+def _retry_after() -> Schema:
+    return {"required": True, "schema": {"type": "string", "pattern": "^[0-9]+$"}}
 
 
 def _security_schemes() -> dict[str, Schema]:
@@ -1119,8 +1146,10 @@ def _tags() -> list[Schema]:
         {"name": "health", "description": "Liveness."},
         {
             "name": "sandbox",
-            "description": "The request journal: every request to /v1 and /api/auth, secrets "
-            "hidden (docs/sandbox.md).",
+            "description": "What production cannot give an integrator (docs/sandbox.md): the "
+            "request journal (every request to /v1 and /api/auth, secrets hidden), fault rules "
+            "and settings (a rate limit, the compat mode) per account, and what the sandbox "
+            "page shows (a timeline, row counts).",
         },
         *tags,
     ]
@@ -1345,4 +1374,498 @@ def _sandbox_paths() -> dict[str, Schema]:
             _JOURNAL_FILTERS,
             _json("Counts per resource and status, by resource then status.", stats),
         ),
+        **_control_paths(),
+    }
+
+
+# --- the sandbox: fault rules, settings, timeline and row counts ----------------------------------
+# Input rules as sandbox.rules.checked_rule and sandbox.limits.checked_settings enforce them;
+# tests/server/http/test_openapi.py (at every bound) and tests/server/sandbox/test_faults_fuzz.py
+# (Hypothesis, and the live server) hold the schemas to those functions. The bounds of
+# sandbox.limits and http.sandbox are repeated here (they import SQLAlchemy and Starlette) and
+# compared by the tests.
+
+_MIN_RATE = 0.01  # sandbox.limits: requests per second
+_MAX_RATE = 100_000  # sandbox.limits: requests per second
+_MAX_BURST = 100_000
+_COMPAT_MODES = ("strict", "production")
+_MAX_MINUTES = 24 * 60  # http.sandbox: the timeline's span
+_MAX_STEP = 3600
+_MAX_TIMES = 1_000_000_000  # times and every
+_MAX_RETRY_AFTER = 86_400
+_MAX_PATH = 2000
+
+_ACTIONS = {
+    Action.STATUS: "Answers `status` (400 to 599) with a JSON:API error document (code "
+    "SANDBOX_FAULT) instead of handling the request: nothing is written. `Retry-After` carries "
+    f"`retryAfter` seconds when set, and always on 429 and 503 (default {DEFAULT_RETRY_AFTER}).",
+    Action.LATENCY: "Handles the request, then holds its answer `latencyMs` milliseconds plus a "
+    "seeded jitter from 0 to `jitterMs`, and sends it unchanged.",
+    Action.HANG: "Holds the request unanswered and unhandled until the client gives up or "
+    f"`hangS` seconds pass (default {DEFAULT_HANG_S:g}), then closes the connection without an "
+    "answer: nothing is written.",
+    Action.DROP: "Closes the connection without an answer: nothing is handled or written.",
+    Action.BROKEN: "Sends a 200 status line promising a 4096-byte JSON:API body, the first bytes "
+    "of it, then closes the connection: nothing is handled or written.",
+    Action.COMMIT_THEN_FAIL: "Handles the request and commits what it writes, then answers 500 "
+    "INTERNAL_ERROR, or with `dropAfterCommit` closes the connection without an answer: the "
+    "ambiguous failure, where a retry may write twice.",
+    Action.EXPIRED_TOKEN: "Answers 401 `invalid_token` (Access token expired, with "
+    "`WWW-Authenticate`), as a real expiry does: nothing is handled.",
+}
+_OWN_MEMBERS = {  # members that go with one action only
+    "status": Action.STATUS,
+    "retryAfter": Action.STATUS,
+    "latencyMs": Action.LATENCY,
+    "jitterMs": Action.LATENCY,
+    "hangS": Action.HANG,
+    "dropAfterCommit": Action.COMMIT_THEN_FAIL,
+}
+_NEEDED = {Action.STATUS: "status", Action.LATENCY: "latencyMs"}  # required by the action
+_RULE_NOTE = """\
+A fault rule of the account: what to do (`action`) to which of its `/v1` requests (`method`, a \
+`path` glob) and how often. Every authenticated request a rule matches counts as a match, in the \
+database, so the n-th match is the n-th across every worker; whether a match fires depends on \
+its ordinal only: `every` fires every n-th match, `times` fires at most n times (with `every`: \
+the first n of those), `probability` a draw seeded by `seed` and the ordinal (the same seed gives \
+the same sequence in any run), none of them every match. When several rules match, each counts, \
+and the oldest that fires decides. Rules act on `/v1` only (not on `/sandbox`, the token \
+endpoint or `/health`), after the account's rate limit, and apply on every worker within a \
+second. Under a server other than uvicorn, the actions that close the connection answer 500 \
+instead.\
+"""
+_RULE_INPUT_NOTE = """\
+A member left out or null takes its default; one that belongs to another action is refused \
+unless null, as are unknown members (400 with `source.pointer` at the member). Integers must be \
+JSON integers (5.0 is refused). `probability` goes with neither `times` nor `every`.\
+"""
+
+
+def _rule_input_members() -> dict[str, Schema]:
+    """The members of a rule as input, each given (not null); ``action`` is per branch."""
+
+    def integer(low: int, high: int, description: str) -> Schema:
+        return {"type": "integer", "minimum": low, "maximum": high, "description": description}
+
+    return {
+        "method": {
+            "type": "string",
+            "pattern": _anchored(_any_case(list(METHODS))),
+            "description": f"Only requests of this method ({', '.join(METHODS)}, any case); "
+            "by default any method.",
+        },
+        "path": {
+            "anyOf": [
+                {"const": "*"},
+                {"type": "string", "pattern": r"^/[^\x00]*$", "maxLength": _MAX_PATH},
+            ],
+            "default": "*",
+            "description": "A glob (`*`, `?`, `[...]`, case-sensitive) the request path must "
+            f"match whole, such as `/v1/products*`; `*` matches every path. At most {_MAX_PATH} "
+            "characters, no NUL.",
+        },
+        "status": integer(400, 599, "The status to answer."),
+        "retryAfter": integer(
+            0,
+            _MAX_RETRY_AFTER,
+            "Seconds for `Retry-After`; default "
+            f"{DEFAULT_RETRY_AFTER} on 429 and 503, none on other statuses.",
+        ),
+        "latencyMs": integer(1, MAX_MS, "The fixed delay, in milliseconds."),
+        "jitterMs": {
+            **integer(0, MAX_MS, "At most this much more, seeded per match (default 0)."),
+            "default": 0,
+        },
+        "hangS": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "maximum": MAX_HANG_S,
+            "default": DEFAULT_HANG_S,
+            "description": "Seconds to hold the request before closing the connection.",
+        },
+        "dropAfterCommit": {
+            "type": "boolean",
+            "default": False,
+            "description": "Close the connection after the commit instead of answering 500.",
+        },
+        "times": integer(1, _MAX_TIMES, "Fire at most this many times."),
+        "every": integer(1, _MAX_TIMES, "Fire on every n-th match only."),
+        "probability": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "maximum": 1,
+            "description": "Fire on a match with this probability, drawn from `seed` and the "
+            "match's ordinal.",
+        },
+        "seed": {**_INT64, "default": 0, "description": "Seeds `probability` and the jitter."},
+    }
+
+
+def _or_null(schema: Schema) -> Schema:
+    schema = copy.deepcopy(schema)
+    if "type" in schema:
+        _allow_null(schema)
+    else:
+        schema["anyOf"].append({"type": "null"})
+    return schema
+
+
+def _rule_branch(action: Action, members: dict[str, Schema]) -> Schema:
+    needed = _NEEDED.get(action)
+    properties: Schema = {
+        "action": {
+            "type": "string",
+            "pattern": _anchored(_any_case([action.value])),
+            "description": f"`{action.value}` (any case): {_ACTIONS[action]}",
+        }
+    }
+    for name, schema in members.items():
+        owner = _OWN_MEMBERS.get(name, action)
+        if owner is not action:
+            properties[name] = {
+                "type": "null",
+                "description": f"Goes with the {owner.value} action: only null here.",
+            }
+        else:
+            properties[name] = copy.deepcopy(schema) if name == needed else _or_null(schema)
+    return {
+        "title": action.value,
+        "type": "object",
+        "properties": properties,
+        "required": ["action"] if needed is None else ["action", needed],
+        "additionalProperties": False,
+    }
+
+
+def _rule_request() -> Schema:
+    members = _rule_input_members()
+    return {
+        "type": "object",
+        "description": f"{_RULE_NOTE}\n\n{_RULE_INPUT_NOTE}",
+        "oneOf": [_rule_branch(action, members) for action in Action],
+        "not": {
+            "anyOf": [
+                {
+                    "required": ["probability", other],
+                    "properties": {"probability": _given(), other: _given()},
+                }
+                for other in ("times", "every")
+            ]
+        },
+    }
+
+
+def _given() -> Schema:
+    return {"not": {"type": "null"}}
+
+
+def _fault_rule() -> Schema:
+    nullable_count = {"type": ["integer", "null"], "minimum": 1, "maximum": _MAX_TIMES}
+    positive = {**_INT64, "minimum": 1}
+    counter = {"type": "integer", "minimum": 0}
+    properties: Schema = {
+        "id": {**positive, "description": "The rule's id: DELETE /sandbox/faults/{id}."},
+        "accountId": positive,
+        "action": {"type": "string", "enum": [action.value for action in Action]},
+        "method": {"type": ["string", "null"], "enum": [*METHODS, None]},
+        "path": {"type": "string", "maxLength": _MAX_PATH},
+        "status": {"type": ["integer", "null"], "minimum": 400, "maximum": 599},
+        "retryAfter": {"type": ["integer", "null"], "minimum": 0, "maximum": _MAX_RETRY_AFTER},
+        "latencyMs": {"type": "integer", "minimum": 0, "maximum": MAX_MS},
+        "jitterMs": {"type": "integer", "minimum": 0, "maximum": MAX_MS},
+        "hangS": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_HANG_S},
+        "dropAfterCommit": {"type": "boolean"},
+        "times": nullable_count,
+        "every": copy.deepcopy(nullable_count),
+        "probability": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 1},
+        "seed": dict(_INT64),
+        "matched": {**counter, "description": "How many requests matched, across workers."},
+        "fired": {
+            **counter,
+            "description": "How many of the matches fired (with a probability: among the "
+            "first 100,000).",
+        },
+        "createdAt": {"type": "string", "format": "date-time", "pattern": _RENDERED_DATETIME},
+    }
+    return {
+        "type": "object",
+        "description": "A fault rule as stored, with its counts: every member, defaults "
+        "filled in (the members of other actions: status and retryAfter null, latencyMs and "
+        f"jitterMs 0, hangS {DEFAULT_HANG_S:g}, dropAfterCommit false).",
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
+    }
+
+
+def _settings() -> Schema:
+    properties: Schema = {
+        "accountId": {**_INT64, "minimum": 1},
+        "rateLimit": {
+            "type": ["number", "null"],
+            "minimum": _MIN_RATE,
+            "maximum": _MAX_RATE,
+            "description": "Requests per second per access token; null: no limit.",
+        },
+        "burst": {
+            "type": ["integer", "null"],
+            "minimum": 1,
+            "maximum": _MAX_BURST,
+            "description": "Requests allowed at once: as set, or the rate rounded up; null "
+            "exactly when there is no limit.",
+        },
+        "compat": {
+            "type": "string",
+            "enum": list(_COMPAT_MODES),
+            "description": "strict: input the hosted API fails on answers 400 with a pointer; "
+            "production: it answers 500, as the hosted API does.",
+        },
+    }
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
+    }
+
+
+def _settings_request() -> Schema:
+    return {
+        "type": "object",
+        "description": "The settings to change; those left out stay as they are. A rate limit "
+        "is kept per account and access token (GCRA, shared by every worker); over it, a /v1 "
+        "request answers 429 RATE_LIMITED with Retry-After. Unknown members are refused (400 "
+        "with `source.pointer` at the member).",
+        "properties": {
+            "rateLimit": {
+                "type": ["number", "null"],
+                "anyOf": [
+                    {"type": "null"},
+                    {"const": 0},
+                    {"type": "number", "minimum": _MIN_RATE, "maximum": _MAX_RATE},
+                ],
+                "description": f"Requests per second per access token, from {_MIN_RATE} to "
+                f"{_MAX_RATE}; 0 or null turns the limit off (and the burst with it).",
+            },
+            "burst": {
+                "type": ["integer", "null"],
+                "minimum": 1,
+                "maximum": _MAX_BURST,
+                "description": "Requests allowed at once (default: the rate rounded up). Null "
+                "when the limit is turned off in the same body; ignored while there is no "
+                "limit.",
+            },
+            "compat": {"type": "string", "enum": list(_COMPAT_MODES)},
+        },
+        "additionalProperties": False,
+        "if": {"properties": {"rateLimit": {"enum": [0, None]}}, "required": ["rateLimit"]},
+        "then": {"properties": {"burst": {"type": "null"}}},
+    }
+
+
+def _sandbox_schemas() -> dict[str, Schema]:
+    return {
+        "FaultRuleRequest": _rule_request(),
+        "FaultRule": _fault_rule(),
+        "SandboxSettingsRequest": _settings_request(),
+        "SandboxSettings": _settings(),
+    }
+
+
+_CONTROL_PROBLEMS = [
+    "ACCOUNT_REQUIRED: the user reaches several accounts and no accountId says which",
+    "INVALID_QUERY: a malformed query parameter (source.parameter names it)",
+]
+_BODY_PROBLEMS = [
+    "INVALID_VALUE: a member is unknown or wrong (source.pointer names it, such as /status)",
+    "INVALID_DOCUMENT: the body is no JSON object",
+]
+
+
+def _control(
+    operation_id: str,
+    summary: str,
+    *,
+    scope: str,
+    responses: Schema,
+    parameters: list[Schema] | None = None,
+    body: str | None = None,
+    problems: tuple[str, ...] = (),
+    description: str = "",
+) -> Schema:
+    """An operation on one account's sandbox controls (or what the sandbox page shows)."""
+    account = {
+        "name": "accountId",
+        "in": "query",
+        "description": "The account: needed when the user reaches several (400 "
+        "ACCOUNT_REQUIRED without it); 403 ACCOUNT_FORBIDDEN for one it cannot reach.",
+        "schema": {**_INT64, "minimum": 1},
+    }
+    errors = {_MEDIA_TYPE: {"schema": _schema_ref("ErrorDocument")}}
+    bad_request = "; ".join([*problems, *(_BODY_PROBLEMS if body else []), *_CONTROL_PROBLEMS])
+    if body is not None:  # 413 and 415 too: the body is read before the token
+        bad_request += ". The body is read before the token: a bad one answers so even without"
+    codes = ["401", "403", *(["413", "415"] if body is not None else [])]
+    codes += ["503"] if scope == "write" else []  # a busy database
+    operation: Schema = {
+        "tags": ["sandbox"],
+        "operationId": operation_id,
+        "summary": summary,
+        "security": [{"oauth2": [scope]}],
+        "parameters": [*(parameters or []), account],
+        "responses": {
+            **responses,
+            "400": {"description": f"Bad input. {bad_request}.", "content": errors},
+            **{code: {"$ref": f"#/components/responses/{_RESPONSE_NAMES[code]}"} for code in codes},
+        },
+    }
+    if description:
+        operation["description"] = description
+    if body is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "description": f"As {_JSON} (or {_MEDIA_TYPE}).",
+            "content": {_JSON: {"schema": _schema_ref(body)}},
+        }
+    return operation
+
+
+def _control_paths() -> dict[str, Schema]:
+    rule = _object({"fault": _schema_ref("FaultRule")}, required=["fault"])
+    rules = _object(
+        {"faults": {"type": "array", "items": _schema_ref("FaultRule")}}, required=["faults"]
+    )
+    cleared = _object({"cleared": {"type": "integer", "minimum": 0}}, required=["cleared"])
+    settings = _object({"settings": _schema_ref("SandboxSettings")}, required=["settings"])
+    counts = {name: {"type": "integer", "minimum": 0} for name in ("2xx", "3xx", "4xx", "5xx")}
+    counts["other"] = {
+        "type": "integer",
+        "minimum": 0,
+        "description": "Requests with no answer (a dropped connection: status 0) or a 1xx.",
+    }
+    bucket = _object(
+        {
+            "at": {"type": "string", "format": "date-time", "pattern": _RENDERED_DATETIME},
+            **counts,
+        },
+        required=["at", *counts],
+    )
+    timeline = _object(
+        {
+            "step": {"type": "integer", "minimum": 1, "maximum": _MAX_STEP},
+            "buckets": {"type": "array", "items": bucket},
+        },
+        required=["step", "buckets"],
+    )
+    types = [spec.type for spec in REGISTRY]
+    rows = _object(
+        {
+            "rows": {
+                "type": "object",
+                "properties": {name: {"type": "integer", "minimum": 0} for name in types},
+                "required": types,
+                "additionalProperties": False,
+            }
+        },
+        required=["rows"],
+    )
+
+    def bounded(name: str, high: int, default: int, description: str) -> Schema:
+        schema = {"type": "integer", "minimum": 1, "maximum": high, "default": default}
+        return {"name": name, "in": "query", "description": description, "schema": schema}
+
+    rule_id = {
+        "name": "id",
+        "in": "path",
+        "required": True,
+        "description": "A rule id (at most 18 digits); anything else answers 400 INVALID_ID, "
+        "an id that is no rule of the account 404.",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 10**18 - 1},
+    }
+    return {
+        "/sandbox/faults": {
+            "get": _control(
+                "listFaultRules",
+                "An account's fault rules, oldest first, with their counts",
+                scope="read",
+                responses={"200": _json("The account's rules.", rules)},
+            ),
+            "post": _control(
+                "addFaultRule",
+                "Add a fault rule to an account",
+                scope="write",
+                body="FaultRuleRequest",
+                responses={"201": _json("The rule, as stored.", rule)},
+                description=_RULE_NOTE,
+            ),
+            "delete": _control(
+                "clearFaultRules",
+                "Delete every fault rule of an account",
+                scope="write",
+                responses={"200": _json("How many rules were deleted.", cleared)},
+            ),
+        },
+        "/sandbox/faults/{id}": {
+            "delete": _control(
+                "deleteFaultRule",
+                "Delete one fault rule of an account",
+                scope="write",
+                parameters=[rule_id],
+                responses={
+                    "204": {"description": "Deleted: it stops at once."},
+                    "404": {
+                        "description": "No such rule in the account (NOT_FOUND).",
+                        "content": {_MEDIA_TYPE: {"schema": _schema_ref("ErrorDocument")}},
+                    },
+                },
+                problems=("INVALID_ID: the id is not a number of at most 18 digits",),
+            ),
+        },
+        "/sandbox/settings": {
+            "get": _control(
+                "getSandboxSettings",
+                "An account's sandbox settings: rate limit and compat mode",
+                scope="read",
+                responses={"200": _json("The account's settings.", settings)},
+            ),
+            "patch": _control(
+                "updateSandboxSettings",
+                "Change some of an account's sandbox settings",
+                scope="write",
+                body="SandboxSettingsRequest",
+                responses={"200": _json("The account's settings after the change.", settings)},
+            ),
+        },
+        "/sandbox/timeline": {
+            "get": _control(
+                "sandboxTimeline",
+                "An account's journal counted per step and status class",
+                scope="read",
+                parameters=[
+                    bounded("minutes", _MAX_MINUTES, 15, "How far back, in minutes."),
+                    bounded(
+                        "step",
+                        _MAX_STEP,
+                        10,
+                        "The width of a bucket, in seconds; at most 1440 buckets "
+                        "(minutes × 60 / step), else 400.",
+                    ),
+                ],
+                responses={
+                    "200": _json(
+                        "Buckets oldest first, from `minutes` ago (floored to a step) to now, "
+                        "every step present (empty ones with zeros).",
+                        timeline,
+                    )
+                },
+            ),
+        },
+        "/sandbox/rows": {
+            "get": _control(
+                "sandboxRows",
+                "Live (not deleted) rows per resource type in an account",
+                scope="read",
+                responses={"200": _json("Row counts per resource type.", rows)},
+            ),
+        },
     }

@@ -45,6 +45,7 @@ _FILTERS = ("method", "status", "path", "after", "since", "limit")
 
 
 MAX_MINUTES = 24 * 60
+MAX_BUCKETS = 1440
 
 
 def _json(body: bytes, media_type: str = "application/json", status: int = 200) -> Response:
@@ -209,10 +210,10 @@ class SandboxEndpoints:
         body = await _object(request)
         try:
             changes = checked_settings(body)
+            with self._in_account(request, Scope.WRITE) as (connection, account):
+                changed = sandbox.put_settings(connection, account, changes, datetime.now(UTC))
         except InputError as error:
             raise _invalid(error) from None
-        with self._in_account(request, Scope.WRITE) as (connection, account):
-            changed = sandbox.put_settings(connection, account, changes, datetime.now(UTC))
         return _json(orjson.dumps({"settings": changed.to_json()}))
 
     async def timeline(self, request: Request) -> Response:
@@ -220,6 +221,13 @@ class SandboxEndpoints:
         params = request.query_params
         minutes = _bounded(params.get("minutes"), "minutes", 15, 1, MAX_MINUTES)
         step = _bounded(params.get("step"), "step", 10, 1, 3600)
+        if minutes * 60 // step > MAX_BUCKETS:
+            raise ApiError(
+                ErrorCode.INVALID_QUERY,
+                f"{minutes} minutes in steps of {step} s is more than {MAX_BUCKETS} buckets: "
+                f"take a step of at least {-(-minutes * 60 // MAX_BUCKETS)} s",
+                parameter="step",
+            )
         since = datetime.now(UTC) - timedelta(minutes=minutes)
         with self._in_account(request, Scope.READ) as (connection, account):
             buckets = sandbox.timeline(connection, account, since=since, step=step)

@@ -16,6 +16,7 @@ from typing import Any
 from optiply.server.sandbox.rules import InputError
 from optiply.server.storage.sandbox import Compat
 
+MIN_RATE = 0.01  # one request per 100 s: slower is no limit anyone tests with
 MAX_RATE = 100_000.0
 MAX_BURST = 100_000
 MEMBERS = {"rateLimit": "rate_limit", "burst": "burst", "compat": "compat"}
@@ -50,11 +51,11 @@ def checked_settings(values: Mapping[str, Any]) -> dict[str, Any]:
         if member == "rateLimit":
             if value is None or (_number(value) and value == 0):
                 changes.update(rate_limit=None, burst=None)
-            elif not _number(value) or not 0 < value <= MAX_RATE or not math.isfinite(value):
+            elif not _number(value) or not MIN_RATE <= value <= MAX_RATE:
                 raise InputError(
                     member,
-                    f"rateLimit must be a number of requests per second in (0, "
-                    f"{MAX_RATE:g}], or 0 to turn the limit off; got {value!r}",
+                    f"rateLimit must be a number of requests per second from {MIN_RATE:g} to "
+                    f"{MAX_RATE:g}, or 0 to turn the limit off; got {value!r}",
                 )
             else:
                 changes["rate_limit"] = float(value)

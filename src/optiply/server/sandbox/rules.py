@@ -162,7 +162,7 @@ def checked_rule(values: Mapping[str, Any]) -> dict[str, Any]:
     given = {member: value for member, value in values.items() if value is not None}
     text = given.get("action")
     choices = ", ".join(action.value for action in Action)
-    if not isinstance(text, str) or text.lower() not in {a.value for a in Action}:
+    if not isinstance(text, str) or not text.isascii() or text.lower() not in set(Action):
         raise InputError("action", f"action must be one of {choices}, got {text!r}")
     action = Action(text.lower())
     for member, actions in _ONLY_WITH.items():
@@ -170,7 +170,9 @@ def checked_rule(values: Mapping[str, Any]) -> dict[str, Any]:
             wanted = " or ".join(sorted(a.value for a in actions))
             raise InputError(member, f"{member} goes with the {wanted} action, not {action}")
     method = given.get("method")
-    if method is not None and (not isinstance(method, str) or method.upper() not in METHODS):
+    if method is not None and (
+        not isinstance(method, str) or not method.isascii() or method.upper() not in METHODS
+    ):
         raise InputError("method", f"method must be one of {', '.join(METHODS)}: {method!r}")
     path = given.get("path", "*")
     if not isinstance(path, str) or not (path == "*" or path.startswith("/")):

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, case, delete, func, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from optiply.server.sandbox.rules import Action, Rule
+from optiply.server.sandbox.rules import Action, InputError, Rule
 from optiply.server.storage.tables import (
     RESOURCE_TABLES,
     sandbox_faults,
@@ -192,7 +192,11 @@ def get_settings(connection: Connection, account_id: int) -> AccountSettings:
 def put_settings(
     connection: Connection, account_id: int, changes: Mapping[str, Any], now: datetime
 ) -> AccountSettings:
-    """Change some of an account's settings (``rate_limit``, ``burst``, ``compat``)."""
+    """Change some of an account's settings (``rate_limit``, ``burst``, ``compat``).
+
+    Raises:
+        InputError: a burst for an account left without a rate limit.
+    """
     current = get_settings(connection, account_id)
     merged = {
         "rate_limit": current.rate_limit,
@@ -201,6 +205,8 @@ def put_settings(
         **changes,
     }
     if merged["rate_limit"] is None:
+        if changes.get("burst") is not None:
+            raise InputError("burst", "a burst needs a rate limit: set rateLimit too")
         merged["burst"] = None
     row = {"account_id": account_id, **merged, "updated_at": now}
     upsert = _insert(connection, sandbox_settings).values(row)
