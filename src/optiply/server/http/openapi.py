@@ -27,6 +27,8 @@ from optiply.server.sandbox.rules import (
     MAX_HANG_S,
     MAX_MS,
     METHODS,
+    NEEDED,
+    OWN_MEMBERS,
     Action,
 )
 
@@ -1413,15 +1415,6 @@ _ACTIONS = {
     Action.EXPIRED_TOKEN: "Answers 401 `invalid_token` (Access token expired, with "
     "`WWW-Authenticate`), as a real expiry does: nothing is handled.",
 }
-_OWN_MEMBERS = {  # members that go with one action only
-    "status": Action.STATUS,
-    "retryAfter": Action.STATUS,
-    "latencyMs": Action.LATENCY,
-    "jitterMs": Action.LATENCY,
-    "hangS": Action.HANG,
-    "dropAfterCommit": Action.COMMIT_THEN_FAIL,
-}
-_NEEDED = {Action.STATUS: "status", Action.LATENCY: "latencyMs"}  # required by the action
 _RULE_NOTE = """\
 A fault rule of the account: what to do (`action`) to which of its `/v1` requests (`method`, a \
 `path` glob) and how often. Every authenticated request a rule matches counts as a match, in the \
@@ -1511,7 +1504,7 @@ def _or_null(schema: Schema) -> Schema:
 
 
 def _rule_branch(action: Action, members: dict[str, Schema]) -> Schema:
-    needed = _NEEDED.get(action)
+    needed = NEEDED.get(action)
     properties: Schema = {
         "action": {
             "type": "string",
@@ -1520,7 +1513,7 @@ def _rule_branch(action: Action, members: dict[str, Schema]) -> Schema:
         }
     }
     for name, schema in members.items():
-        owner = _OWN_MEMBERS.get(name, action)
+        owner = OWN_MEMBERS.get(name, action)
         if owner is not action:
             properties[name] = {
                 "type": "null",
@@ -1652,8 +1645,8 @@ def _settings_request() -> Schema:
                 "minimum": 1,
                 "maximum": _MAX_BURST,
                 "description": "Requests allowed at once (default: the rate rounded up). Null "
-                "when the limit is turned off in the same body; ignored while there is no "
-                "limit.",
+                "when the limit is turned off in the same body; a burst for an account left "
+                "without a limit is refused (400 at /burst).",
             },
             "compat": {"type": "string", "enum": list(_COMPAT_MODES)},
         },

@@ -127,14 +127,15 @@ MEMBERS = {  # JSON member → column
     "probability": "probability",
     "seed": "seed",
 }
-_ONLY_WITH = {  # member → the actions it belongs to
-    "status": {Action.STATUS},
-    "retryAfter": {Action.STATUS},
-    "latencyMs": {Action.LATENCY},
-    "jitterMs": {Action.LATENCY},
-    "hangS": {Action.HANG},
-    "dropAfterCommit": {Action.COMMIT_THEN_FAIL},
+OWN_MEMBERS = {  # members that go with one action only
+    "status": Action.STATUS,
+    "retryAfter": Action.STATUS,
+    "latencyMs": Action.LATENCY,
+    "jitterMs": Action.LATENCY,
+    "hangS": Action.HANG,
+    "dropAfterCommit": Action.COMMIT_THEN_FAIL,
 }
+NEEDED = {Action.STATUS: "status", Action.LATENCY: "latencyMs"}  # what an action requires
 
 
 class InputError(ValueError):
@@ -165,10 +166,9 @@ def checked_rule(values: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(text, str) or not text.isascii() or text.lower() not in set(Action):
         raise InputError("action", f"action must be one of {choices}, got {text!r}")
     action = Action(text.lower())
-    for member, actions in _ONLY_WITH.items():
-        if member in given and action not in actions:
-            wanted = " or ".join(sorted(a.value for a in actions))
-            raise InputError(member, f"{member} goes with the {wanted} action, not {action}")
+    for member, owner in OWN_MEMBERS.items():
+        if member in given and action is not owner:
+            raise InputError(member, f"{member} goes with the {owner} action, not {action}")
     method = given.get("method")
     if method is not None and (
         not isinstance(method, str) or not method.isascii() or method.upper() not in METHODS
