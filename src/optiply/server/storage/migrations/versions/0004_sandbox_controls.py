@@ -85,13 +85,14 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("sandbox_rate_buckets", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_sandbox_rate_buckets_tat"), ["tat"], unique=False)
-    with op.batch_alter_table("oauth_clients", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("access_token_ttl", sa.Integer(), nullable=True))
+    # A plain ADD COLUMN: a batch would copy oauth_clients on SQLite, which the tokens' and
+    # grants' foreign keys refuse once the table has rows.
+    op.add_column("oauth_clients", sa.Column("access_token_ttl", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("oauth_clients", schema=None) as batch_op:
-        batch_op.drop_column("access_token_ttl")
+    # Plain DROP COLUMN (SQLite 3.35+, PostgreSQL): no batch copy of oauth_clients (see upgrade).
+    op.execute("ALTER TABLE oauth_clients DROP COLUMN access_token_ttl")
     with op.batch_alter_table("sandbox_rate_buckets", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_sandbox_rate_buckets_tat"))
     op.drop_table("sandbox_rate_buckets")
