@@ -43,7 +43,7 @@ def serve(
             help="Record every /v1 and /api/auth request (secrets hidden) for `optiply "
             "requests` and GET /sandbox/requests.",
         ),
-    ] = False,
+    ] = True,
     journal_size: Annotated[
         int,
         typer.Option(

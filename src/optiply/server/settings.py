@@ -30,7 +30,7 @@ class Settings(BaseSettings):
         "request.",
     )
     journal: bool = Field(
-        default=False,  # on in scripts/serve; off by default until it costs ≤ 10% on GET
+        default=True,
         description="Record every /v1 and /api/auth request in the sandbox_requests table "
         "(secrets hidden); off installs nothing.",
     )

@@ -4,11 +4,13 @@ never, off the request path, read over HTTP and by ``optiply requests``, on each
 from __future__ import annotations
 
 import base64
+import inspect
 import json
 import signal
 import subprocess
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,14 +22,17 @@ from sqlalchemy import Engine, delete, func, select
 
 from live import JSONAPI, OPTIPLY, LiveServer, Login, ServeProcess, free_port, make_login
 from live import process_env as server_env
+from optiply.cli.serve import serve
 from optiply.server.sandbox.journal import (
     BODY_LIMIT,
     JournalMiddleware,
     JournalWriter,
     RequestNote,
     _Record,
+    row_of,
 )
-from optiply.server.storage.journal import decode_body
+from optiply.server.settings import Settings
+from optiply.server.storage.journal import decode_body, encode_body
 from optiply.server.storage.tables import sandbox_requests
 
 
@@ -265,6 +270,55 @@ def test_bodies_over_64_kib_are_cut_and_flagged(login: Login, api: httpx.Client)
     assert listed["responseBody"].encode() == listing.content[:BODY_LIMIT]
     small = rows[-2]
     assert small["requestTruncated"] is False and small["responseTruncated"] is False
+
+
+def test_bodies_are_bytes_until_read(login: Login, api: httpx.Client) -> None:
+    """Invalid UTF-8 and NUL characters reach the table as sent and read as U+FFFD; a large
+    answer (copied into a reused buffer) and a large request are stored whole up to the cut."""
+    sent = b'{"data": {"type": "products", "attributes": {"name": "\x00\xff\xfe'
+    refused = api.post("/products", content=sent, headers={"Content-Type": JSONAPI})
+    assert refused.status_code == 400
+    pages = [api.get("/products", params={"page[limit]": 100}) for _ in range(3)]
+    rows = entries(login, accountId=login.account_id, limit=4)
+    assert rows[0]["requestBody"] == sent.decode("utf-8", errors="replace").replace("\0", "\ufffd")
+    for row, page in zip(rows[1:], pages, strict=True):
+        assert row["responseBody"].encode() == page.content[:BODY_LIMIT]
+        assert row["responseTruncated"] is (len(page.content) > BODY_LIMIT)
+
+
+def test_an_echoed_secret_cut_by_the_limit_is_hidden_whole() -> None:
+    """A secret the request sent, echoed by the answer across the 64 KiB cut: no prefix of it
+    is kept (the middleware keeps 4 KiB past the cut for this)."""
+    secret = "s3cr3t-" + "x" * 40
+    answer = b" " * (BODY_LIMIT - 10) + secret.encode() + b" " * 100
+    record = _Record(
+        datetime.now(UTC),
+        "GET",
+        "/v1/products",
+        f"access_token={secret}".encode(),
+        [],
+        RequestNote(),
+    )
+    record.response_chunks, record.response_size = [answer], len(answer)
+    row = row_of(record)
+    stored = bytes(row["response_body"])
+    assert len(stored) == BODY_LIMIT and row["response_truncated"] is True
+    assert secret[:4].encode() not in stored and stored.endswith(b"***" + b" " * 7)
+    assert row["query"] == "access_token=***"
+
+
+def test_rows_written_before_zstd_are_still_read() -> None:
+    """Bodies stored zlib-compressed (marker 1) by earlier versions read as before."""
+    text = json.dumps({"data": [product(f"Mug {i}") for i in range(500)]})
+    assert decode_body(b"\x01" + zlib.compress(text.encode(), 1)) == text
+    assert decode_body(b"\x00" + b"plain") == "plain"
+    assert decode_body(memoryview(encode_body(text.encode()))) == text
+
+
+def test_the_journal_is_on_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPTIPLY_JOURNAL", raising=False)
+    assert Settings().journal is True
+    assert inspect.signature(serve).parameters["journal"].default is True
 
 
 def test_count_says_exactly_three_posts(login: Login, api: httpx.Client) -> None:
@@ -574,12 +628,23 @@ def test_cli_follow_shows_new_requests_until_interrupted(
         text=True,
         env=server_env(COLUMNS="200"),
     )
-    time.sleep(2)  # started, and polled a few times
+    assert follower.stdout is not None
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(follower.stdout or ()), daemon=True)
+    reader.start()
+    # Following (not still starting: a Ctrl-C then is a KeyboardInterrupt at the top level):
+    # the first row printed (JSON Lines), or rich's refresh thread running (the table).
+    deadline = time.monotonic() + 30
+    while not (lines if jsonl else len(list(Path(f"/proc/{follower.pid}/task").iterdir())) > 1):
+        assert time.monotonic() < deadline and follower.poll() is None
+        time.sleep(0.05)
     api.get("/products", params={"page[limit]": 2})
     flush(server)
-    time.sleep(1.5)
+    time.sleep(1.5)  # polled (every 0.5 s) at least twice
     follower.send_signal(signal.SIGINT)
-    out, err = follower.communicate(timeout=20)
+    follower.wait(timeout=20)
+    reader.join(timeout=20)
+    out, err = "".join(lines), follower.stderr.read() if follower.stderr else ""
     assert follower.returncode == 0, err
     assert err == ""
     if jsonl:
