@@ -14,8 +14,11 @@ import pytest
         "optiply.client",
         "optiply.client.auth",
         "optiply.client.client",
+        "optiply.client.documents",
         "optiply.client.errors",
         "optiply.client.paging",
+        "optiply.client.retries",
+        "optiply.client.send",
     ],
 )
 def test_docstring_examples(module: str) -> None:

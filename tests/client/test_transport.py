@@ -793,7 +793,7 @@ def test_optiply_client_uses_the_transport_by_default(
 
     monkeypatch.setattr(Http11Transport, "exchange", counted)
     with login.optiply_client() as api:
-        assert isinstance(api._direct, Http11Transport)
+        assert isinstance(api._sender.wire, Http11Transport)
         created = api.create(
             "products", {"name": "Transport mug", "stockLevel": 3, "price": Decimal("4.50")}
         )

@@ -437,9 +437,9 @@ def test_params_may_be_any_iterable() -> None:
 
 
 def test_query_error_message_lists_every_problem() -> None:
-    error = QueryError([Problem("sort", "a"), Problem("page[limit]", "b")])
+    error = QueryError([Problem.query("sort", "a"), Problem.query("page[limit]", "b")])
     assert str(error) == "sort: a; page[limit]: b"
-    assert error.problems == (Problem("sort", "a"), Problem("page[limit]", "b"))
+    assert error.problems == (Problem.query("sort", "a"), Problem.query("page[limit]", "b"))
 
 
 def test_query_error_needs_a_problem() -> None:

@@ -14,7 +14,7 @@ from sqlalchemy.exc import ArgumentError
 
 from optiply.cli.common import DEFAULT_DATABASE_URL, DatabaseUrl, JsonOutput, database, fail, report
 from optiply.server.auth.demo import DEMO_USERNAME, DemoLogin, reset_demo
-from optiply.server.auth.oauth import TOKEN_PATH
+from optiply.server.auth.principal import TOKEN_PATH
 from optiply.server.settings import Settings
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"

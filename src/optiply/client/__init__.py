@@ -7,16 +7,9 @@
 ...         print(product.id, product.attributes["name"])
 """
 
-# First, for its side effect: httpx's CLI is not imported with httpx (see the module).
-from optiply.client import _lazy_httpx_cli  # noqa: F401
 from optiply.client.auth import BearerAuth, OptiplyAuth, Token
-from optiply.client.client import (
-    AsyncOptiplyClient,
-    Backoff,
-    OptiplyClient,
-    Resource,
-    ResourcePage,
-)
+from optiply.client.client import AsyncOptiplyClient, OptiplyClient
+from optiply.client.documents import Resource, ResourcePage
 from optiply.client.errors import (
     AmbiguousWriteError,
     AuthenticationError,
@@ -32,6 +25,7 @@ from optiply.client.errors import (
     from_response,
 )
 from optiply.client.paging import condition, filters, updated_since
+from optiply.client.retries import Backoff
 from optiply.client.secrets import Secret
 
 __all__ = [

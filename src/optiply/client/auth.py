@@ -1,9 +1,11 @@
-"""OAuth2 for the Optiply API as one ``httpx.Auth`` flow, shared by sync and async clients.
+"""Authentication for the Optiply API: the rule every request follows, and its ``httpx.Auth`` flows.
 
-The flow attaches ``Authorization: Bearer <token>`` to every request. It fetches a token with
-the password grant on first use, refreshes it with the refresh_token grant shortly before it
-expires (falling back to the password grant when the refresh is refused), and on a 401 from the
-API refreshes once and resends; a second 401 is handed back to the client, which raises.
+``OptiplyAuth.attempts`` is the rule, written once: attach ``Authorization: Bearer <token>``,
+fetching a token with the password grant on first use and refreshing it with the
+refresh_token grant shortly before it expires (falling back to the password grant when the
+refresh is refused); on a 401 from the API refresh once and resend; a second 401 is handed back
+to the caller, which raises. Its drivers: the ``httpx.Auth`` flows below (``AsyncOptiplyClient``
+and any ``httpx`` client) and ``OptiplyClient``'s send path (``optiply.client.send``).
 
 Token requests go through the same ``httpx`` client as the API requests (connection pool,
 transport, timeout), the way ``httpx.DigestAuth`` sends its challenge round trip. One token is
@@ -75,6 +77,23 @@ class Token:
             object.__setattr__(self, "expires_at", float(self.expires_at))
 
 
+@dataclass(frozen=True, slots=True)
+class Renew:
+    """A step of ``attempts``: obtain a usable token before sending.
+
+    Attributes:
+        seen: The token found stale or refused (another request may have replaced it).
+        after_401: The API refused ``seen`` just now.
+    """
+
+    seen: Token | None
+    after_401: bool
+
+
+Attempts = Generator[Renew | Token, Token | int, None]
+"""Yields ``Renew`` (send back the token) or the ``Token`` to send with (send back the status)."""
+
+
 class OptiplyAuth(httpx.Auth):
     """OAuth2 password grant plus refresh, for ``OptiplyClient`` or any ``httpx`` client.
 
@@ -139,55 +158,73 @@ class OptiplyAuth(httpx.Auth):
         """The current token, if one was obtained or given."""
         return self._token
 
-    def fresh_bearer(self) -> tuple[Token, str] | None:
-        """The current token and its ``Authorization`` value when it needs no grant now;
-        None when the flow must run (no token yet, expiring, or refused)."""
-        token = self._token
-        if self._is_stale(token) or token is self._refused:
-            return None
-        assert token is not None
-        return token, _bearer(token)
+    def attempts(self) -> Attempts:
+        """The rule every request sent with this auth follows, written once for every driver.
 
-    def refused(self, token: Token) -> None:
-        """The API answered 401 to ``token``: the next flow renews it before sending."""
-        self._refused = token
+        httpx's auth flows below and ``OptiplyClient``'s send path (``optiply.client.send``)
+        drive it: a ``Renew`` step asks for a usable token first (send back what ``renew``
+        gives), a ``Token`` step asks to send the request with it (send back the status). A
+        401 is answered by one renewal and one resend; a second 401 ends the attempts.
+        """
+        token = self._token
+        for after_401 in (False, True):
+            if after_401 or self._is_stale(token):
+                renewed = yield Renew(token, after_401)
+                assert isinstance(renewed, Token)
+                token = renewed
+            assert token is not None  # not stale: there is one
+            status = yield token
+            if status != 401 or after_401:
+                return
+
+    def renew(self, request: httpx.Request, step: Renew) -> Generator[httpx.Request, Any, Token]:
+        """The token a ``Renew`` step asks for, under the lock (sync drivers): yields token
+        requests to send, each to be answered with its (read) response."""
+        with self._thread_lock:
+            return (yield from _read_bodies(self._obtain(request, step.seen, step.after_401)))
 
     def sync_auth_flow(
         self, request: httpx.Request
     ) -> Generator[httpx.Request, httpx.Response, None]:
-        """Authorize ``request``, fetching or refreshing the token as needed (sync clients)."""
-        token = self._token
-        for after_401 in (False, True):
-            if after_401 or self._is_stale(token):
-                with self._thread_lock:
-                    token = yield from _read_bodies(self._obtain(request, token, after_401))
-            assert token is not None  # _obtain returns a token or raises
-            request.headers["Authorization"] = _bearer(token)
+        """Authorize ``request`` for a sync ``httpx`` client, following ``attempts``."""
+        rule = self.attempts()
+        step = next(rule)
+        while True:
+            if isinstance(step, Renew):
+                step = rule.send((yield from self.renew(request, step)))
+                continue
+            request.headers["Authorization"] = bearer(step)
             response = yield request
-            if response.status_code != 401 or after_401:
+            try:
+                step = rule.send(response.status_code)
+            except StopIteration:
                 return
 
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        """Authorize ``request``, fetching or refreshing the token as needed (async clients)."""
-        token = self._token
-        for after_401 in (False, True):
-            if after_401 or self._is_stale(token):
+        """Authorize ``request`` for an async ``httpx`` client, following ``attempts``."""
+        rule = self.attempts()
+        step = next(rule)
+        while True:
+            if isinstance(step, Renew):
+                # An async generator cannot delegate: token requests are yielded one by one.
+                flow = self._obtain(request, step.seen, step.after_401)
                 async with self._loop_lock():
-                    flow = self._obtain(request, token, after_401)
                     try:
-                        step = next(flow)
+                        token_request = next(flow)
                         while True:
-                            response = yield step
+                            response = yield token_request
                             await response.aread()
-                            step = flow.send(response)
+                            token_request = flow.send(response)
                     except StopIteration as done:
-                        token = done.value
-            assert token is not None  # _obtain returns a token or raises
-            request.headers["Authorization"] = _bearer(token)
+                        step = rule.send(done.value)
+                continue
+            request.headers["Authorization"] = bearer(step)
             response = yield request
-            if response.status_code != 401 or after_401:
+            try:
+                step = rule.send(response.status_code)
+            except StopIteration:
                 return
 
     def _loop_lock(self) -> asyncio.Lock:
@@ -332,14 +369,23 @@ class BearerAuth(httpx.Auth):
         value = secret(access_token)
         if value is None or not value.get_secret_value():
             raise ConfigurationError("access_token must not be empty")
-        self._access_token = value
+        self._token = Token(access_token=value)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(access_token={self._access_token!r})"
+        return f"{type(self).__name__}(access_token={self._token.access_token!r})"
+
+    def attempts(self) -> Attempts:
+        """The token, once: nothing renews it (see ``OptiplyAuth.attempts``)."""
+        yield self._token
+
+    def renew(self, request: httpx.Request, step: Renew) -> Generator[httpx.Request, Any, Token]:
+        """Never asked for: ``attempts`` yields no ``Renew``."""
+        raise AssertionError("a BearerAuth token is never renewed")
+        yield request  # a generator, like OptiplyAuth.renew
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         """Attach the token."""
-        request.headers["Authorization"] = "Bearer " + self._access_token.get_secret_value()
+        request.headers["Authorization"] = bearer(self._token)
         yield request
 
 
@@ -356,5 +402,6 @@ def _read_bodies(flow: _Flow) -> Generator[httpx.Request, httpx.Response, Token]
         return token
 
 
-def _bearer(token: Token) -> str:
+def bearer(token: Token) -> str:
+    """The ``Authorization`` value for ``token``."""
     return "Bearer " + token.access_token.get_secret_value()

@@ -9,8 +9,8 @@ is hand-written is the part no library offers without its own client around it: 
 request head, the connection pool and mapping socket failures to httpx's exceptions. Everything
 above the wire stays ``httpx``: requests, responses (content decoding included), auth flows,
 timeouts and the exception classes the client's retry rules are written against; ``exchange``
-is the same wire step for callers that serialize requests themselves (``OptiplyClient``'s hot
-path).
+is the same wire step for callers that serialize requests themselves (``OptiplyClient``'s send
+path, ``optiply.client.send``).
 
 What it does: a pool of idle keep-alive connections per origin, shared by threads (one request
 at a time per connection); a pooled connection the server closed meanwhile is noticed before
@@ -104,7 +104,7 @@ class Http11Transport(httpx.BaseTransport):
     ) -> Answer:
         """Send a request already serialized (``head``: request line and headers, ``body``)
         on a pooled connection and read the answer; the layer ``handle_request`` and the
-        client's hot path share. Raises httpx's transport exceptions (without a request)."""
+        client's send path share. Raises httpx's transport exceptions (without a request)."""
         sock = self._acquire(origin, timeouts.get("connect"))
         try:
             with _mapped(write=True):

@@ -1,4 +1,8 @@
-"""JSON:API error objects (§6.2): stable codes, and a pointer or parameter to the culprit."""
+"""JSON:API error objects (§6.2): stable codes, and a pointer or parameter to the culprit.
+
+``Problem`` is what the query parser (``QueryError``) and the service layer (``DomainError``)
+report; the HTTP layer turns each into an ``ErrorObject`` with the status its code maps to.
+"""
 
 from __future__ import annotations
 
@@ -45,6 +49,29 @@ TITLES = {
     503: "Service Unavailable",
     504: "Gateway Timeout",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a request, pointing at the attribute or parameter at fault.
+
+    >>> Problem.query("sort", "unknown attribute 'x' of products")
+    Problem(code=<ErrorCode.INVALID_QUERY: 'INVALID_QUERY'>, detail="unknown attribute 'x' of \
+products", pointer=None, parameter='sort', fails_hosted=False)
+    """
+
+    code: ErrorCode
+    detail: str
+    pointer: str | None = None  # JSON pointer into the request document
+    parameter: str | None = None  # the offending query parameter
+    # Input the hosted API answers 500 to (a non-numeric id, a float for an integer, a date it
+    # cannot parse; reference §3.3): an account in production compat answers so too.
+    fails_hosted: bool = False
+
+    @classmethod
+    def query(cls, parameter: str, detail: str) -> Problem:
+        """A query-string problem: ``INVALID_QUERY`` at ``parameter``."""
+        return cls(ErrorCode.INVALID_QUERY, detail, parameter=parameter)
 
 
 @dataclass(frozen=True, slots=True)

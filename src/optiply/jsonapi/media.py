@@ -1,4 +1,7 @@
-"""The JSON:API media type and which request body types are accepted (§3.1, Q22)."""
+"""The JSON:API media type and which request body types are accepted.
+
+§3.1; docs/behaviour.md, Requests.
+"""
 
 from __future__ import annotations
 

@@ -1,12 +1,12 @@
 """The query grammar of list requests: parse once into a typed ``ListQuery``, build it back."""
 
+from optiply.jsonapi.errors import Problem
 from optiply.query.ast import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     Filter,
     ListQuery,
     Page,
-    Problem,
     QueryError,
     SortKey,
 )

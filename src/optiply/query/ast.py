@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from optiply.jsonapi.errors import Problem
 from optiply.query.operators import Operator
 from optiply.resources.spec import Attribute
 
@@ -63,16 +64,9 @@ class ListQuery:
     page: Page = Page()
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One thing wrong with a query string: the offending ``parameter`` and a human ``detail``."""
-
-    parameter: str
-    detail: str
-
-
 class QueryError(Exception):
-    """A query string that cannot be parsed; ``problems`` lists every fault found (never empty)."""
+    """A query string that cannot be parsed; ``problems`` lists every fault found (never empty),
+    each an ``INVALID_QUERY`` ``Problem`` naming its parameter."""
 
     def __init__(self, problems: Iterable[Problem]) -> None:
         self.problems: tuple[Problem, ...] = tuple(problems)

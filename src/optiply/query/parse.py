@@ -20,13 +20,13 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from optiply.jsonapi.errors import Problem
 from optiply.query.ast import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     Filter,
     ListQuery,
     Page,
-    Problem,
     QueryError,
     SortKey,
 )
@@ -149,7 +149,7 @@ class _Filters:
         )
 
     def _problem(self, key: str, detail: str) -> None:
-        self._problems.append(Problem(key, detail))
+        self._problems.append(Problem.query(key, detail))
 
     def _target(self, key: str) -> tuple[Attribute, Operator] | None:
         spec = self._spec
@@ -213,7 +213,9 @@ class _Filters:
 def _sort(values: list[str], spec: ResourceSpec, problems: list[Problem]) -> tuple[SortKey, ...]:
     """The sort keys of the (single) ``sort`` parameter; blank means none."""
     if len(values) > 1:
-        problems.append(Problem("sort", "sort must be given at most once; separate keys by ','"))
+        problems.append(
+            Problem.query("sort", "sort must be given at most once; separate keys by ','")
+        )
         return ()
     if not values or not values[0].strip():
         return ()
@@ -224,13 +226,15 @@ def _sort(values: list[str], spec: ResourceSpec, problems: list[Problem]) -> tup
         name = text.removeprefix("-")
         attribute = spec.attribute(name)
         if not name:
-            problems.append(Problem("sort", f"empty sort key in {_show(values[0])}"))
+            problems.append(Problem.query("sort", f"empty sort key in {_show(values[0])}"))
         elif attribute is None:
-            problems.append(Problem("sort", f"unknown attribute {_show(name)} of {spec.type}"))
+            problems.append(
+                Problem.query("sort", f"unknown attribute {_show(name)} of {spec.type}")
+            )
         elif not (attribute.sortable or attribute.kind is Kind.ID):
-            problems.append(Problem("sort", f"{spec.type} cannot be sorted by {_show(name)}"))
+            problems.append(Problem.query("sort", f"{spec.type} cannot be sorted by {_show(name)}"))
         elif attribute.name in seen:
-            problems.append(Problem("sort", f"{_show(name)} appears more than once in sort"))
+            problems.append(Problem.query("sort", f"{_show(name)} appears more than once in sort"))
         else:
             seen.add(attribute.name)
             keys.append(SortKey(attribute, descending=text.startswith("-")))
@@ -243,12 +247,12 @@ def _page(values: dict[str, list[str]], problems: list[Problem]) -> Page:
     for key, given in values.items():
         if key not in ("page[limit]", "page[offset]", "page[after]"):
             problems.append(
-                Problem(
+                Problem.query(
                     key, f"unknown page parameter {_show(key)}; use page[limit] and page[offset]"
                 )
             )
         elif len(given) > 1:
-            problems.append(Problem(key, f"{key} must be given at most once"))
+            problems.append(Problem.query(key, f"{key} must be given at most once"))
         else:
             texts[key] = given[0].strip()
     limit = _limit(texts.get("page[limit]"), problems)
@@ -263,13 +267,15 @@ def _after(
     keys = keyset_keys(sort, spec)
     if keys is None:
         problems.append(
-            Problem("page[after]", "page[after] needs a sort on attributes that are never null")
+            Problem.query(
+                "page[after]", "page[after] needs a sort on attributes that are never null"
+            )
         )
         return page
     try:
         after, total = decode(text.strip(), keys)
     except ValueError as error:
-        problems.append(Problem("page[after]", str(error)))
+        problems.append(Problem.query("page[after]", str(error)))
         return page
     return Page(limit=page.limit, offset=page.offset, after=after, total=total)
 
@@ -287,7 +293,7 @@ def _limit(text: str | None, problems: list[Problem]) -> int | None:
         )
     else:
         return limit
-    problems.append(Problem("page[limit]", detail))
+    problems.append(Problem.query("page[limit]", detail))
     return None
 
 
@@ -304,7 +310,7 @@ def _offset(text: str | None, limit: int | None, problems: list[Problem]) -> int
         detail = f"offset {offset} is not a multiple of limit {limit}"
     else:
         return offset
-    problems.append(Problem("page[offset]", detail))
+    problems.append(Problem.query("page[offset]", detail))
     return None
 
 

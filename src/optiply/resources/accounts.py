@@ -1,4 +1,7 @@
-"""``accounts``: the customer environments (webshops) a user can reach (§7.1, Q26)."""
+"""``accounts``: the customer environments (webshops) a user can reach.
+
+§7.1; docs/behaviour.md, Tenancy.
+"""
 
 from optiply.resources.common import ID, UUID, string, timestamps
 from optiply.resources.spec import Access, Attribute, Kind, ResourceSpec

@@ -63,7 +63,7 @@ def status() -> Attribute:
 
 
 def uplift(name: str) -> Attribute:
-    """``upliftType``-like enums (Q25)."""
+    """``upliftType``-like enums (docs/behaviour.md, Requests: uplift types)."""
     return Attribute(name, Kind.ENUM, choices=UPLIFT_TYPES, choice_aliases=UPLIFT_ALIASES)
 
 

@@ -164,7 +164,7 @@ def parse_datetime(text: str) -> datetime:
 
 
 def format_datetime(value: datetime) -> str:
-    """The wire form: ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z`` (Q7).
+    """The wire form: ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z`` (docs/behaviour.md, Responses).
 
     >>> format_datetime(parse_datetime("2024-01-02T03:04:05+00:00"))
     '2024-01-02T03:04:05Z'
@@ -174,7 +174,7 @@ def format_datetime(value: datetime) -> str:
 
 
 def format_decimal(value: Decimal) -> str:
-    """The wire form of a decimal: a string with exactly two places (Q8)."""
+    """A decimal's wire form: a string with exactly two places (docs/behaviour.md, Responses)."""
     return str(value.quantize(CENT, rounding=ROUND_DOWN))
 
 

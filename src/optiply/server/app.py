@@ -13,7 +13,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from optiply import __version__
-from optiply.server.auth.oauth import TOKEN_PATH, token_endpoint
+from optiply.server.auth.oauth import token_endpoint
+from optiply.server.auth.principal import TOKEN_PATH
 from optiply.server.http import access_log
 from optiply.server.http.docs import docs_routes
 from optiply.server.http.errors import HANDLERS

@@ -13,7 +13,7 @@ import httpx
 
 from live import JSONAPI, OPTIPLY, LiveServer, process_env
 from optiply.server.auth import admin
-from optiply.server.auth.oauth import TOKEN_PATH
+from optiply.server.auth.principal import TOKEN_PATH
 
 TTL = 2
 

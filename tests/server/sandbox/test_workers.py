@@ -38,7 +38,7 @@ from live import (
     tmp_sqlite_url,
 )
 from optiply.server.auth import admin
-from optiply.server.auth.oauth import TOKEN_PATH
+from optiply.server.auth.principal import TOKEN_PATH
 from optiply.server.storage import sandbox
 from optiply.server.storage.engine import make_engine
 from optiply.server.storage.migrate import upgrade

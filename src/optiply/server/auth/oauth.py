@@ -39,8 +39,6 @@ from optiply.server.storage.tables import oauth_clients, users
 
 logger = logging.getLogger(__name__)
 
-TOKEN_PATH = "/api/auth/oauth/token"  # noqa: S105 - a URL path
-"""Where the token endpoint is mounted (the "dashboard URL" is the server's ``/api``)."""
 
 CLIENT_REJECTED = "UserDetailsService returned null, which is an interface contract violation"
 """What Spring answers for bad client credentials; integrators match on this sentence (§2.4)."""

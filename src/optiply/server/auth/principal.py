@@ -1,9 +1,17 @@
-"""Who is calling: the user behind a bearer token, its scopes and the accounts it reaches."""
+"""Who is calling: the user behind a bearer token, its scopes and the accounts it reaches.
+
+Also the OAuth2 vocabulary the rest of the server (and the OpenAPI document) shares: the scopes,
+which methods need which, and where tokens are issued. No framework imports: the OpenAPI
+module stays pure.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+
+TOKEN_PATH = "/api/auth/oauth/token"  # noqa: S105 - a URL path
+"""Where the token endpoint is mounted (the "dashboard URL" is the server's ``/api``)."""
 
 
 class Scope(StrEnum):

@@ -1,4 +1,4 @@
-"""Request documents to validated input (§3.3-§3.6, Q10, Q11), every error with its pointer.
+"""Request documents to validated input (§3.3-§3.6, Q10), every error with its pointer.
 
 The result maps attribute names to canonical values and holds only what the client sent, so a
 PATCH can tell an absent attribute from an explicit null. Unknown and read-only attributes are
@@ -13,11 +13,11 @@ from typing import Any
 
 import orjson
 
-from optiply.jsonapi.errors import ErrorCode
+from optiply.jsonapi.errors import ErrorCode, Problem
 from optiply.resources import Access, Attribute, Kind, ResourceSpec
 from optiply.resources import get as get_spec
 from optiply.resources.types import IGNORED, InvalidValue, accept
-from optiply.server.service.errors import DomainError, Problem
+from optiply.server.service.errors import DomainError
 
 ATTRIBUTES = "/data/attributes"
 # Kinds Jackson parses from text or numbers and fails on with a 500 (reference §3.3).

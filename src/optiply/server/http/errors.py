@@ -114,7 +114,7 @@ async def query_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, QueryError)
     return errors_response(
         [
-            ErrorObject(400, ErrorCode.INVALID_QUERY, p.detail, parameter=p.parameter)
+            ErrorObject(STATUS[p.code], p.code, p.detail, p.pointer, p.parameter)
             for p in exc.problems
         ]
     )
@@ -127,7 +127,7 @@ async def api_error(_request: Request, exc: Exception) -> Response:
 
 
 async def auth_error(_request: Request, exc: Exception) -> Response:
-    """401/403 from the security layer, OAuth2-style (§2.5, Q4)."""
+    """401/403 from the security layer, OAuth2-style (§2.5; docs/behaviour.md, Authentication)."""
     assert isinstance(exc, AuthError)
     response = Response(
         orjson.dumps(exc.body()),

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from optiply.server.auth.oauth import TOKEN_PATH
+from optiply.server.auth.principal import TOKEN_PATH
 from optiply.server.http.docs import DOCS_PATH
 from optiply.server.http.urls import base_url
 

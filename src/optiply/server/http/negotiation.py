@@ -1,4 +1,7 @@
-"""Request media types (§3.1, Q22): POST and PATCH need a JSON:API or JSON body."""
+"""Request media types: POST and PATCH need a JSON:API or JSON body.
+
+§3.1; docs/behaviour.md, Requests.
+"""
 
 from __future__ import annotations
 

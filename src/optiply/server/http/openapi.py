@@ -18,9 +18,12 @@ import copy
 from decimal import Decimal
 from typing import Any
 
+from optiply.jsonapi.media import JSON, MEDIA_TYPE
+from optiply.query import DEFAULT_LIMIT, MAX_LIMIT
 from optiply.query.operators import EQUALITY, ORDERING, Operator
 from optiply.resources import REGISTRY, Access, Attribute, Kind, Relationship, ResourceSpec, get
 from optiply.resources.types import INT64_MAX, INT64_MIN
+from optiply.server.auth.principal import METHOD_SCOPES, TOKEN_PATH, Scope
 from optiply.server.sandbox.rules import (
     DEFAULT_HANG_S,
     DEFAULT_RETRY_AFTER,
@@ -34,15 +37,15 @@ from optiply.server.sandbox.rules import (
 
 Schema = dict[str, Any]
 
-_MEDIA_TYPE = "application/vnd.api+json"
-_JSON = "application/json"
-_OAUTH_PATH = "/api/auth/oauth/token"
-_SCOPES = {
-    "read": "GET requests.",
-    "write": "POST and PATCH requests.",
-    "delete": "DELETE requests.",
+_SCOPES = {  # "GET requests.", "POST and PATCH requests.", ...: HEAD is not documented
+    scope.value: " and ".join(m for m, s in METHOD_SCOPES.items() if s is scope and m != "HEAD")
+    + " requests."
+    for scope in Scope
 }
-_METHOD_SCOPES = {"get": "read", "post": "write", "patch": "write", "delete": "delete"}
+_OPERATOR_NOTES = {
+    Operator.EQ: " (the default)",
+    Operator.LIKE: " (contains, case-insensitive; `%` and `_` are wildcards)",
+}
 _OPERATORS = tuple(op.value for op in Operator)
 _DEFAULT_DIGITS = 17  # integer digits of a decimal without a limit of its own (types._decimal)
 _TEXT_DIGITS = 18  # numeric strings are documented up to 18 digits, always within 64 bits
@@ -197,9 +200,9 @@ _INPUT_NOTES = {
 _DESCRIPTION = """\
 A self-hosted, open re-implementation of the Optiply Public API v1. It loosely follows JSON:API.
 
-**Media type.** Responses are `application/vnd.api+json` (OAuth2 errors, 401 and a missing \
-scope's 403, are `application/json`). POST and PATCH bodies must be sent as \
-`application/vnd.api+json` or `application/json` (parameters such as `charset` are fine); any \
+**Media type.** Responses are `{media_type}` (OAuth2 errors, 401 and a missing \
+scope's 403, are `{json}`). POST and PATCH bodies must be sent as \
+`{media_type}` or `{json}` (parameters such as `charset` are fine); any \
 other media type answers 415, a body over 16 MiB 413.
 
 **Ids.** Ids are positive 64-bit integers (1 to 9223372036854775807): a path id that is not one \
@@ -214,17 +217,16 @@ rendered as `YYYY-MM-DDTHH:MM:SS[.ffffff]Z`. Nullable attributes are rendered as
 `null`. Enumerations are read in any case and rendered in lowercase. Required strings must not \
 be blank; no string may contain a NUL character.
 
-**Filters.** `filter[attr]=v` or `filter[attr][OP]=v`, with OP one of EQ (the default), NEQ, \
-LIKE (contains, case-insensitive; `%` and `_` are wildcards), LT, LE, GT, GE (case-insensitive). \
-The value `null` means IS NULL (with NEQ: IS NOT NULL). A repeated key means IN. Filters on \
-different keys are combined with AND. Each collection's filter schema lists the operators every \
-attribute takes and the values they read.
+**Filters.** `filter[attr]=v` or `filter[attr][OP]=v`, with OP one of {operators} \
+(case-insensitive). The value `null` means IS NULL (with NEQ: IS NOT NULL). A repeated key \
+means IN. Filters on different keys are combined with AND. Each collection's filter schema \
+lists the operators every attribute takes and the values they read.
 
 **Sorting.** `sort=a,-b`: comma-separated attributes, `-` for descending, each at most once; by \
 default `id` ascending.
 
-**Paging.** `page[limit]` (default 50, at most 100) and `page[offset]` (default 0, a multiple of \
-the limit: a schema cannot say so, the server answers 400). Lists carry \
+**Paging.** `page[limit]` (default {default_limit}, at most {max_limit}) and `page[offset]` \
+(default 0, a multiple of the limit: a schema cannot say so, the server answers 400). Lists carry \
 `links.first/last/prev/next` and `meta.totalResourceCount`; `next` resumes by key with an extra \
 `page[after]` cursor, so follow it verbatim. Links are absolute URLs whose query keeps `[` and \
 `]` unescaped.
@@ -266,7 +268,14 @@ def openapi_document(*, version: str) -> dict[str, Any]:
         "info": {
             "title": "Optiply Public API v1 (self-hosted)",
             "version": version,
-            "description": _DESCRIPTION.format(embedding=_embedding_types()),
+            "description": _DESCRIPTION.format(
+                embedding=_embedding_types(),
+                media_type=MEDIA_TYPE,
+                json=JSON,
+                operators=", ".join(op.value + _OPERATOR_NOTES.get(op, "") for op in Operator),
+                default_limit=DEFAULT_LIMIT,
+                max_limit=MAX_LIMIT,
+            ),
         },
         "servers": [{"url": "/"}],
         "tags": _tags(),
@@ -801,7 +810,7 @@ def _schema_ref(name: str) -> Schema:
 
 
 def _paths() -> dict[str, Schema]:
-    paths = {_OAUTH_PATH: _token_path(), "/health": _health_path()}
+    paths = {TOKEN_PATH: _token_path(), "/health": _health_path()}
     for spec in REGISTRY:
         paths.update(_resource_paths(spec))
     paths.update(_sandbox_paths())
@@ -888,8 +897,9 @@ def _identifiers_path(spec: ResourceSpec, relationship: Relationship) -> Schema:
     if relationship.to_many:
         document = f"{target.label}IdentifiersDocument"
         note = (
-            "The identifiers of one page (page[limit], default 50; the list parameters apply as "
-            "on the related endpoint), without links: page through the related endpoint."
+            f"The identifiers of one page (page[limit], default {DEFAULT_LIMIT}; the list "
+            "parameters apply as on the related endpoint), without links: page through the "
+            "related endpoint."
         )
     else:
         document = f"{target.label}IdentifierDocument"
@@ -923,7 +933,7 @@ def _operation(
         "operationId": operation_id,
         "summary": summary,
         "description": " ".join(filter(None, [spec.description, description])),
-        "security": [{"oauth2": [_METHOD_SCOPES[method]]}],
+        "security": [{"oauth2": [METHOD_SCOPES[method.upper()].value]}],
         "parameters": [
             *(parameters or []),
             _parameter_ref("AccountId"),
@@ -935,7 +945,7 @@ def _operation(
         schema = _schema_ref(body)
         operation["requestBody"] = {
             "required": True,
-            "content": {_MEDIA_TYPE: {"schema": schema}, _JSON: {"schema": dict(schema)}},
+            "content": {MEDIA_TYPE: {"schema": schema}, JSON: {"schema": dict(schema)}},
         }
     return operation
 
@@ -964,7 +974,7 @@ def _cascade_note(spec: ResourceSpec) -> str:
 
 
 def _ok(schema: str, description: str = "OK.") -> Schema:
-    return {"description": description, "content": {_MEDIA_TYPE: {"schema": _schema_ref(schema)}}}
+    return {"description": description, "content": {MEDIA_TYPE: {"schema": _schema_ref(schema)}}}
 
 
 def _title(name: str) -> str:
@@ -1030,7 +1040,12 @@ def _shared_parameters() -> dict[str, Schema]:
         "PageLimit": {
             "name": "page[limit]",
             "in": "query",
-            "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50},
+            "schema": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_LIMIT,
+                "default": DEFAULT_LIMIT,
+            },
         },
         "PageOffset": {
             "name": "page[offset]",
@@ -1071,8 +1086,8 @@ _RESPONSE_NAMES = {
 
 
 def _error_responses() -> dict[str, Schema]:
-    errors = {_MEDIA_TYPE: {"schema": _schema_ref("ErrorDocument")}}
-    oauth = {_JSON: {"schema": _schema_ref("OAuthError")}}
+    errors = {MEDIA_TYPE: {"schema": _schema_ref("ErrorDocument")}}
+    oauth = {JSON: {"schema": _schema_ref("OAuthError")}}
     text = {"schema": {"type": "string"}}
     return {
         "BadRequest": {"description": "Invalid body, value or query parameter.", "content": errors},
@@ -1095,7 +1110,7 @@ def _error_responses() -> dict[str, Schema]:
         "Conflict": {"description": "The unique pair already exists.", "content": errors},
         "PayloadTooLarge": {"description": "The body is over 16 MiB.", "content": errors},
         "UnsupportedMediaType": {
-            "description": f"The body is sent neither as {_MEDIA_TYPE} nor as {_JSON}.",
+            "description": f"The body is sent neither as {MEDIA_TYPE} nor as {JSON}.",
             "content": errors,
         },
         "TooManyRequests": {
@@ -1127,8 +1142,8 @@ def _security_schemes() -> dict[str, Schema]:
             "description": "Password grant; send `Authorization: Bearer <access_token>`.",
             "flows": {
                 "password": {
-                    "tokenUrl": _OAUTH_PATH,
-                    "refreshUrl": _OAUTH_PATH,
+                    "tokenUrl": TOKEN_PATH,
+                    "refreshUrl": TOKEN_PATH,
                     "scopes": dict(_SCOPES),
                 }
             },
@@ -1227,7 +1242,7 @@ def _health_path() -> Schema:
 
 
 def _json(description: str, schema: Schema) -> Schema:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+    return {"description": description, "content": {JSON: {"schema": schema}}}
 
 
 # --- the sandbox ---------------------------------------------------------------------------------
@@ -1343,7 +1358,7 @@ def _sandbox_paths() -> dict[str, Schema]:
     listed = {
         "description": "The newest matching requests, oldest first.",
         "content": {
-            "application/json": {"schema": listing},
+            JSON: {"schema": listing},
             "application/x-ndjson": {"schema": {"type": "string"}},
         },
     }
@@ -1694,7 +1709,7 @@ def _control(
         "ACCOUNT_REQUIRED without it); 403 ACCOUNT_FORBIDDEN for one it cannot reach.",
         "schema": {**_INT64, "minimum": 1},
     }
-    errors = {_MEDIA_TYPE: {"schema": _schema_ref("ErrorDocument")}}
+    errors = {MEDIA_TYPE: {"schema": _schema_ref("ErrorDocument")}}
     bad_request = "; ".join([*problems, *(_BODY_PROBLEMS if body else []), *_CONTROL_PROBLEMS])
     if body is not None:  # 413 and 415 too: the body is read before the token
         bad_request += ". The body is read before the token: a bad one answers so even without"
@@ -1717,8 +1732,8 @@ def _control(
     if body is not None:
         operation["requestBody"] = {
             "required": True,
-            "description": f"As {_JSON} (or {_MEDIA_TYPE}).",
-            "content": {_JSON: {"schema": _schema_ref(body)}},
+            "description": f"As {JSON} (or {MEDIA_TYPE}).",
+            "content": {JSON: {"schema": _schema_ref(body)}},
         }
     return operation
 
@@ -1808,7 +1823,7 @@ def _control_paths() -> dict[str, Schema]:
                     "204": {"description": "Deleted: it stops at once."},
                     "404": {
                         "description": "No such rule in the account (NOT_FOUND).",
-                        "content": {_MEDIA_TYPE: {"schema": _schema_ref("ErrorDocument")}},
+                        "content": {MEDIA_TYPE: {"schema": _schema_ref("ErrorDocument")}},
                     },
                 },
                 problems=("INVALID_ID: the id is not a number of at most 18 digits",),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from starlette.requests import Request
@@ -184,31 +185,28 @@ class ResourceEndpoints:
 
     async def related(self, request: Request) -> Response:
         """GET the resource(s) a relationship points at (§4.4)."""
-        spec = self.spec
-        relationship = spec.relationship(request.path_params["name"])
-        if relationship is None:
-            raise ApiError(ErrorCode.NOT_FOUND, "no such relationship")
-        target = get_spec(relationship.target)
-        with self._transaction(request) as (connection, context):
-            row_id = _row_id(request)
-            if relationship.to_many:
-                query = parse(request.query_params.multi_items(), target)
-                listing = crud.related_to_many(
-                    connection, spec, context, row_id, target, relationship.attribute, query
-                )
-                return self._list(request, target, listing, query)
-            _, target_id = crud.related_to_one(
-                connection, spec, context, row_id, relationship.attribute
-            )
-            if target_id is None:
-                return _jsonapi(b'{"data":null}')
-            attributes = crud.get_row(connection, target, context, target_id)
-        return _jsonapi(
-            single_document(self._writer(request, target).resource(target_id, attributes))
-        )
+        found = self._follow(request, with_row=True)
+        target = found.target
+        if found.listing is not None:
+            assert found.query is not None
+            return self._list(request, target, found.listing, found.query)
+        if found.target_id is None or found.attributes is None:
+            return _jsonapi(b'{"data":null}')
+        writer = self._writer(request, target)
+        return _jsonapi(single_document(writer.resource(found.target_id, found.attributes)))
 
     async def relationship(self, request: Request) -> Response:
         """GET the resource identifiers of a relationship."""
+        found = self._follow(request, with_row=False)
+        if found.listing is not None:
+            ids = [row_id for row_id, _ in found.listing.rows]
+            return _jsonapi(identifiers_document(found.target.type, ids))
+        return _jsonapi(identifiers_document(found.target.type, found.target_id))
+
+    def _follow(self, request: Request, *, with_row: bool) -> _Followed:
+        """What the path's relationship of the path's row points at, read in one transaction:
+        a page of rows (to-many, the list parameters applied) or one id (to-one; with its
+        rendered attributes when ``with_row``). An unknown relationship is 404."""
         spec = self.spec
         relationship = spec.relationship(request.path_params["name"])
         if relationship is None:
@@ -221,12 +219,26 @@ class ResourceEndpoints:
                 listing = crud.related_to_many(
                     connection, spec, context, row_id, target, relationship.attribute, query
                 )
-                ids = [row_id for row_id, _ in listing.rows]
-                return _jsonapi(identifiers_document(target.type, ids))
+                return _Followed(target, query=query, listing=listing)
             _, target_id = crud.related_to_one(
                 connection, spec, context, row_id, relationship.attribute
             )
-        return _jsonapi(identifiers_document(target.type, target_id))
+            attributes = None
+            if with_row and target_id is not None:
+                attributes = crud.get_row(connection, target, context, target_id)
+        return _Followed(target, target_id=target_id, attributes=attributes)
+
+
+@dataclass(frozen=True, slots=True)
+class _Followed:
+    """A relationship followed: ``listing`` (and its ``query``) for a to-many one, else
+    ``target_id`` (None: no related row) and, when asked for, its ``attributes``."""
+
+    target: ResourceSpec
+    query: ListQuery | None = None
+    listing: Listing | None = None
+    target_id: int | None = None
+    attributes: str | None = None
 
 
 def api_routes(engine: Engine, settings: Settings, controls: Controls) -> list[BaseRoute]:

@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from optiply.jsonapi.errors import ErrorCode
+from optiply.jsonapi.errors import ErrorCode, Problem
 from optiply.server.auth.principal import Principal, Scope
 from optiply.server.auth.tokens import AuthError, authenticate
 from optiply.server.http.errors import ApiError
@@ -35,7 +35,7 @@ from optiply.server.http.negotiation import read_json_body
 from optiply.server.sandbox.controls import Controls
 from optiply.server.sandbox.limits import checked_settings
 from optiply.server.sandbox.rules import InputError, checked_rule
-from optiply.server.service.errors import DomainError, Problem
+from optiply.server.service.errors import DomainError
 from optiply.server.service.tenancy import request_scope
 from optiply.server.storage import journal, sandbox
 from optiply.server.storage.repository import Connection, Engine

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from optiply.jsonapi.errors import ErrorCode
+from optiply.jsonapi.errors import ErrorCode, Problem
 from optiply.resources import ResourceSpec, Unique
-from optiply.server.service.errors import DomainError, Problem
+from optiply.server.service.errors import DomainError
 from optiply.server.storage import repository
 from optiply.server.storage.repository import Connection
 

@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from optiply.jsonapi.errors import ErrorCode
+from optiply.jsonapi.errors import ErrorCode, Problem
 from optiply.query import ListQuery
 from optiply.resources import Access, Attribute, Kind, ResourceSpec
 from optiply.resources import get as get_spec
 from optiply.server.auth.principal import Principal
 from optiply.server.service import cascades, conflicts, rules
-from optiply.server.service.errors import DomainError, Problem
+from optiply.server.service.errors import DomainError
 from optiply.server.service.tenancy import AccountScope, account_for_create
 from optiply.server.storage import repository
 from optiply.server.storage.repository import Connection, Listing

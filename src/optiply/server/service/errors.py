@@ -2,22 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from optiply.jsonapi.errors import ErrorCode
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One thing wrong with a request, pointing at the attribute or parameter at fault."""
-
-    code: ErrorCode
-    detail: str
-    pointer: str | None = None
-    parameter: str | None = None
-    # Input the hosted API answers 500 to (a non-numeric id, a float for an integer, a date it
-    # cannot parse; reference §3.3): an account in production compat answers so too.
-    fails_hosted: bool = False
+from optiply.jsonapi.errors import Problem
 
 
 class DomainError(Exception):

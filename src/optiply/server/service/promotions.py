@@ -7,9 +7,9 @@ from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
-from optiply.jsonapi.errors import ErrorCode
+from optiply.jsonapi.errors import ErrorCode, Problem
 from optiply.resources import get as get_spec
-from optiply.server.service.errors import DomainError, Problem, attribute_pointer
+from optiply.server.service.errors import DomainError, attribute_pointer
 from optiply.server.storage import repository
 from optiply.server.storage.repository import Connection
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from optiply.jsonapi.errors import ErrorCode
+from optiply.jsonapi.errors import ErrorCode, Problem
 from optiply.server.auth.principal import Principal
-from optiply.server.service.errors import DomainError, Problem, attribute_pointer
+from optiply.server.service.errors import DomainError, attribute_pointer
 
 
 @dataclass(frozen=True, slots=True)
