@@ -28,7 +28,7 @@ from typing import Any
 
 import orjson
 
-from optiply.resources import REGISTRY, Access, Attribute, Kind, ResourceSpec, get
+from optiply.resources import Access, Attribute, Kind, ResourceSpec, get
 from optiply.resources.types import (
     IGNORED,
     InvalidValue,
@@ -37,6 +37,7 @@ from optiply.resources.types import (
     format_datetime,
     format_decimal,
 )
+from target_optiply.streams import of
 
 # Alternative record keys seen in existing ETLs (integrator-needs §2.1).
 ALIASES: dict[str, str] = {
@@ -102,62 +103,6 @@ class Mapped:
         }
         text = orjson.dumps(content, default=_wire, option=orjson.OPT_SORT_KEYS)
         return hashlib.sha256(text).hexdigest()
-
-
-def stream_name(spec: ResourceSpec) -> str:
-    """The PascalCase Singer stream name of a type.
-
-    >>> from optiply.resources import get
-    >>> stream_name(get("supplierProducts"))
-    'SupplierProducts'
-    """
-    return spec.type[0].upper() + spec.type[1:]
-
-
-WRITABLE: tuple[ResourceSpec, ...] = tuple(spec for spec in REGISTRY if "POST" in spec.methods)
-STREAMS: dict[str, ResourceSpec] = {stream_name(spec): spec for spec in WRITABLE}
-
-
-def _parents(spec: ResourceSpec) -> set[str]:
-    """The writable types whose ids ``spec``'s records need: referenced types, the lines an
-    order embeds (their products), and the order whose POST creates a referenced line."""
-    creators = {s.embedded.target: s.type for s in WRITABLE if s.embedded is not None}
-    targets = {a.references for a in spec.references if a.references is not None}
-    if spec.embedded is not None:
-        line = get(spec.embedded.target)
-        targets |= {a.references for a in line.references if a.references is not None}
-        targets.discard(spec.type)
-    targets |= {creators[t] for t in targets if t in creators}
-    return {t for t in targets if t in {s.type for s in WRITABLE} and t != spec.type}
-
-
-def _levels() -> tuple[tuple[ResourceSpec, ...], ...]:
-    depth: dict[str, int] = {}
-
-    def level(spec: ResourceSpec) -> int:
-        if spec.type not in depth:
-            depth[spec.type] = 1 + max((level(get(p)) for p in _parents(spec)), default=-1)
-        return depth[spec.type]
-
-    count = 1 + max(level(spec) for spec in WRITABLE)
-    return tuple(tuple(s for s in WRITABLE if level(s) == n) for n in range(count))
-
-
-# Streams by dependency level: a level's records need ids from earlier levels only, so the
-# streams of one level are written at the same time (products and suppliers, say).
-LEVELS: tuple[tuple[ResourceSpec, ...], ...] = _levels()
-
-
-def match_stream(name: str) -> ResourceSpec | None:
-    """The spec of a stream name, case-insensitively, ignoring ``_`` and ``-``.
-
-    >>> match_stream("supplier_products").type
-    'supplierProducts'
-    >>> match_stream("Countries") is None
-    True
-    """
-    key = name.replace("_", "").replace("-", "").lower()
-    return next((spec for spec in WRITABLE if spec.type.lower() == key), None)
 
 
 def normalise_id(value: Any) -> int | None:
@@ -269,9 +214,12 @@ def convert(spec: ResourceSpec, record: Mapping[str, Any]) -> Mapped:
     lines_key = _lines_key(spec, record)
     if lines_key is not None:
         mapped.lines = _lines(spec, record[lines_key], lines_key)
-        if "totalValue" not in mapped.attributes and spec.attribute("totalValue"):
-            total = sum(line.attributes.get("subtotalValue", Decimal(0)) for line in mapped.lines)
-            mapped.attributes["totalValue"] = Decimal(total)
+        total = of(spec).total_from_lines
+        if total is not None and total not in mapped.attributes:
+            subtotal = sum(
+                line.attributes.get("subtotalValue", Decimal(0)) for line in mapped.lines
+            )
+            mapped.attributes[total] = Decimal(subtotal)
     return mapped
 
 
@@ -430,20 +378,15 @@ def missing_required(mapped: Mapped) -> BadRecord | None:
     return None
 
 
-# Sent on POST when the record lacks them, never on PATCH: the hosted API treats
-# unlimitedStock as required on create, and sending a default on PATCH would reset what a user
-# set in Optiply (integrator-needs §2.6, TGT-M 7f408c3).
-CREATE_DEFAULTS: dict[str, dict[str, Any]] = {"products": {"unlimitedStock": False}}
-
-
 def create_body(mapped: Mapped) -> dict[str, Any]:
-    """The wire attributes of a POST (lines not included)."""
+    """The wire attributes of a POST (lines not included), the type's create defaults added
+    (``streams``)."""
     body = {
         name: wire(value)
         for name, value in mapped.attributes.items()
         if _attribute(mapped.spec, name).writable_on_create
     }
-    for name, value in CREATE_DEFAULTS.get(mapped.spec.type, {}).items():
+    for name, value in of(mapped.spec).create_defaults.items():
         body.setdefault(name, value)
     return body
 

@@ -22,9 +22,19 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from target_optiply.records import STREAMS, normalise_external_id, normalise_id
+from optiply.resources import get
+from target_optiply.records import BadRecord, Mapped, normalise_external_id, normalise_id
+from target_optiply.streams import STREAMS, stream_name
 
 logger = logging.getLogger("target_optiply")
+
+
+class ParentUnknown(Exception):
+    """A parent is not known yet: the record waits for the next flush."""
+
+
+class ParentFailed(Exception):
+    """A parent failed in this run: the record is skipped with the reason."""
 
 
 class References:
@@ -84,6 +94,61 @@ class References:
         with self._lock:
             return self._failed.get(resource_type, {}).get(external_id)
 
+    def resolve(self, mapped: Mapped, *, final: bool, snapshot_flow: str | None = None) -> None:
+        """Put the Optiply ids of ``mapped``'s parents (``Remote_<attribute>``, the lines'
+        ``Remote_productId``) into it; an explicit Optiply id in the record wins.
+
+        Raises:
+            ParentUnknown: A parent is not known yet and more input may bring it.
+            ParentFailed: A parent failed in this run.
+            BadRecord: At the end of the input (``final``), a parent nobody knows; the message
+                names where it was looked for (the snapshot of ``snapshot_flow`` too).
+        """
+        spec = mapped.spec
+        for name, source in mapped.remote_refs.items():
+            if name in mapped.attributes:
+                continue  # an explicit Optiply id wins
+            attribute = spec.attribute(name)
+            assert attribute is not None and attribute.references is not None
+            mapped.attributes[name] = self._parent(
+                name, attribute.references, source, final, snapshot_flow
+            )
+        for index, line in enumerate(mapped.lines or ()):
+            if line.product_id is None:
+                assert line.remote_product_id is not None
+                line.product_id = self._parent(
+                    f"line_items/{index}/productId",
+                    "products",
+                    line.remote_product_id,
+                    final,
+                    snapshot_flow,
+                )
+
+    def _parent(
+        self,
+        name: str,
+        target: str,
+        source: str,
+        final: bool,
+        snapshot_flow: str | None,
+    ) -> int:
+        found = self.lookup(target, source)
+        if found is not None:
+            return found[0]
+        target_stream = stream_name(get(target))
+        reason = self.failure(target, source)
+        if reason is not None:
+            raise ParentFailed(f"{name}: parent {target_stream} {source} failed ({reason})")
+        if not final:
+            raise ParentUnknown
+        snapshot = f" nor in snapshot {target_stream}_{snapshot_flow}" if snapshot_flow else ""
+        remote = name if "/" in name else f"Remote_{name}"
+        raise BadRecord(
+            f"/{remote}",
+            f"{name.rsplit('/', 1)[-1]} unresolved ({remote}={source} not created in this run, "
+            f"nor in the previous state{snapshot})",
+        )
+
     def seed_from_state(self, state: Mapping[str, Any]) -> int:
         """Take the ids of the successful records of a previous ``target-state.json``."""
         count = 0
@@ -91,9 +156,10 @@ class References:
         if not isinstance(bookmarks, dict):
             return 0
         for stream, entries in bookmarks.items():
-            spec = STREAMS.get(stream)
-            if spec is None or not isinstance(entries, list):
+            row = STREAMS.get(stream)
+            if row is None or not isinstance(entries, list):
                 continue
+            spec = row.spec
             for entry in entries:
                 if not isinstance(entry, dict) or not entry.get("success"):
                     continue
@@ -115,7 +181,8 @@ class References:
     def seed_from_snapshots(self, directory: Path, flow: str) -> int:
         """Take ``InputId`` -> ``RemoteId`` from the HotGlue snapshot of every stream."""
         count = 0
-        for stream, spec in STREAMS.items():
+        for stream, table_row in STREAMS.items():
+            spec = table_row.spec
             path = directory / f"{stream}_{flow}.snapshot.csv"
             if not path.is_file():
                 continue

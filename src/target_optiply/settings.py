@@ -1,44 +1,44 @@
-"""The run's settings, resolved once from the config (all §2.1 keys and aliases) and the env.
+"""The run's settings: a Singer config (and the environment) read into typed ``Settings``.
 
-Hosts come from the config keys ``optiply_base_url``/``optiply_dashboard_url``, else from the
-environment variables of the same names (read now, at run time), else the production hosts.
+Every key is declared once, in ``config.SETTINGS``; ``resolve`` reads each by its row. Lookup
+order: the key, then its aliases (``""``/``null`` count as absent), under
+``importCredentials``/``apiCredentials`` too when the row is ``nested``; then the row's ``env``
+variable; then its ``default``. No other module reads the environment: HotGlue's ``ROOT_DIR``
+(the snapshot folder's default) and ``STREAM_TOTAL_<Stream>`` (``#n/total``) are read here.
+
+>>> resolve({"access_token": "t", "clientId": "etl", "max_concurrency": 2}, environ={}).client_id
+'etl'
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from optiply.client import ConfigurationError, Token
-from optiply.client.auth import DEFAULT_DASHBOARD_URL
-from optiply.client.client import DEFAULT_BASE_URL
-from optiply.client.secrets import Secret
-from target_optiply.records import match_stream, stream_name
-
-CREDENTIAL_GROUPS = ("importCredentials", "apiCredentials")
-DELETE_POLICIES = ("soft", "hard")
-PATCH_404_POLICIES = ("create", "fail")
-# Per-type defaults (integrator-needs §2.2 step 5 and §2.5).
-SOFT_DELETE: dict[str, dict[str, Any]] = {
-    "products": {"status": "disabled"},
-    "supplierProducts": {"status": "disabled"},
-    "suppliers": {"ignored": True},
-}
-RECREATE_ON_PATCH_404 = frozenset({"supplierProducts"})
+from optiply.client import ConfigurationError, Secret, Token
+from target_optiply.config import BY_NAME, CREDENTIAL_GROUPS, STREAM_SETTINGS
+from target_optiply.streams import STREAMS, match_stream
 
 
 @dataclass(frozen=True)
 class StreamOptions:
-    """Per-stream switches (``stream_options.<Stream>`` in the config)."""
+    """Per-stream switches (``stream_options.<Stream>``; the top level gives their defaults).
 
-    send_remote_id: bool = True
-    send_remote_data_synced_to_date: bool = True
-    delete_mode: str = "soft"  # soft where a soft delete exists, else DELETE
-    on_patch_not_found: str | None = None  # "create" or "fail"; per-type default when None
-    lookup_by: str | None = None  # an attribute to find existing rows by on first runs
+    ``on_patch_not_found`` None: the type's own rule (``streams``).
+    """
+
+    send_remote_id: bool
+    send_remote_data_synced_to_date: bool
+    delete_mode: str
+    on_patch_not_found: str | None
+    lookup_by: str | None
+
+
+def _stream_defaults() -> StreamOptions:
+    return StreamOptions(**{s.name: s.default for s in STREAM_SETTINGS})
 
 
 @dataclass(frozen=True)
@@ -74,34 +74,53 @@ class Settings:
     job_id: str | None  # HotGlue's JOB_ID: logged, and kept in the state file
     output_mapped_records: bool  # OUTPUT_MAPPED_RECORD: log each record's API-bound body
     streams: Mapping[str, StreamOptions] = field(default_factory=dict)
-    default_stream: StreamOptions = field(default_factory=StreamOptions)
+    stream_totals: Mapping[str, str] = field(default_factory=dict)  # STREAM_TOTAL_<Stream>
+    default_stream: StreamOptions = field(default_factory=_stream_defaults)
 
     def stream(self, name: str) -> StreamOptions:
         """The options of stream ``name``."""
         return self.streams.get(name, self.default_stream)
 
 
-def _first(config: Mapping[str, Any], *keys: str) -> Any:
+def _missing(value: Any) -> bool:
+    return value is None or value == ""
+
+
+def _read(config: Mapping[str, Any], env: Mapping[str, str], name: str) -> Any:
+    """The raw value of setting ``name`` (see the module's lookup order)."""
+    setting = BY_NAME[name]
+    keys = (setting.name, *setting.aliases)
     for key in keys:
-        value = config.get(key)
-        if value not in (None, ""):
-            return value
-    for group in CREDENTIAL_GROUPS:
-        nested = config.get(group)
-        if isinstance(nested, Mapping):
-            for key in keys:
-                value = nested.get(key)
-                if value not in (None, ""):
-                    return value
-    return None
+        if not _missing(config.get(key)):
+            return config[key]
+    if setting.nested:
+        for group in CREDENTIAL_GROUPS:
+            nested = config.get(group)
+            if isinstance(nested, Mapping):
+                for key in keys:
+                    if not _missing(nested.get(key)):
+                        return nested[key]
+    if setting.env is not None and not _missing(env.get(setting.env)):
+        return env[setting.env]
+    if setting.name in config and not setting.env:  # an explicit null or ""
+        return config[setting.name]
+    return setting.default
+
+
+def _text(value: Any) -> str | None:
+    return None if _missing(value) else str(value)
 
 
 def _secret(value: Any) -> Secret | None:
-    return None if value is None else Secret(str(value))
+    return None if _missing(value) else Secret(str(value))
 
 
-def _int(value: Any, name: str) -> int | None:
-    if value in (None, ""):
+def _path(value: Any) -> Path | None:
+    return None if _missing(value) else Path(str(value))
+
+
+def _positive_int(value: Any, name: str) -> int | None:
+    if _missing(value):
         return None
     try:
         number = int(str(value).strip())
@@ -113,7 +132,7 @@ def _int(value: Any, name: str) -> int | None:
 
 
 def _non_negative_int(value: Any, name: str) -> int:
-    if value in (None, ""):
+    if _missing(value):
         return 0
     try:
         number = int(str(value).strip())
@@ -126,7 +145,7 @@ def _non_negative_int(value: Any, name: str) -> int:
 
 def _share(value: Any) -> float:
     try:
-        share = float(0 if value in (None, "") else value)
+        share = float(0 if _missing(value) else value)
     except (TypeError, ValueError):
         raise ConfigurationError(
             f"systemic_failure_share must be a number, got {value!r}"
@@ -136,25 +155,27 @@ def _share(value: Any) -> float:
     return share
 
 
-def _path(value: Any) -> Path | None:
-    return None if value in (None, "") else Path(str(value))
+def _flag(value: Any) -> bool:
+    """A switch from the config or an environment variable (``"0"``/``"false"`` are off)."""
+    if isinstance(value, str):
+        return value.strip().lower() not in ("", "0", "false", "no", "off")
+    return bool(value)
 
 
-def _token(config: Mapping[str, Any]) -> Token | None:
-    access = _first(config, "access_token")
-    if access is None:
+def _token(read: Callable[[str], Any]) -> Token | None:
+    access = read("access_token")
+    if _missing(access):
         return None
-    expires = _first(config, "expires_in", "token_expires_at")
+    expires = read("expires_in")
     expires_at: float | None = None
-    if expires is not None:
+    if not _missing(expires):
         try:
             expires_at = float(expires)
         except (TypeError, ValueError):
             expires_at = None
-    refresh = _first(config, "refresh_token")
     return Token(
         access_token=Secret(str(access)),
-        refresh_token=_secret(refresh),
+        refresh_token=_secret(read("refresh_token")),
         expires_at=expires_at,
     )
 
@@ -162,38 +183,37 @@ def _token(config: Mapping[str, Any]) -> Token | None:
 def _options(raw: Any, base: StreamOptions) -> StreamOptions:
     if not isinstance(raw, Mapping):
         return base
-    values = {
-        "send_remote_id": bool(raw.get("send_remote_id", base.send_remote_id)),
-        "send_remote_data_synced_to_date": bool(
-            raw.get("send_remote_data_synced_to_date", base.send_remote_data_synced_to_date)
-        ),
-        "delete_mode": str(raw.get("delete_mode", base.delete_mode)),
-        "on_patch_not_found": raw.get("on_patch_not_found", base.on_patch_not_found),
-        "lookup_by": raw.get("lookup_by", base.lookup_by),
-    }
-    if values["delete_mode"] not in DELETE_POLICIES:
-        raise ConfigurationError(f"delete_mode must be one of {', '.join(DELETE_POLICIES)}")
-    if values["on_patch_not_found"] not in (None, *PATCH_404_POLICIES):
-        raise ConfigurationError(
-            f"on_patch_not_found must be one of {', '.join(PATCH_404_POLICIES)}"
-        )
+    values = {s.name: raw.get(s.name, getattr(base, s.name)) for s in STREAM_SETTINGS}
+    for setting in STREAM_SETTINGS:
+        value = values[setting.name]
+        if setting.type == "boolean":
+            values[setting.name] = bool(value)
+        elif setting.enum:
+            if setting.default is not None:
+                value = values[setting.name] = str(value)
+            if value not in (*setting.enum, setting.default):
+                raise ConfigurationError(f"{setting.name} must be one of {', '.join(setting.enum)}")
     return StreamOptions(**values)
 
 
-def _snapshot_dir(config: Mapping[str, Any], env: Mapping[str, str]) -> Path | None:
+def _snapshot_dir(read: Callable[[str], Any], env: Mapping[str, str]) -> Path | None:
     """``snapshot_dir``, else ``SNAPSHOT_DIR``, else HotGlue's ``$ROOT_DIR/snapshots``."""
-    explicit = config.get("snapshot_dir") or env.get("SNAPSHOT_DIR")
+    explicit = read("snapshot_dir")
     if explicit:
         return Path(str(explicit))
     root = env.get("ROOT_DIR")
     return Path(root) / "snapshots" if root else None
 
 
-def _flag(value: Any) -> bool:
-    """A switch from the config or an environment variable (``"0"``/``"false"`` are off)."""
-    if isinstance(value, str):
-        return value.strip().lower() not in ("", "0", "false", "no", "off")
-    return bool(value)
+def _stream_totals(env: Mapping[str, str]) -> dict[str, str]:
+    """HotGlue's ``STREAM_TOTAL_<Stream>`` (or upper case): the record count of a stream, for
+    the ``#n/total`` of each record's log line."""
+    totals = {}
+    for name in STREAMS:
+        total = env.get(f"STREAM_TOTAL_{name}") or env.get(f"STREAM_TOTAL_{name.upper()}")
+        if total:
+            totals[name] = total
+    return totals
 
 
 def resolve(config: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Settings:
@@ -203,83 +223,75 @@ def resolve(config: Mapping[str, Any], environ: Mapping[str, str] | None = None)
         ConfigurationError: No usable credentials, or a malformed value.
     """
     env = os.environ if environ is None else environ
-    base_url = str(
-        config.get("optiply_base_url") or env.get("optiply_base_url") or DEFAULT_BASE_URL
-    )
-    dashboard_url = str(
-        config.get("optiply_dashboard_url")
-        or env.get("optiply_dashboard_url")
-        or DEFAULT_DASHBOARD_URL
-    )
-    client_id = _first(config, "client_id", "clientId")
-    token = _token(config)
-    settings_password = _first(config, "password")
-    username = _first(config, "username")
-    client_secret = _first(config, "client_secret", "clientSecret")
-    dry_run = bool(config.get("dry_run", False))
-    has_password = None not in (client_id, client_secret, username, settings_password)
-    if not dry_run and token is None and not has_password:
+
+    def read(name: str) -> Any:
+        return _read(config, env, name)
+
+    token = _token(read)
+    dry_run = bool(read("dry_run"))
+    credentials = [read(name) for name in ("client_id", "client_secret", "username", "password")]
+    if not dry_run and token is None and any(_missing(value) for value in credentials):
         raise ConfigurationError(
             "give username, password, client_id and client_secret (top level or under "
             "importCredentials/apiCredentials), or an access_token"
         )
-    default_stream = _options(config, StreamOptions())
+    default_stream = _options(config, _stream_defaults())
     raw_streams = config.get("stream_options") or {}
     streams: dict[str, StreamOptions] = {}
     if isinstance(raw_streams, Mapping):
         for name, raw in raw_streams.items():
-            spec = match_stream(str(name))
-            if spec is None:
+            stream = match_stream(str(name))
+            if stream is None:
                 raise ConfigurationError(f"stream_options: unknown stream {name!r}")
-            streams[stream_name(spec)] = _options(raw, default_stream)
-    state_path = _path(config.get("target_state_path", "target-state.json"))
-    dry_run_path = _path(config.get("dry_run_path") or config.get("record_requests_path"))
+            streams[stream.name] = _options(raw, default_stream)
+    dry_run_path = _path(read("dry_run_path"))
     if dry_run and dry_run_path is None:
         dry_run_path = Path("target-requests.jsonl")
-    max_failures = config.get("max_record_failures")
+    max_failures = read("max_record_failures")
+    coupling_id = read("coupling_id")
+    rate = read("max_requests_per_second")
+    interval = read("state_write_interval")
     return Settings(
-        base_url=base_url,
-        dashboard_url=dashboard_url,
-        client_id=None if client_id is None else str(client_id),
-        client_secret=_secret(client_secret),
-        username=None if username is None else str(username),
-        password=_secret(settings_password),
+        base_url=str(read("optiply_base_url")),
+        dashboard_url=str(read("optiply_dashboard_url")),
+        client_id=_text(credentials[0]),
+        client_secret=_secret(credentials[1]),
+        username=_text(credentials[2]),
+        password=_secret(credentials[3]),
         token=token,
-        account_id=_int(_first(config, "account_id", "accountId"), "account_id"),
-        coupling_id=None
-        if _first(config, "coupling_id", "couplingId") is None
-        else str(_first(config, "coupling_id", "couplingId")).strip(),
-        state_path=state_path,
-        previous_state_path=_path(config.get("previous_state_path")),
-        token_file=_path(config.get("token_file")),
+        account_id=_positive_int(read("account_id"), "account_id"),
+        coupling_id=None if _missing(coupling_id) else str(coupling_id).strip(),
+        state_path=_path(read("target_state_path")),
+        previous_state_path=_path(read("previous_state_path")),
+        token_file=_path(read("token_file")),
         dry_run=dry_run,
         dry_run_path=dry_run_path,
         max_record_failures=None if max_failures is None else int(max_failures),
-        fail_on_first_error=bool(config.get("fail_on_first_error", False)),
+        fail_on_first_error=bool(read("fail_on_first_error")),
         max_consecutive_transient_failures=int(
-            config.get("max_consecutive_transient_failures") or 20
+            read("max_consecutive_transient_failures")
+            or _default("max_consecutive_transient_failures")
         ),
         systemic_failure_records=_non_negative_int(
-            config.get("systemic_failure_records", 100), "systemic_failure_records"
+            read("systemic_failure_records"), "systemic_failure_records"
         ),
-        systemic_failure_share=_share(config.get("systemic_failure_share", 0.5)),
-        fail_on_unknown_stream=bool(config.get("fail_on_unknown_stream", False)),
-        max_concurrency=int(config.get("max_concurrency") or 8),
-        max_requests_per_second=(
-            float(config["max_requests_per_second"])
-            if config.get("max_requests_per_second")
-            else None
-        ),
+        systemic_failure_share=_share(read("systemic_failure_share")),
+        fail_on_unknown_stream=bool(read("fail_on_unknown_stream")),
+        max_concurrency=int(read("max_concurrency") or _default("max_concurrency")),
+        max_requests_per_second=float(rate) if rate else None,
         state_write_interval=float(
-            1.0 if config.get("state_write_interval") is None else config["state_write_interval"]
+            _default("state_write_interval") if interval is None else interval
         ),
-        emit_state_message=bool(config.get("emit_state_message", True)),
-        snapshot_dir=_snapshot_dir(config, env),
-        flow=str(config.get("flow") or env.get("FLOW") or "") or None,
-        job_id=str(config.get("job_id") or env.get("JOB_ID") or "") or None,
-        output_mapped_records=_flag(
-            config.get("output_mapped_record", env.get("OUTPUT_MAPPED_RECORD"))
-        ),
+        emit_state_message=bool(read("emit_state_message")),
+        snapshot_dir=_snapshot_dir(read, env),
+        flow=_text(read("flow")),
+        job_id=_text(read("job_id")),
+        output_mapped_records=_flag(read("output_mapped_record")),
         streams=streams,
+        stream_totals=_stream_totals(env),
         default_stream=default_stream,
     )
+
+
+def _default(name: str) -> Any:
+    return BY_NAME[name].default

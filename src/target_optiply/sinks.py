@@ -3,7 +3,7 @@
 The sink does no I/O. ``process_record`` hands the record to the run's ``Writer``;
 ``process_batch`` asks the writer to flush, and the writer walks *all* buffered streams in
 registry order, so parents are written before children however Singer interleaves streams
-(see ``target_optiply.upsert``). Validation and coercion come from the registry, per record:
+(see ``target_optiply.batches``). Validation and coercion come from the registry, per record:
 the SDK's JSON-schema validation and timestamp parsing are turned off so that one bad value
 fails one record instead of the job.
 """
@@ -17,9 +17,9 @@ from singer_sdk import Target
 from singer_sdk.sinks import BatchSink
 from typing_extensions import override
 
+from target_optiply.batches import Writer
 from target_optiply.policy import JobAborted
-from target_optiply.records import match_stream
-from target_optiply.upsert import Writer
+from target_optiply.streams import match_stream
 
 
 class _Owner(Protocol):
@@ -59,10 +59,10 @@ class ResourceSink(_UnvalidatedSink):
         key_properties: Sequence[str] | None,
     ) -> None:
         super().__init__(target, stream_name, schema, key_properties)
-        spec = match_stream(stream_name)
-        if spec is None:  # pragma: no cover - the target picks SkippedSink for these
+        stream = match_stream(stream_name)
+        if stream is None:  # pragma: no cover - the target picks SkippedSink for these
             raise ValueError(f"no resource for stream {stream_name!r}")
-        self.spec = spec
+        self.spec = stream.spec
         self._owner: _Owner = target  # type: ignore[assignment]
         self._writer = self._owner.writer
 

@@ -21,6 +21,7 @@ import os
 import tempfile
 import threading
 import time
+from collections.abc import Mapping
 from enum import Enum
 from pathlib import Path
 from typing import IO, Any
@@ -122,6 +123,31 @@ def read_state(path: Path) -> dict[str, Any]:
             if outcome in _OUTCOMES:
                 counts[outcome] = counts.get(outcome, 0) + 1
     return document
+
+
+def previous_successes(
+    state: Mapping[str, Any],
+) -> dict[str, dict[str, tuple[int, dict[str, str]]]]:
+    """``stream -> hash -> (id, line ids)`` of the records a previous run wrote successfully
+    (``read_state``'s document): a record with the same hash now is unchanged."""
+    result: dict[str, dict[str, tuple[int, dict[str, str]]]] = {}
+    bookmarks = state.get("bookmarks")
+    if not isinstance(bookmarks, dict):
+        return result
+    for stream, entries in bookmarks.items():
+        if not isinstance(entries, list):
+            continue
+        for entry in entries:
+            if not isinstance(entry, dict) or not entry.get("success") or entry.get("deleted"):
+                continue
+            digest, optiply_id = entry.get("hash"), entry.get("id")
+            if isinstance(digest, str) and str(optiply_id or "").isdigit():
+                lines = entry.get("lineIds")
+                result.setdefault(str(stream), {})[digest] = (
+                    int(str(optiply_id)),
+                    dict(lines) if isinstance(lines, dict) else {},
+                )
+    return result
 
 
 class TargetState:

@@ -2,64 +2,39 @@
 
 Streams are the registry's writable types in PascalCase (``Products``, ``SupplierProducts``,
 ...; matched case-insensitively). A stream with no Optiply resource is warned about once and
-skipped. All API work happens in ``target_optiply.upsert.Writer``, in dependency order.
+skipped. All API work happens in ``target_optiply.batches.Writer``, in dependency order.
 """
 
 from __future__ import annotations
 
-import ctypes
-import logging
+# First, before anything imports httpx: the program's process-wide tweaks (process.py).
+from target_optiply import process
+
+# isort: split
+
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 from singer_sdk import Target
-from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecReader
 from singer_sdk.sinks import Sink
 from typing_extensions import override
 
 from optiply import __version__
 from optiply.client import OptiplyAuth, OptiplyClient, Token
+from target_optiply.batches import Writer
+from target_optiply.config import config_jsonschema as settings_schema
 from target_optiply.dryrun import DryRunApi
 from target_optiply.policy import ErrorPolicy, JobAborted
-from target_optiply.records import STREAMS, match_stream
 from target_optiply.references import References
 from target_optiply.settings import Settings, resolve
 from target_optiply.sinks import ResourceSink, SkippedSink
 from target_optiply.state import TargetState, read_json, read_state, write_json_atomically
+from target_optiply.streams import STREAMS, match_stream
 from target_optiply.throttle import Throttle
-from target_optiply.upsert import Api, Writer
-
-_M_ARENA_MAX = -8  # glibc's mallopt parameter number
-_ID = th.CustomType({"type": ["integer", "string", "null"]})
-
-
-def _credentials(*, secret_names: tuple[str, ...] = ()) -> list[th.Property[Any]]:
-    props: list[th.Property[Any]] = [
-        th.Property("username", th.StringType, description="The Optiply user."),
-        th.Property("password", th.StringType, secret=True, description="The user's password."),
-        th.Property("client_id", th.StringType, description="The OAuth client id."),
-        th.Property(
-            "client_secret", th.StringType, secret=True, description="The OAuth client secret."
-        ),
-        th.Property("clientId", th.StringType, description="Alias of client_id."),
-        th.Property(
-            "clientSecret", th.StringType, secret=True, description="Alias of client_secret."
-        ),
-    ]
-    return [p for p in props if p.name not in secret_names]
-
-
-_STREAM_OPTIONS = th.ObjectType(
-    th.Property("send_remote_id", th.BooleanType),
-    th.Property("send_remote_data_synced_to_date", th.BooleanType),
-    th.Property("delete_mode", th.StringType, allowed_values=["soft", "hard"]),
-    th.Property("on_patch_not_found", th.StringType, allowed_values=["create", "fail"]),
-    th.Property("lookup_by", th.StringType),
-    additional_properties=True,
-)
+from target_optiply.upsert import Api
 
 
 class TargetOptiply(Target):
@@ -71,177 +46,7 @@ class TargetOptiply(Target):
     # third of the default reader's CPU per line.
     message_reader_class = MsgSpecReader
 
-    config_jsonschema = th.PropertiesList(
-        *_credentials(),
-        th.Property(
-            "importCredentials",
-            th.ObjectType(*_credentials(), additional_properties=True),
-            description="HotGlue tenant-config shape: the credentials nested.",
-        ),
-        th.Property(
-            "apiCredentials",
-            th.ObjectType(*_credentials(), additional_properties=True),
-            description="As importCredentials.",
-        ),
-        th.Property("account_id", _ID, description="Sent as ?accountId= on every request."),
-        th.Property("accountId", _ID, description="Alias of account_id."),
-        th.Property("coupling_id", _ID, description="Sent as ?couplingId= on every request."),
-        th.Property("couplingId", _ID, description="Alias of coupling_id."),
-        th.Property(
-            "access_token", th.StringType, secret=True, description="A token to start with."
-        ),
-        th.Property(
-            "refresh_token", th.StringType, secret=True, description="The token's refresh token."
-        ),
-        th.Property(
-            "expires_in",
-            th.NumberType,
-            description="When access_token expires, in epoch seconds (HotGlue's meaning).",
-        ),
-        th.Property("token_expires_at", th.NumberType, description="Alias of expires_in."),
-        th.Property(
-            "token_file",
-            th.StringType,
-            description="When set, refreshed tokens are written into this JSON file "
-            "(atomically); never otherwise.",
-        ),
-        th.Property("start_date", th.StringType, description="Accepted, unused."),
-        th.Property(
-            "hotglue_metadata",
-            th.ObjectType(additional_properties=True),
-            description="Accepted, unused.",
-        ),
-        th.Property(
-            "optiply_base_url",
-            th.StringType,
-            description="API base; else env optiply_base_url; else https://api.optiply.com/v1.",
-        ),
-        th.Property(
-            "optiply_dashboard_url",
-            th.StringType,
-            description="Auth base; else env optiply_dashboard_url; else "
-            "https://dashboard.optiply.nl/api.",
-        ),
-        th.Property(
-            "target_state_path",
-            th.StringType,
-            default="target-state.json",
-            description="Bookmarks (the Optiply id per record) and summary. Each record goes "
-            "at once to a journal beside it; the file is assembled from the journals at every "
-            "batch, at the end, and every state_write_interval seconds.",
-        ),
-        th.Property(
-            "previous_state_path",
-            th.StringType,
-            description="A previous run's state: ids to reuse, unchanged records to skip. "
-            "Defaults to target_state_path when that file exists.",
-        ),
-        th.Property(
-            "max_record_failures",
-            th.IntegerType,
-            description="Stop the job (exit 1, state written) once more records than this failed.",
-        ),
-        th.Property(
-            "fail_on_first_error",
-            th.BooleanType,
-            default=False,
-            description="Stop the job at the first record that fails.",
-        ),
-        th.Property(
-            "systemic_failure_records",
-            th.IntegerType,
-            default=100,
-            description="Stop the job (exit 1) when the first this-many records of a stream "
-            "all failed for the same reason; 0 turns this off.",
-        ),
-        th.Property(
-            "systemic_failure_share",
-            th.NumberType,
-            default=0.5,
-            description="Exit 1 at the end when every record of a stream failed, or (10 "
-            "records or more) more than this share of them failed for the same reason; 0 "
-            "turns this off.",
-        ),
-        th.Property(
-            "max_consecutive_transient_failures",
-            th.IntegerType,
-            default=20,
-            description="Stop the job after this many records in a row failed on a transient "
-            "error (timeouts, resets, 429/5xx after the client's retries).",
-        ),
-        th.Property(
-            "fail_on_unknown_stream",
-            th.BooleanType,
-            default=False,
-            description="Stop the job (exit 1) on a stream that matches no Optiply resource "
-            "instead of warning once and skipping it.",
-        ),
-        th.Property("dry_run", th.BooleanType, default=False, description="Send nothing."),
-        th.Property(
-            "dry_run_path",
-            th.StringType,
-            description="JSONL file of intended requests (dry_run); default target-requests.jsonl.",
-        ),
-        th.Property(
-            "max_concurrency",
-            th.IntegerType,
-            default=8,
-            description="Requests in flight at once (records of the same externalId stay in "
-            "order; parents are written before children; 1 = one by one).",
-        ),
-        th.Property(
-            "max_requests_per_second",
-            th.NumberType,
-            description="Client-side limit on API requests per second (default: none).",
-        ),
-        th.Property(
-            "emit_state_message",
-            th.BooleanType,
-            default=True,
-            description="Print the state document on stdout at the end.",
-        ),
-        th.Property(
-            "state_write_interval",
-            th.NumberType,
-            description="Least seconds between rewrites of the state file during a batch "
-            "(default 1; spaced further as the file grows).",
-        ),
-        th.Property(
-            "snapshot_dir",
-            th.StringType,
-            description="Else env SNAPSHOT_DIR; else $ROOT_DIR/snapshots when ROOT_DIR is set.",
-        ),
-        th.Property("flow", th.StringType, description="Else env FLOW."),
-        th.Property(
-            "job_id",
-            th.StringType,
-            description="Else env JOB_ID: logged at start and kept in the state file as jobId.",
-        ),
-        th.Property(
-            "output_mapped_record",
-            th.BooleanType,
-            description="Else env OUTPUT_MAPPED_RECORD: log each record's body as sent (INFO).",
-        ),
-        th.Property(
-            "send_remote_id",
-            th.BooleanType,
-            default=True,
-            description="Send externalId as remoteId where the type has it.",
-        ),
-        th.Property(
-            "send_remote_data_synced_to_date",
-            th.BooleanType,
-            default=True,
-            description="Send remoteDataSyncedToDate=now where the type has it.",
-        ),
-        th.Property(
-            "stream_options",
-            th.ObjectType(additional_properties=_STREAM_OPTIONS),
-            description="Per stream (e.g. SupplierProducts): send_remote_id, "
-            "send_remote_data_synced_to_date, delete_mode (soft|hard), on_patch_not_found "
-            "(create|fail), lookup_by (an attribute).",
-        ),
-    ).to_dict()
+    config_jsonschema = settings_schema()  # declared once: config.SETTINGS
 
     # ``--state FILE``: a previous run's state (as ``previous_state_path``); set by ``invoke``.
     _cli_state: Path | None = None
@@ -277,7 +82,7 @@ class TargetOptiply(Target):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.max_parallelism = 1  # the writer orders the work; sinks never run in parallel
-        _fewer_malloc_arenas()
+        process.apply()  # the program's process-wide tweaks (target_optiply.process)
         self.settings: Settings = resolve(self.config)
         self._writer: Writer | None = None
         self._api: Api | None = None
@@ -440,23 +245,6 @@ class TargetOptiply(Target):
             api.close()
 
 
-def _fewer_malloc_arenas() -> None:
-    """Let glibc's malloc share two arenas among the writer's threads instead of one each.
-
-    Each thread allocating response bodies got its own arena, and their fragmentation cost
-    ~10 MB of peak RSS (73.6 vs 63.2 MB for the 14,100-record benchmark input, the same as
-    ``MALLOC_ARENA_MAX=2``), a tenth of the 100 MB goal. Called before any thread starts; a
-    no-op where the C library is not glibc.
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(None)
-        libc.mallopt(_M_ARENA_MAX, 2)
-    except (OSError, AttributeError):  # not glibc (musl has no mallopt)
-        return
-
-
 def _previous(settings: Settings) -> Path | None:
     """The state a run continues from when none is named: ``target_state_path`` when it (or a
     journal of it) exists, else HotGlue's ``incremental_target_state.json`` beside it."""
@@ -468,12 +256,5 @@ def _previous(settings: Settings) -> Path | None:
     incremental = path.with_name("incremental_target_state.json")
     return incremental if incremental.exists() else path
 
-
-def _silence_http_logs() -> None:
-    # httpx logs every request URL at INFO; our own line per record is enough.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-
-
-_silence_http_logs()
 
 __all__ = ["TargetOptiply"]

@@ -1,20 +1,19 @@
-"""The write engine: buffered records, processed per stream in registry (dependency) order.
+"""One record's decision: which requests it causes, and what came of them.
 
-Design: sinks only hand records to the ``Writer``; API work happens in ``flush``, which walks
-the buffers in ``REGISTRY`` order (parents before children), so interleaved Singer streams are
-written in dependency order. A child whose parent reference is still unknown at an intermediate
-flush is kept for the next one; at the final flush (end of input) it fails with a precise reason.
+The decision list of integrator-needs §2.2, in ``Upsert.write``:
 
-Each record follows the upsert decision list of integrator-needs §2.2:
+1. a delete (``deleted_at``) -> ``_delete``: soft (PATCH, per type in ``streams``) or DELETE;
+2. unchanged since the last successful run (same hash) -> ``existing``, no request;
+3. references resolved (``References.resolve``: ``Remote_productId`` -> an Optiply id): a
+   parent not known yet waits for the next flush (``None``); a parent that failed skips it;
+4. an id (the record's, this run's, the previous state's, the snapshot's, ``lookup_by``) ->
+   ``_patch``; a 404 re-creates (per type in ``streams``) or fails;
+5. else ``_post``; a 409 on a unique pair -> ``_adopt`` (GET by the pair, PATCH when it
+   differs); an ambiguous POST (timeout/5xx after sending) -> ``_read_back`` by natural key
+   before anything is sent again.
 
-1. normalise the id; 2. else look it up (in-run cache, previous state, snapshot, optional
-   ``lookup_by`` query); unchanged since the last successful run (same hash) -> ``existing``;
-3. id known -> PATCH (404: re-create or fail, per stream); 4. else POST; a 409 on a unique pair
-   adopts the existing row (GET with the pair filter) and PATCHes it when it differs;
-5. an ambiguous POST (timeout/5xx after sending) is read back by natural key before re-sending.
-
-Within one stream, up to ``concurrency`` records are written at the same time (threads sharing
-the client's connection pool and token); records with the same source id stay in input order.
+The client is called with plain method calls (``self.api.update(...)``); every request is
+counted, throttled and (``OUTPUT_MAPPED_RECORD``) logged by ``_sending`` first.
 """
 
 from __future__ import annotations
@@ -22,11 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import threading
-import time
-from collections.abc import Mapping
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -38,15 +33,13 @@ from optiply.client import (
     ConflictError,
     NotFoundError,
     OptiplyError,
-    RecordError,
     Resource,
     ResourcePage,
 )
-from optiply.resources import Kind, ResourceSpec, get
+from optiply.resources import ResourceSpec
 from optiply.resources.types import format_datetime
-from target_optiply.policy import ErrorPolicy, Failure, JobAborted, failure_key
+from target_optiply.policy import Failure, failure_key
 from target_optiply.records import (
-    LEVELS,
     BadRecord,
     Mapped,
     convert,
@@ -56,25 +49,20 @@ from target_optiply.records import (
     missing_required,
     normalise_external_id,
     raw_line_keys,
-    stream_name,
     update_body,
     wire,
 )
-from target_optiply.references import References
-from target_optiply.settings import (
-    RECREATE_ON_PATCH_404,
-    SOFT_DELETE,
-    Settings,
-    StreamOptions,
-)
-from target_optiply.state import Outcome, TargetState
+from target_optiply.references import ParentFailed, ParentUnknown, References
+from target_optiply.settings import Settings, StreamOptions
+from target_optiply.state import Outcome
+from target_optiply.streams import of, stream_name
 from target_optiply.throttle import Throttle
 
 logger = logging.getLogger("target_optiply")
 
 
 class Api(Protocol):
-    """What the writer needs of ``optiply.client.OptiplyClient`` (or the dry-run recorder)."""
+    """What the decision needs of ``optiply.client.OptiplyClient`` (or the dry-run recorder)."""
 
     def create(self, resource_type: str, attributes: Mapping[str, Any]) -> Resource: ...
 
@@ -88,34 +76,28 @@ class Api(Protocol):
 
 
 @dataclass
-class Pending:
-    """A buffered record."""
+class Result:
+    """What came of one record: its outcome and what the state file and the log need."""
 
-    stream: str
-    spec: ResourceSpec
-    record: dict[str, Any]
-
-
-class _Defer(Exception):
-    """A parent is not known yet; try again at the next flush."""
-
-
-class _Skip(Exception):
-    """A parent failed in this run: skip this record with the reason."""
-
-
-@dataclass
-class _Result:
     outcome: Outcome
-    method: str
+    request: str  # what was sent, for the log: "POST", "PATCH", "POST+PATCH", "DELETE", "-"
     optiply_id: int | None = None
     note: str | None = None
     error: str | None = None
-    line_ids: dict[str, str] = field(default_factory=dict)
+    line_ids: dict[str, str] = field(default_factory=dict)  # source line id -> Optiply id
+    digest: str = ""  # the record's content hash (``Mapped.hash``, else of the raw record)
+    external_id: str | None = None
+    deleted: bool = False
+    failure: Failure | None = None  # why it failed, for the error policy
+
+    @property
+    def bad(self) -> bool:
+        """Failed or skipped: its dependents cannot use it."""
+        return self.outcome in (Outcome.FAILED, Outcome.SKIPPED)
 
 
-class Writer:
-    """Processes buffered records against the API; one per run (injected, no globals)."""
+class Upsert:
+    """Decides and sends one record at a time; thread-safe (one per run, shared by threads)."""
 
     def __init__(
         self,
@@ -123,265 +105,77 @@ class Writer:
         settings: Settings,
         api: Api,
         references: References,
-        state: TargetState,
-        policy: ErrorPolicy,
-        previous: Mapping[str, Any] | None = None,
-        concurrency: int = 1,
-        throttle: Throttle | None = None,
+        previous: Mapping[str, Mapping[str, tuple[int, dict[str, str]]]],
+        throttle: Throttle,
+        count_request: Callable[[str], None],
     ) -> None:
+        """Args:
+        previous: ``stream -> hash -> (id, line ids)`` of a previous run's successes.
+        count_request: Called with the stream name before every request.
+        """
         self.settings = settings
-        self.throttle = throttle or Throttle(None)
-        self.concurrency = max(1, concurrency)
         self.api = api
         self.refs = references
-        self.state = state
-        self.policy = policy
-        self._buffers: dict[str, list[Pending]] = {}
-        self._seen: dict[str, int] = {}
-        self._lock = threading.RLock()
-        self._counters = threading.Lock()  # _seen, _in_flight, state.requests, state.elapsed
-        self._in_flight: dict[str, int] = {}  # records of a stream under way
-        self._busy_since: dict[str, float] = {}  # since when a stream has had one under way
-        self._previous = _previous_successes(previous or {})
-        self._pool: ThreadPoolExecutor | None = None  # the run's worker threads, made on use
-        self._coordinator: ThreadPoolExecutor | None = None  # writes a batch in the background
-        self._background: Future[None] | None = None
-        self._totals: dict[str, str] = {}  # STREAM_TOTAL_<Stream>, for "#n/total"
+        self._previous = previous
+        self._throttle = throttle
+        self._count_request = count_request
 
-    # -- buffering -------------------------------------------------------------------------
+    def write(self, spec: ResourceSpec, record: dict[str, Any], *, final: bool) -> Result | None:
+        """Write one record of ``spec``'s stream; None when it must wait for the next flush.
 
-    def add(self, spec: ResourceSpec, record: dict[str, Any]) -> None:
-        """Buffer one record of ``spec``'s stream."""
-        with self._lock:
-            self._buffers.setdefault(spec.type, []).append(Pending(stream_name(spec), spec, record))
-
-    def flush(self, *, final: bool) -> None:
-        """Write every buffered record, level after level (``records.LEVELS``).
-
-        A batch (``final`` False) is written in the background while the input goes on being
-        read, after the batch before it is done, so the writer's threads are not idle while
-        the next batch is read. ``wait`` (called before a Singer STATE is passed on) and the
-        final flush wait for it; a stop raised there comes out of the next call.
-
-        Args:
-            final: No more input will come: write now, and fail unresolved references
-                instead of keeping them for later.
+        Never raises for a record-level problem: a bad value, an unresolved reference or an
+        API error is a failed ``Result`` naming the culprit. The id map is updated here.
         """
-        self.wait()
-        if final:
-            self._write_buffered(final=True)
-            return
-        if self._coordinator is None:
-            self._coordinator = ThreadPoolExecutor(1, thread_name_prefix="target-optiply-flush")
-        self._background = self._coordinator.submit(self._write_buffered, final=False)
-
-    def wait(self) -> None:
-        """Wait for the batch being written in the background; raise what stopped it."""
-        background, self._background = self._background, None
-        if background is not None:
-            background.result()
-
-    def _write_buffered(self, *, final: bool) -> None:
-        for level in LEVELS:
-            with self._lock:
-                items = [item for spec in level for item in self._buffers.pop(spec.type, [])]
-            if not items:
-                continue
-            done = self._process_all(items, final=final)
-            deferred: dict[str, list[Pending]] = {}
-            for item, ok in zip(items, done, strict=True):
-                if not ok:
-                    deferred.setdefault(item.spec.type, []).append(item)
-            with self._lock:  # before what arrived meanwhile: input order within a stream
-                for resource_type, waiting in deferred.items():
-                    self._buffers[resource_type] = waiting + self._buffers.get(resource_type, [])
-        self.state.write()
-
-    def close(self) -> None:
-        """Stop the background flush and the worker threads (after the last flush)."""
-        for pool in (self._coordinator, self._pool):
-            if pool is not None:
-                pool.shutdown(wait=True)
-        self._coordinator = self._pool = None
-
-    def _process_all(self, items: list[Pending], *, final: bool) -> list[bool]:
-        """Write the records of one dependency level; for each, False when it must wait.
-
-        With ``concurrency`` > 1 the records run on that many threads (the streams of the level
-        together), but records of the same stream and source id (``externalId``/``remoteId``,
-        else ``id``) stay in input order on one thread, so an update never overtakes the create
-        it follows. Levels are written one after the other, so parents are done before their
-        children start. On ``JobAborted`` no new record starts, the ones under way finish (and
-        are recorded), then it is raised.
-        """
-        if self.concurrency == 1 or len(items) == 1:
-            return [self._process(item, final=final) for item in items]
-        chains: dict[str, list[int]] = {}
-        for index, item in enumerate(items):
-            key = f"{item.spec.type}:{_chain_key(item.record, index)}"
-            chains.setdefault(key, []).append(index)
-        done = [False] * len(items)
-        stop = threading.Event()
-        aborted: list[JobAborted] = []
-
-        def run(chain: list[int]) -> None:
-            for index in chain:
-                if stop.is_set():
-                    return
-                try:
-                    done[index] = self._process(items[index], final=final)
-                except JobAborted as error:
-                    stop.set()
-                    aborted.append(error)
-                    return
-                except BaseException:
-                    stop.set()
-                    raise
-
-        pending = iter(list(chains.values()))
-        take = threading.Lock()
-
-        def work() -> None:  # each thread takes chains until none is left
-            while not stop.is_set():
-                with take:
-                    chain = next(pending, None)
-                if chain is None:
-                    return
-                run(chain)
-
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="target-optiply")
-        workers = min(self.concurrency, len(chains))
-        futures = [self._pool.submit(work) for _ in range(workers)]
-        wait(futures)  # all of them, even after a failure: none may outlive this flush
-        for future in futures:
-            future.result()
-        if aborted:
-            raise aborted[0]
-        return done
-
-    # -- one record ------------------------------------------------------------------------
-
-    def _process(self, item: Pending, *, final: bool) -> bool:
-        """Write one record; False when it must wait for the next flush."""
-        started = self._started(item.stream)
         mapped: Mapped | None = None
-        failure: Failure | None = None
         try:
-            mapped = convert(item.spec, item.record)
+            mapped = convert(spec, record)
             digest = mapped.hash
             result = self._decide(mapped, digest, final=final)
-        except _Defer:
-            self._stopped(item.stream)
-            return False
-        except _Skip as skip:
-            digest = mapped.hash if mapped else _raw_hash(item.record)
-            result = _Result(Outcome.SKIPPED, "-", error=str(skip))
+        except ParentUnknown:
+            return None
+        except ParentFailed as skip:
+            digest = mapped.hash if mapped else _raw_hash(record)
+            result = Result(Outcome.SKIPPED, "-", error=str(skip))
         except BadRecord as error:
-            digest = _raw_hash(item.record)
-            result = _Result(Outcome.FAILED, "-", error=f"invalid {error}")
-            failure = Failure(f"invalid {error.path}", result.error or "")
+            digest = _raw_hash(record)
+            result = Result(Outcome.FAILED, "-", error=f"invalid {error}")
+            result.failure = Failure(f"invalid {error.path}", result.error or "")
         except OptiplyError as error:
-            digest = mapped.hash if mapped else _raw_hash(item.record)
-            result = _Result(Outcome.FAILED, error.method or "-", error=_describe(error))
-            failure = Failure(_culprit(error), result.error or "", error)
-        self._finish(item, mapped, digest, result, started)
-        if result.outcome is Outcome.FAILED:
-            error_text = result.error or "failed"
-            self.policy.record_failed(
-                item.stream, failure or Failure(failure_key(error_text), error_text)
-            )
-        elif result.outcome is not Outcome.SKIPPED:
-            self.policy.succeeded(item.stream)
-        return True
+            digest = mapped.hash if mapped else _raw_hash(record)
+            result = Result(Outcome.FAILED, error.method or "-", error=_describe(error))
+            result.failure = Failure(_culprit(error), result.error or "", error)
+        if result.outcome is Outcome.FAILED and result.failure is None:
+            text = result.error or "failed"
+            result.failure = Failure(failure_key(text), text)
+        result.digest = digest
+        result.external_id = mapped.external_id if mapped else _source_id(record)
+        result.deleted = mapped is not None and mapped.deleted
+        self._remember(spec, record, mapped, result)
+        return result
 
-    def _started(self, stream: str) -> float:
-        """A record of ``stream`` starts: its clock starts when none of its records is under
-        way (the stream's busy time is the union of its records' times, whatever the number
-        of threads)."""
-        now = time.perf_counter()
-        with self._counters:
-            if not self._in_flight.get(stream):
-                self._busy_since[stream] = now
-            self._in_flight[stream] = self._in_flight.get(stream, 0) + 1
-        return now
-
-    def _stopped(self, stream: str) -> None:
-        """A record of ``stream`` is done: the stream's busy time grows when it was the last."""
-        now = time.perf_counter()
-        with self._counters:
-            self._in_flight[stream] -= 1
-            if not self._in_flight[stream]:
-                self.state.elapsed[stream] = self.state.elapsed.get(stream, 0.0) + (
-                    now - self._busy_since[stream]
-                )
-
-    def _finish(
-        self,
-        item: Pending,
-        mapped: Mapped | None,
-        digest: str,
-        result: _Result,
-        started: float,
+    def _remember(
+        self, spec: ResourceSpec, record: Mapping[str, Any], mapped: Mapped | None, result: Result
     ) -> None:
-        spec, stream = item.spec, item.stream
-        external = mapped.external_id if mapped else _source_id(item.record)
-        entry: dict[str, Any] = {"hash": digest, "success": result.outcome not in _BAD}
-        if result.optiply_id is not None:
-            entry["id"] = str(result.optiply_id)
+        """Keep the run's id map up to date: ids learnt, deletes forgotten, failures marked."""
+        external = result.external_id
         if external is not None:
-            entry["externalId"] = external
-        if result.error:
-            entry["error"] = result.error
-        if result.note:
-            entry["note"] = result.note
-        if result.outcome is Outcome.SKIPPED:
-            entry["skipped"] = True
-        if mapped is not None and mapped.deleted:
-            entry["deleted"] = True
-        if result.line_ids:
-            entry["lineIds"] = result.line_ids
-        if external is not None:
-            if result.outcome in _BAD:
+            if result.bad:
                 self.refs.mark_failed(spec.type, external, result.error or "failed")
                 if spec.embedded is not None:
-                    keys = (
-                        line_keys(mapped) if mapped else raw_line_keys(spec, item.record, external)
-                    )
+                    keys = line_keys(mapped) if mapped else raw_line_keys(spec, record, external)
                     for key in keys:
                         self.refs.mark_failed(
-                            spec.embedded.target, key, f"{stream} {external} failed"
+                            spec.embedded.target, key, f"{stream_name(spec)} {external} failed"
                         )
-            elif mapped is not None and mapped.deleted:
+            elif result.deleted:
                 self.refs.forget(spec.type, external)
             elif result.optiply_id is not None:
                 self.refs.remember(spec.type, external, result.optiply_id)
         if spec.embedded is not None:
             for key, line_id in result.line_ids.items():
                 self.refs.remember(spec.embedded.target, key, int(line_id))
-        self.state.add(stream, entry, result.outcome)
-        self._stopped(stream)
-        with self._counters:
-            number = self._seen[stream] = self._seen.get(stream, 0) + 1
-        total = self._totals.get(stream)
-        if total is None:  # read once per stream
-            total = self._totals[stream] = os.environ.get(
-                f"STREAM_TOTAL_{stream}"
-            ) or os.environ.get(f"STREAM_TOTAL_{stream.upper()}", "?")
-        logger.info(
-            "%s #%d/%s %s externalId=%s -> %s id=%s %.0f ms%s",
-            stream,
-            number,
-            total,
-            result.method,
-            external,
-            result.outcome.value,
-            result.optiply_id,
-            (time.perf_counter() - started) * 1000,
-            f" ({result.error or result.note})" if (result.error or result.note) else "",
-        )
 
-    def _decide(self, mapped: Mapped, digest: str, *, final: bool) -> _Result:
+    def _decide(self, mapped: Mapped, digest: str, *, final: bool) -> Result:
         spec = mapped.spec
         stream = stream_name(spec)
         options = self.settings.stream(stream)
@@ -391,14 +185,15 @@ class Writer:
         if previous is not None:
             if mapped.external_id:
                 self.refs.remember(spec.type, mapped.external_id, previous[0])
-            return _Result(
+            return Result(
                 Outcome.EXISTING,
                 "-",
                 previous[0],
                 note="unchanged since the last run",
                 line_ids=previous[1],
             )
-        self._resolve_references(mapped, final=final)
+        flow = self.settings.flow if self.settings.snapshot_dir else None
+        self.refs.resolve(mapped, final=final, snapshot_flow=flow)
         optiply_id, how = self._find_id(mapped, options)
         if optiply_id is not None:
             result = self._patch(mapped, optiply_id, options)
@@ -407,53 +202,6 @@ class Writer:
                     result.note = f"id from {how}"
                 return result
         return self._post(mapped, options)
-
-    # -- references --------------------------------------------------------------------------
-
-    def _resolve_references(self, mapped: Mapped, *, final: bool) -> None:
-        spec = mapped.spec
-        for name, source in mapped.remote_refs.items():
-            if name in mapped.attributes:
-                continue  # an explicit Optiply id wins
-            attribute = spec.attribute(name)
-            assert attribute is not None and attribute.references is not None
-            mapped.attributes[name] = self._reference(
-                spec, name, attribute.references, source, final=final
-            )
-        for index, line in enumerate(mapped.lines or ()):
-            if line.product_id is None:
-                assert line.remote_product_id is not None
-                line.product_id = self._reference(
-                    spec,
-                    f"line_items/{index}/productId",
-                    "products",
-                    line.remote_product_id,
-                    final=final,
-                )
-
-    def _reference(
-        self, spec: ResourceSpec, name: str, target: str, source: str, *, final: bool
-    ) -> int:
-        found = self.refs.lookup(target, source)
-        if found is not None:
-            return found[0]
-        target_stream = stream_name(get(target))
-        reason = self.refs.failure(target, source)
-        if reason is not None:
-            raise _Skip(f"{name}: parent {target_stream} {source} failed ({reason})")
-        if not final:
-            raise _Defer
-        snapshot = (
-            f" nor in snapshot {target_stream}_{self.settings.flow}"
-            if self.settings.snapshot_dir and self.settings.flow
-            else ""
-        )
-        remote = name if "/" in name else f"Remote_{name}"
-        raise BadRecord(
-            f"/{remote}",
-            f"{name.rsplit('/', 1)[-1]} unresolved ({remote}={source} not created in this run, "
-            f"nor in the previous state{snapshot})",
-        )
 
     def _find_id(self, mapped: Mapped, options: StreamOptions) -> tuple[int | None, str]:
         if mapped.optiply_id is not None:
@@ -466,7 +214,8 @@ class Writer:
         key = options.lookup_by
         value = mapped.attributes.get(key) if key else None
         if key and value is not None:
-            page = self._call(mapped, "list", mapped.spec.type, **{key: wire(value), "limit": 2})
+            self._sending(mapped)
+            page = self.api.list(mapped.spec.type, **{key: wire(value), "limit": 2})
             if isinstance(page, ResourcePage) and len(page) == 1:
                 return page.data[0].id, f"lookup by {key}"
         return None, "none"
@@ -493,29 +242,30 @@ class Writer:
             extra["accountId"] = self.settings.account_id
         return extra
 
-    def _patch(self, mapped: Mapped, optiply_id: int, options: StreamOptions) -> _Result | None:
+    def _patch(self, mapped: Mapped, optiply_id: int, options: StreamOptions) -> Result | None:
         """PATCH; None when the row is gone and the stream re-creates it."""
         spec = mapped.spec
         body = {**update_body(mapped), **self._extras(mapped, options, create=False)}
         try:
-            self._call(mapped, "update", spec.type, optiply_id, body)
+            self._sending(mapped, body)
+            self.api.update(spec.type, optiply_id, body)
         except NotFoundError:
             policy = options.on_patch_not_found or (
-                "create" if spec.type in RECREATE_ON_PATCH_404 else "fail"
+                "create" if of(spec).recreate_on_404 else "fail"
             )
             if policy == "create":
                 if mapped.external_id:
                     self.refs.forget(spec.type, mapped.external_id)
                 return None
-            return _Result(
+            return Result(
                 Outcome.FAILED,
                 "PATCH",
                 optiply_id,
                 error=f"404: {spec.label} {optiply_id} was deleted in Optiply",
             )
-        return _Result(Outcome.UPDATED, "PATCH", optiply_id)
+        return Result(Outcome.UPDATED, "PATCH", optiply_id)
 
-    def _post(self, mapped: Mapped, options: StreamOptions) -> _Result:
+    def _post(self, mapped: Mapped, options: StreamOptions) -> Result:
         spec = mapped.spec
         problem = missing_required(mapped)
         if problem is not None:
@@ -527,165 +277,113 @@ class Writer:
                 for line in mapped.lines
             ]
         try:
-            created = self._call(mapped, "create", spec.type, body)
+            self._sending(mapped, body)
+            created = self.api.create(spec.type, body)
         except ConflictError:
-            if not spec.unique:
+            if of(spec).adopt_on_409 is None:
                 raise
             return self._adopt(mapped, body, options)
         except AmbiguousWriteError as error:
             found = self._read_back(mapped, body)
             if found is not None:
                 return self._created(mapped, found, note=f"adopted after ambiguous POST ({error})")
-            created = self._call(mapped, "create", spec.type, body)  # known not to exist
-        assert isinstance(created, Resource)
+            self._sending(mapped, body)
+            created = self.api.create(spec.type, body)  # known not to exist
         return self._created(mapped, created)
 
-    def _created(self, mapped: Mapped, created: Resource, note: str | None = None) -> _Result:
-        result = _Result(Outcome.SUCCESS, "POST", created.id, note=note)
+    def _created(self, mapped: Mapped, created: Resource, note: str | None = None) -> Result:
+        result = Result(Outcome.SUCCESS, "POST", created.id, note=note)
         spec = mapped.spec
         if spec.embedded is not None and mapped.lines:
             ids = created.meta.get("orderLineIds")
             if not isinstance(ids, list) or len(ids) != len(mapped.lines):
-                page = self._call(
-                    mapped,
-                    "list",
+                self._sending(mapped)
+                page = self.api.list(
                     spec.embedded.target,
                     **{spec.embedded.parent_attribute: created.id, "sort": "id", "limit": 100},
                 )
-                assert isinstance(page, ResourcePage)
                 ids = [row.id for row in page.data]
             if len(ids) == len(mapped.lines):
                 for key, line_id in zip(line_keys(mapped), ids, strict=True):
                     result.line_ids[key] = str(line_id)
         return result
 
-    def _adopt(self, mapped: Mapped, body: Mapping[str, Any], options: StreamOptions) -> _Result:
+    def _adopt(self, mapped: Mapped, body: Mapping[str, Any], options: StreamOptions) -> Result:
         """A 409 on a unique pair: take the existing row, PATCH it when it differs."""
         spec = mapped.spec
-        pair = spec.unique[0].attributes
-        page = self._call(mapped, "list", spec.type, **{a: body[a] for a in pair}, limit=1)
-        assert isinstance(page, ResourcePage)
+        pair = of(spec).adopt_on_409
+        assert pair is not None
+        self._sending(mapped)
+        page = self.api.list(spec.type, **{a: body[a] for a in pair}, limit=1)
         if not page.data:
-            return _Result(Outcome.FAILED, "POST", error="409 but no row with the pair found")
+            return Result(Outcome.FAILED, "POST", error="409 but no row with the pair found")
         existing = page.data[0]
         wanted = update_body(mapped)
         if differs(spec, wanted, existing.attributes):
             patch = {**wanted, **self._extras(mapped, options, create=False)}
-            self._call(mapped, "update", spec.type, existing.id, patch)
-            return _Result(Outcome.EXISTING, "POST+PATCH", existing.id, note="adopted on 409")
-        return _Result(Outcome.EXISTING, "POST", existing.id, note="adopted on 409")
+            self._sending(mapped, patch)
+            self.api.update(spec.type, existing.id, patch)
+            return Result(Outcome.EXISTING, "POST+PATCH", existing.id, note="adopted on 409")
+        return Result(Outcome.EXISTING, "POST", existing.id, note="adopted on 409")
 
     def _read_back(self, mapped: Mapped, body: Mapping[str, Any]) -> Resource | None:
         """Find the row an ambiguous POST may have created, by its natural key."""
         spec = mapped.spec
-        keys: dict[str, Any] = {}
-        for attribute in spec.attributes:
-            if (
-                attribute.required
-                and attribute.filterable
-                and attribute.kind is not Kind.LINES
-                and attribute.name in body
-            ):
-                keys[attribute.name] = body[attribute.name]
+        row = of(spec)
+        keys = {name: body[name] for name in row.read_back_key if name in body}
         if not keys:
             return None
-        page = self._call(mapped, "list", spec.type, **keys, sort="-id", limit=20)
-        assert isinstance(page, ResourcePage)
+        self._sending(mapped)
+        page = self.api.list(spec.type, **keys, sort="-id", limit=20)
         candidates = list(page.data)
-        if spec.attribute("remoteIdMap") and mapped.external_id and "remoteId" in body:
+        if row.read_back_by_source_id and mapped.external_id and "remoteId" in body:
             candidates = [
-                row
-                for row in candidates
-                if mapped.external_id in (row.attributes.get("remoteIdMap") or {}).values()
+                found
+                for found in candidates
+                if mapped.external_id in (found.attributes.get("remoteIdMap") or {}).values()
             ]
-        elif not spec.unique:
+        elif row.adopt_on_409 is None:
             return None  # no way to tell our row from another with the same key
         return candidates[0] if candidates else None
 
-    def _delete(self, mapped: Mapped, options: StreamOptions) -> _Result:
+    def _delete(self, mapped: Mapped, options: StreamOptions) -> Result:
         spec = mapped.spec
         optiply_id = mapped.optiply_id
         if optiply_id is None and mapped.external_id is not None:
             found = self.refs.lookup(spec.type, mapped.external_id)
             optiply_id = found[0] if found else None
         if optiply_id is None:
-            return _Result(Outcome.SUCCESS, "-", note="nothing to delete: id unknown")
-        soft = SOFT_DELETE.get(spec.type) if options.delete_mode == "soft" else None
+            return Result(Outcome.SUCCESS, "-", note="nothing to delete: id unknown")
+        soft = of(spec).soft_delete if options.delete_mode == "soft" else None
         try:
             if soft is not None:
-                self._call(mapped, "update", spec.type, optiply_id, soft)
-                return _Result(Outcome.SUCCESS, "PATCH", optiply_id, note="soft-deleted")
-            self._call(mapped, "delete", spec.type, optiply_id)
+                self._sending(mapped)
+                self.api.update(spec.type, optiply_id, soft)
+                return Result(Outcome.SUCCESS, "PATCH", optiply_id, note="soft-deleted")
+            self._sending(mapped)
+            self.api.delete(spec.type, optiply_id)
         except NotFoundError:
-            return _Result(Outcome.SUCCESS, "DELETE", optiply_id, note="already gone (404)")
-        return _Result(Outcome.SUCCESS, "DELETE", optiply_id, note="deleted")
+            return Result(Outcome.SUCCESS, "DELETE", optiply_id, note="already gone (404)")
+        return Result(Outcome.SUCCESS, "DELETE", optiply_id, note="deleted")
 
-    def _call(self, mapped: Mapped, method: str, *args: Any, **kwargs: Any) -> Any:
+    def _sending(self, mapped: Mapped, body: Mapping[str, Any] | None = None) -> None:
+        """Before every request: count it, log a create's or update's ``body`` as sent
+        (HotGlue's ``OUTPUT_MAPPED_RECORD``), wait for the throttle."""
         stream = stream_name(mapped.spec)
-        with self._counters:
-            self.state.requests[stream] = self.state.requests.get(stream, 0) + 1
-        function = getattr(self.api, method)
-        if self.settings.output_mapped_records and method in ("create", "update"):
-            logger.info(  # HotGlue's OUTPUT_MAPPED_RECORD: the body as sent
+        self._count_request(stream)
+        if body is not None and self.settings.output_mapped_records:
+            logger.info(
                 "%s %s mapped: %s",
                 stream,
                 mapped.external_id,
-                orjson.dumps(args[-1], default=str).decode(),
+                orjson.dumps(body, default=str).decode(),
             )
-        self.throttle.wait()
-        return function(*args, **kwargs)
-
-    # -- the end -----------------------------------------------------------------------------
-
-    def log_summary(self) -> None:
-        """One table of counts per stream, and requests per second."""
-        summary = {stream: dict(counts) for stream, counts in self.state.summary.items()}
-        if not summary:
-            return
-        logger.info(
-            "%-20s %8s %8s %8s %8s %8s %9s %7s",
-            "stream",
-            "success",
-            "updated",
-            "existing",
-            "failed",
-            "skipped",
-            "requests",
-            "req/s",
-        )
-        for stream, counts in summary.items():
-            requests = self.state.requests.get(stream, 0)
-            elapsed = self.state.elapsed.get(stream, 0.0)
-            logger.info(
-                "%-20s %8d %8d %8d %8d %8d %9d %7.1f",
-                stream,
-                counts.get("success", 0),
-                counts.get("updated", 0),
-                counts.get("existing", 0),
-                counts.get("fail", 0),
-                counts.get("skipped", 0),
-                requests,
-                requests / elapsed if elapsed > 0 else 0.0,
-            )
-
-
-_BAD = (Outcome.FAILED, Outcome.SKIPPED)
+        self._throttle.wait()
 
 
 def _source_id(record: Mapping[str, Any]) -> str | None:
     """The record's source id (``externalId``, else ``remoteId``), normalised."""
     return normalise_external_id(record.get("externalId", record.get("remoteId")))
-
-
-def _chain_key(record: Mapping[str, Any], index: int) -> str:
-    """Records sharing this key are written in input order, one after the other."""
-    external = _source_id(record)
-    if external is not None:
-        return f"x:{external}"
-    optiply_id = record.get("id")
-    if optiply_id not in (None, ""):
-        return f"i:{optiply_id}"
-    return f"n:{index}"
 
 
 def _culprit(error: OptiplyError) -> str:
@@ -707,28 +405,4 @@ def _raw_hash(record: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _previous_successes(
-    state: Mapping[str, Any],
-) -> dict[str, dict[str, tuple[int, dict[str, str]]]]:
-    """``stream -> hash -> (id, line ids)`` of the records a previous run wrote successfully."""
-    result: dict[str, dict[str, tuple[int, dict[str, str]]]] = {}
-    bookmarks = state.get("bookmarks")
-    if not isinstance(bookmarks, dict):
-        return result
-    for stream, entries in bookmarks.items():
-        if not isinstance(entries, list):
-            continue
-        for entry in entries:
-            if not isinstance(entry, dict) or not entry.get("success") or entry.get("deleted"):
-                continue
-            digest, optiply_id = entry.get("hash"), entry.get("id")
-            if isinstance(digest, str) and str(optiply_id or "").isdigit():
-                lines = entry.get("lineIds")
-                result.setdefault(str(stream), {})[digest] = (
-                    int(str(optiply_id)),
-                    dict(lines) if isinstance(lines, dict) else {},
-                )
-    return result
-
-
-__all__ = ["Api", "Pending", "RecordError", "Writer"]
+__all__ = ["Api", "Result", "Upsert"]

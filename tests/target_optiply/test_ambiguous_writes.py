@@ -8,11 +8,11 @@ import pytest
 
 from optiply.client import AmbiguousWriteError, OptiplyClient, Resource
 from optiply.resources import get
+from target_optiply.batches import Writer
 from target_optiply.policy import ErrorPolicy
 from target_optiply.references import References
 from target_optiply.settings import resolve
 from target_optiply.state import TargetState
-from target_optiply.upsert import Writer
 
 
 class _LostAnswer:

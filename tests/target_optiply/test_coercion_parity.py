@@ -27,7 +27,8 @@ from optiply.resources import Access, Attribute, Kind, ResourceSpec
 from optiply.server.http.deserialize import parse_document
 from optiply.server.service.errors import DomainError
 from support import SAMPLE, SPECIAL
-from target_optiply.records import WRITABLE, BadRecord, convert, stream_name, wire
+from target_optiply.records import BadRecord, convert, wire
+from target_optiply.streams import WRITABLE, stream_name
 
 ABSENT = "<absent>"  # the value is dropped: not sent, not stored
 

@@ -9,11 +9,11 @@ from typing import Any
 
 from optiply.client import OptiplyClient, Resource
 from optiply.resources import get
+from target_optiply.batches import Writer
 from target_optiply.policy import ErrorPolicy
 from target_optiply.references import References
 from target_optiply.settings import resolve
 from target_optiply.state import TargetState
-from target_optiply.upsert import Writer
 
 PLACED = "2024-03-01T10:00:00Z"
 

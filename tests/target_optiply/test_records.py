@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from optiply.resources import get
-from target_optiply.records import BadRecord, convert, match_stream, normalise_id
+from target_optiply.records import BadRecord, convert, normalise_id
 
 
 @pytest.mark.parametrize(
@@ -29,19 +29,6 @@ from target_optiply.records import BadRecord, convert, match_stream, normalise_i
 )
 def test_ids_are_normalised(value, expected):
     assert normalise_id(value) == expected
-
-
-@pytest.mark.parametrize(
-    ("name", "resource_type"),
-    [
-        ("Products", "products"),
-        ("sell_order_lines", "sellOrderLines"),
-        ("RECEIPTLINES", "receiptLines"),
-    ],
-)
-def test_stream_names_match_case_insensitively(name, resource_type):
-    spec = match_stream(name)
-    assert spec is not None and spec.type == resource_type
 
 
 def test_aliases_and_loose_values():
