@@ -576,6 +576,7 @@ def expected_operations(spec: ResourceSpec) -> set[tuple[str, str]]:
 SANDBOX_OPERATIONS = {
     ("/sandbox/requests", "get"),
     ("/sandbox/requests/count", "get"),
+    ("/sandbox/requests/{id}", "get"),
     ("/sandbox/stats", "get"),
     ("/sandbox/faults", "get"),
     ("/sandbox/faults", "post"),
@@ -586,7 +587,12 @@ SANDBOX_OPERATIONS = {
     ("/sandbox/timeline", "get"),
     ("/sandbox/rows", "get"),
 }
-JOURNAL_PATHS = ("/sandbox/requests", "/sandbox/requests/count", "/sandbox/stats")
+JOURNAL_PATHS = (
+    "/sandbox/requests",
+    "/sandbox/requests/count",
+    "/sandbox/requests/{id}",
+    "/sandbox/stats",
+)
 CONTROL_OPERATIONS = sorted(op for op in SANDBOX_OPERATIONS if op[0] not in JOURNAL_PATHS)
 
 

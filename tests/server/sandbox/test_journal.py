@@ -23,16 +23,10 @@ from sqlalchemy import Engine, delete, func, select
 from live import JSONAPI, OPTIPLY, LiveServer, Login, ServeProcess, free_port, make_login
 from live import process_env as server_env
 from optiply.cli.serve import serve
-from optiply.server.sandbox.journal import (
-    BODY_LIMIT,
-    JournalMiddleware,
-    JournalWriter,
-    RequestNote,
-    _Record,
-    row_of,
-)
+from optiply.server.sandbox.journal import JournalMiddleware, JournalWriter
+from optiply.server.sandbox.records import BODY_LIMIT, Record, RequestNote, row_of
 from optiply.server.settings import Settings
-from optiply.server.storage.journal import decode_body, encode_body
+from optiply.server.storage.journal_writes import decode_body, encode_body
 from optiply.server.storage.tables import sandbox_requests
 
 
@@ -40,9 +34,11 @@ def flush(server: LiveServer) -> None:
     assert server.app.state.journal.flush()
 
 
-def journal(login: Login, token: str | None = None, **params: Any) -> httpx.Response:
+def journal(
+    login: Login, token: str | None = None, path_suffix: str = "", **params: Any
+) -> httpx.Response:
     return httpx.get(
-        f"{login.url}/sandbox/requests",
+        f"{login.url}/sandbox/requests{path_suffix}",
         params=params,
         headers={"Authorization": f"Bearer {token or login.access_token}"},
     )
@@ -291,7 +287,7 @@ def test_an_echoed_secret_cut_by_the_limit_is_hidden_whole() -> None:
     is kept (the middleware keeps 4 KiB past the cut for this)."""
     secret = "s3cr3t-" + "x" * 40
     answer = b" " * (BODY_LIMIT - 10) + secret.encode() + b" " * 100
-    record = _Record(
+    record = Record(
         datetime.now(UTC),
         "GET",
         "/v1/products",
@@ -484,6 +480,28 @@ def test_json_lines(login: Login, api: httpx.Client) -> None:
         assert lines == journal(login).json()["requests"]
 
 
+def test_summaries_leave_out_headers_and_bodies_and_one_request_comes_whole(
+    server: LiveServer, login: Login, api: httpx.Client
+) -> None:
+    api.post("/products", json=product())
+    api.get("/products")
+    whole = entries(login, accountId=login.account_id)
+    summaries = journal(login, accountId=login.account_id, bodies="false").json()["requests"]
+    heavy = {"requestHeaders", "requestBody", "responseBody"}
+    assert summaries == [{k: v for k, v in row.items() if k not in heavy} for row in whole]
+    lines = journal(login, accountId=login.account_id, bodies="false", format="jsonl")
+    assert [json.loads(line) for line in lines.text.splitlines()] == summaries
+    for row in whole:
+        one = journal(login, path_suffix=f"/{row['id']}")
+        assert one.status_code == 200 and one.json() == {"request": row}
+    # Another user's request is not found, nor is one that does not exist; a bad id is a 400.
+    other = make_login(server)
+    assert journal(other, path_suffix=f"/{whole[0]['id']}").status_code == 404
+    assert journal(login, path_suffix="/999999999").json()["errors"][0]["code"] == "NOT_FOUND"
+    bad = journal(login, path_suffix="/abc")
+    assert bad.status_code == 400 and bad.json()["errors"][0]["code"] == "INVALID_ID"
+
+
 def test_stats_count_per_resource_and_status(login: Login, api: httpx.Client) -> None:
     api.post("/products", json=product())
     api.get("/products")
@@ -516,6 +534,7 @@ def test_stats_count_per_resource_and_status(login: Login, api: httpx.Client) ->
         ("since", "yesterday"),
         ("since", "999999999d"),
         ("format", "xml"),
+        ("bodies", "no"),
         ("accountId", "abc"),
     ],
 )
@@ -523,7 +542,7 @@ def test_bad_parameters_are_400_naming_the_parameter(
     login: Login, parameter: str, value: str
 ) -> None:
     for path in ("/sandbox/requests", "/sandbox/requests/count", "/sandbox/stats"):
-        if parameter == "format" and path != "/sandbox/requests":
+        if parameter in ("format", "bodies") and path != "/sandbox/requests":
             continue
         response = httpx.get(
             f"{login.url}{path}",
@@ -678,7 +697,7 @@ def test_a_stopping_writer_writes_what_it_holds(server: LiveServer, login: Login
     writer.start()
     note = RequestNote(account_ids=(login.account_id,), username=login.username)
     for index in range(3):
-        writer.put(_Record(datetime.now(UTC), "GET", f"/v1/stop-{index}", b"", [], note))
+        writer.put(Record(datetime.now(UTC), "GET", f"/v1/stop-{index}", b"", [], note))
     writer.stop()
     with server.engine.connect() as connection:
         paths = (

@@ -21,7 +21,7 @@ from sqlalchemy import delete
 from live import REPO, LiveServer, Login, make_login
 from optiply.server.auth import admin
 from optiply.server.settings import Settings
-from optiply.server.storage.journal import insert_rows
+from optiply.server.storage.journal_writes import insert_rows
 from optiply.server.storage.tables import sandbox_requests
 
 try:

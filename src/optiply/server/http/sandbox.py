@@ -1,7 +1,8 @@
 """The sandbox over HTTP: the request journal, fault rules, account settings, and what the page
 shows (a timeline, row counts).
 
-- ``GET /sandbox/requests`` (JSON or JSON Lines), ``/sandbox/requests/count``, ``/sandbox/stats``;
+- ``GET /sandbox/requests`` (JSON or JSON Lines; ``bodies=false`` for summaries),
+  ``/sandbox/requests/{id}`` (one, whole), ``/sandbox/requests/count``, ``/sandbox/stats``;
 - ``GET|POST|DELETE /sandbox/faults``, ``DELETE /sandbox/faults/{id}``;
 - ``GET|PATCH /sandbox/settings``; ``GET /sandbox/timeline``, ``GET /sandbox/rows``.
 
@@ -48,13 +49,13 @@ MAX_MINUTES = 24 * 60
 MAX_BUCKETS = 1440
 
 
-def _json(body: bytes, media_type: str = "application/json", status: int = 200) -> Response:
+def json_response(body: bytes, media_type: str = "application/json", status: int = 200) -> Response:
     response = Response(body, status, media_type=media_type)
     response.raw_headers.extend(API_HEADERS)
     return response
 
 
-def _caller(connection: Connection, request: Request, needed: Scope) -> Principal:
+def caller(connection: Connection, request: Request, needed: Scope) -> Principal:
     principal = authenticate(
         connection, request.headers.get("authorization"), now=datetime.now(UTC)
     )
@@ -63,7 +64,7 @@ def _caller(connection: Connection, request: Request, needed: Scope) -> Principa
     return principal
 
 
-def _account(principal: Principal, request: Request) -> int:
+def request_account(principal: Principal, request: Request) -> int:
     """The one account a rule or setting request is about."""
     scope = request_scope(principal, request.query_params.get("accountId"))
     account = scope.single()
@@ -78,7 +79,7 @@ def _account(principal: Principal, request: Request) -> int:
     return account
 
 
-async def _object(request: Request) -> dict[str, Any]:
+async def json_object(request: Request) -> dict[str, Any]:
     body = await read_json_body(request)
     try:
         value = orjson.loads(body)
@@ -105,6 +106,7 @@ class SandboxEndpoints:
         return [
             Route("/sandbox/requests", self.requests, methods=["GET"]),
             Route("/sandbox/requests/count", self.count, methods=["GET"]),
+            Route("/sandbox/requests/{id}", self.one, methods=["GET"]),
             Route("/sandbox/stats", self.stats, methods=["GET"]),
             Route("/sandbox/faults", self.faults, methods=["GET", "POST", "DELETE"]),
             Route("/sandbox/faults/{id}", self.fault, methods=["DELETE"]),
@@ -118,11 +120,19 @@ class SandboxEndpoints:
         """A connection (a transaction when changing) and the account the request is about."""
         opened = self.reader.connect() if needed is Scope.READ else self.engine.begin()
         with opened as connection:
-            yield connection, _account(_caller(connection, request, needed), request)
+            yield connection, request_account(caller(connection, request, needed), request)
         if needed is not Scope.READ:
             self.controls.changed()  # this worker applies the change from its next request
 
-    def _read(self, request: Request, mode: str) -> bytes:
+    def _visible(self, connection: Connection, request: Request) -> journal.Visible:
+        """What the caller may read: the accounts it reaches (``accountId`` narrows), plus,
+        without ``accountId``, its own token requests."""
+        principal = caller(connection, request, Scope.READ)
+        scope = request_scope(principal, request.query_params.get("accountId"))
+        username = None if scope.explicit is not None else principal.username
+        return journal.Visible(scope.account_ids, username)
+
+    def _read(self, request: Request, mode: str, bodies: bool = True) -> bytes:
         params = request.query_params
         try:
             wanted = journal.parse_filter({key: params[key] for key in _FILTERS if key in params})
@@ -131,62 +141,78 @@ class SandboxEndpoints:
                 ErrorCode.INVALID_QUERY, error.message, parameter=error.parameter
             ) from None
         with self.reader.connect() as connection:
-            principal = _caller(connection, request, Scope.READ)
-            scope = request_scope(principal, params.get("accountId"))
-            visible = journal.Visible(
-                scope.account_ids, None if scope.explicit is not None else principal.username
-            )
+            visible = self._visible(connection, request)
             if mode == "count":
                 return orjson.dumps({"count": journal.count_requests(connection, visible, wanted)})
             if mode == "stats":
                 return orjson.dumps({"stats": journal.stats(connection, visible, wanted)})
-            rows = journal.select_requests(connection, visible, wanted)
+            rows = journal.select_requests(connection, visible, wanted, bodies=bodies)
         if mode == "jsonl":
             return b"".join(orjson.dumps(row) + b"\n" for row in rows)
         return orjson.dumps({"requests": rows})
 
     async def requests(self, request: Request) -> Response:
-        """The newest ``limit`` matching requests, oldest first (JSON, or JSON Lines)."""
-        wanted = request.query_params.get("format")
+        """The newest ``limit`` matching requests, oldest first (JSON, or JSON Lines), whole or
+        (``bodies=false``) as summaries."""
+        params = request.query_params
+        wanted = params.get("format")
         if wanted not in (None, "", "json", "jsonl"):
             raise ApiError(
                 ErrorCode.INVALID_QUERY,
                 f"format must be json or jsonl, got {wanted!r}",
                 parameter="format",
             )
+        bodies = params.get("bodies", "true")
+        if bodies not in ("true", "false"):
+            raise ApiError(
+                ErrorCode.INVALID_QUERY,
+                f"bodies must be true or false, got {bodies!r}",
+                parameter="bodies",
+            )
         jsonl = wanted == "jsonl" or (
             not wanted and JSONL in request.headers.get("accept", "").lower()
         )
         if jsonl:
-            return _json(self._read(request, "jsonl"), JSONL)
-        return _json(self._read(request, "list"))
+            return json_response(self._read(request, "jsonl", bodies == "true"), JSONL)
+        return json_response(self._read(request, "list", bodies == "true"))
+
+    async def one(self, request: Request) -> Response:
+        """One request, whole: ``{"request": {...}}``."""
+        text = request.path_params["id"]
+        if not (text.isascii() and text.isdigit() and len(text) <= 18):
+            raise ApiError(ErrorCode.INVALID_ID, f"{text!r} is not a valid request id")
+        with self.reader.connect() as connection:
+            row = journal.get_request(connection, self._visible(connection, request), int(text))
+        if row is None:
+            raise ApiError(ErrorCode.NOT_FOUND, f"no request {text} in the journal you can see")
+        return json_response(orjson.dumps({"request": row}))
 
     async def count(self, request: Request) -> Response:
         """How many requests match: ``{"count": n}``."""
-        return _json(self._read(request, "count"))
+        return json_response(self._read(request, "count"))
 
     async def stats(self, request: Request) -> Response:
         """Matching requests counted per resource and status."""
-        return _json(self._read(request, "stats"))
+        return json_response(self._read(request, "stats"))
 
     async def faults(self, request: Request) -> Response:
         """An account's fault rules: list (GET), add one (POST), clear them all (DELETE)."""
         if request.method == "GET":
             with self._in_account(request, Scope.READ) as (connection, account):
                 listed = sandbox.list_faults(connection, account)
-            return _json(orjson.dumps({"faults": listed}))
+            return json_response(orjson.dumps({"faults": listed}))
         if request.method == "DELETE":
             with self._in_account(request, Scope.WRITE) as (connection, account):
                 cleared = sandbox.delete_faults(connection, account)
-            return _json(orjson.dumps({"cleared": cleared}))
-        body = await _object(request)
+            return json_response(orjson.dumps({"cleared": cleared}))
+        body = await json_object(request)
         try:
             values = checked_rule(body)
         except InputError as error:
             raise _invalid(error) from None
         with self._in_account(request, Scope.WRITE) as (connection, account):
             added = sandbox.add_fault(connection, account, values, datetime.now(UTC))
-        return _json(orjson.dumps({"fault": added}), status=201)
+        return json_response(orjson.dumps({"fault": added}), status=201)
 
     async def fault(self, request: Request) -> Response:
         """Delete one rule of the account."""
@@ -206,15 +232,15 @@ class SandboxEndpoints:
         if request.method == "GET":
             with self._in_account(request, Scope.READ) as (connection, account):
                 current = sandbox.get_settings(connection, account)
-            return _json(orjson.dumps({"settings": current.to_json()}))
-        body = await _object(request)
+            return json_response(orjson.dumps({"settings": current.to_json()}))
+        body = await json_object(request)
         try:
             changes = checked_settings(body)
             with self._in_account(request, Scope.WRITE) as (connection, account):
                 changed = sandbox.put_settings(connection, account, changes, datetime.now(UTC))
         except InputError as error:
             raise _invalid(error) from None
-        return _json(orjson.dumps({"settings": changed.to_json()}))
+        return json_response(orjson.dumps({"settings": changed.to_json()}))
 
     async def timeline(self, request: Request) -> Response:
         """The account's requests per ``step`` seconds and status class over ``minutes``."""
@@ -231,13 +257,13 @@ class SandboxEndpoints:
         since = datetime.now(UTC) - timedelta(minutes=minutes)
         with self._in_account(request, Scope.READ) as (connection, account):
             buckets = sandbox.timeline(connection, account, since=since, step=step)
-        return _json(orjson.dumps({"step": step, "buckets": buckets}))
+        return json_response(orjson.dumps({"step": step, "buckets": buckets}))
 
     async def rows(self, request: Request) -> Response:
         """Live rows per resource type in the account."""
         with self._in_account(request, Scope.READ) as (connection, account):
             counts = sandbox.row_counts(connection, account)
-        return _json(orjson.dumps({"rows": counts}))
+        return json_response(orjson.dumps({"rows": counts}))
 
 
 def _bounded(text: str | None, name: str, default: int, low: int, high: int) -> int:

@@ -10,6 +10,13 @@ from optiply.server.http.openapi.common import INT64, Schema, json_response, obj
 from optiply.server.http.openapi.responses import RESPONSE_NAMES
 from optiply.server.http.openapi.sandbox_controls import control_paths
 
+_ACCOUNT: Schema = {
+    "name": "accountId",
+    "in": "query",
+    "description": "Only this account's requests (403 when the token cannot reach it); "
+    "default: every account of the token's user, and its own token requests.",
+    "schema": {**INT64, "minimum": 1},
+}
 _JOURNAL_FILTERS: list[Schema] = [
     {
         "name": "method",
@@ -42,13 +49,6 @@ _JOURNAL_FILTERS: list[Schema] = [
         "5m, 2h, 1d.",
         "schema": {"type": "string"},
     },
-    {
-        "name": "accountId",
-        "in": "query",
-        "description": "Only this account's requests (403 when the token cannot reach it); "
-        "default: every account of the token's user, and its own token requests.",
-        "schema": {**INT64, "minimum": 1},
-    },
 ]
 _LIMIT: Schema = {
     "name": "limit",
@@ -56,13 +56,19 @@ _LIMIT: Schema = {
     "description": "The newest N matching requests (default 100), listed oldest first.",
     "schema": {"type": "integer", "minimum": 1, "maximum": 10000},
 }
-_JOURNAL_ERRORS = {
-    code: {"$ref": f"#/components/responses/{RESPONSE_NAMES[code]}"}
-    for code in ("400", "401", "403")
+_BODIES: Schema = {
+    "name": "bodies",
+    "in": "query",
+    "description": "false for summaries: each request without requestHeaders, requestBody and "
+    "responseBody (GET /sandbox/requests/{id} has them).",
+    "schema": {"type": "string", "enum": ["true", "false"], "default": "true"},
 }
 
 
-def _journal_entry() -> Schema:
+_HEAVY = ("requestHeaders", "requestBody", "responseBody")  # left out of summaries
+
+
+def _journal_entry(*, whole: bool) -> Schema:
     text, flag = {"type": "string"}, {"type": "boolean"}
     nullable_text = {"type": ["string", "null"]}
     properties: Schema = {
@@ -93,10 +99,20 @@ def _journal_entry() -> Schema:
         },
         "fault": {"type": ["integer", "null"], "description": "The fault rule that fired."},
     }
-    return {"type": "object", "properties": properties, "required": sorted(properties)}
+    required = sorted(name for name in properties if whole or name not in _HEAVY)
+    return {"type": "object", "properties": properties, "required": required}
 
 
-def _sandbox_get(operation_id: str, summary: str, parameters: list[Schema], ok: Schema) -> Schema:
+def _sandbox_get(
+    operation_id: str,
+    summary: str,
+    parameters: list[Schema],
+    ok: Schema,
+    errors: tuple[str, ...] = ("400", "401", "403"),
+) -> Schema:
+    responses = {
+        code: {"$ref": f"#/components/responses/{RESPONSE_NAMES[code]}"} for code in errors
+    }
     return {
         "get": {
             "tags": ["sandbox"],
@@ -104,14 +120,22 @@ def _sandbox_get(operation_id: str, summary: str, parameters: list[Schema], ok: 
             "summary": summary,
             "security": [{"oauth2": ["read"]}],
             "parameters": copy.deepcopy(parameters),  # each document its own objects
-            "responses": copy.deepcopy({"200": ok, **_JOURNAL_ERRORS}),
+            "responses": copy.deepcopy({"200": ok, **responses}),
         }
     }
 
 
 def sandbox_paths() -> dict[str, Schema]:
-    entry = _journal_entry()
+    entry = _journal_entry(whole=False)
     listing = object_schema({"requests": {"type": "array", "items": entry}}, required=["requests"])
+    one = object_schema({"request": _journal_entry(whole=True)}, required=["request"])
+    request_id: Schema = {
+        "name": "id",
+        "in": "path",
+        "required": True,
+        "description": "The request's id in the journal.",
+        "schema": {"type": "string", "pattern": "^[0-9]{1,18}$"},
+    }
     form = {
         "name": "format",
         "in": "query",
@@ -139,8 +163,15 @@ def sandbox_paths() -> dict[str, Schema]:
         "/sandbox/requests": _sandbox_get(
             "listJournalRequests",
             "The request journal: the newest requests, oldest first",
-            [*_JOURNAL_FILTERS, _LIMIT, form],
+            [*_JOURNAL_FILTERS, _LIMIT, form, _BODIES],
             listed,
+        ),
+        "/sandbox/requests/{id}": _sandbox_get(
+            "getJournalRequest",
+            "One journal request, whole (headers and bodies)",
+            [request_id, _ACCOUNT],
+            json_response("The request.", one),
+            ("400", "401", "404"),
         ),
         "/sandbox/requests/count": _sandbox_get(
             "countJournalRequests",

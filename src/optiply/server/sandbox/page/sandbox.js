@@ -281,7 +281,7 @@
     try {
       const wanted = filters();
       const [listed, counted] = await Promise.all([
-        call("GET", "/sandbox/requests", { ...wanted, limit: MAX_ROWS }),
+        call("GET", "/sandbox/requests", { ...wanted, limit: MAX_ROWS, bodies: "false" }),
         call("GET", "/sandbox/requests/count", wanted),
       ]);
       if (mine !== generation) {
@@ -314,7 +314,7 @@
     try {
       let fresh = [];
       if (!$("#filters").elements.paused.checked) {
-        const listed = await call("GET", "/sandbox/requests", { ...filters(), after: lastId, limit: MAX_ROWS });
+        const listed = await call("GET", "/sandbox/requests", { ...filters(), after: lastId, limit: MAX_ROWS, bodies: "false" });
         if (mine !== generation) {
           return;
         }
@@ -442,6 +442,22 @@
     tr.classList.add("selected");
     selectedId = id;
     showDetail(row || null);
+    loadDetail(id);
+  }
+
+  async function loadDetail(id) {
+    // The table holds summaries: the headers and bodies come with the request, one by one.
+    const mine = generation;
+    try {
+      const whole = await call("GET", "/sandbox/requests/" + id, { accountId });
+      if (mine === generation && selectedId === id) {
+        showDetail(whole.request);
+      }
+    } catch (error) {
+      if (mine === generation && selectedId === id && error.status !== 401) {
+        notify("Could not load request #" + id + ": " + error.message, "error");
+      }
+    }
   }
 
   function element(tag, text, className) {
@@ -487,6 +503,11 @@
     fact("Client", row.clientId);
     fact("User", row.username);
     fact("Accounts", (row.accountIds || []).join(", "));
+    if (row.requestBody === undefined) {
+      pane.replaceChildren(title, facts, element("p", "Loading the headers and bodies…", "muted"));
+      pane.classList.toggle("faulted", row.fault !== null);
+      return;
+    }
     const headers = element("table", null, "compact headers");
     for (const [name, value] of Object.entries(row.requestHeaders || {})) {
       const tr = headers.insertRow();
