@@ -24,6 +24,7 @@ from live import (
     ServeProcess,
     free_port,
     process_env,
+    run_cli,
     tmp_sqlite_url,
 )
 from optiply.cli.demo import shell_database_url
@@ -41,10 +42,19 @@ _env = process_env
 def optiply(
     *args: str, url: str | None, cwd: Path | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``optiply ARGS [--database-url URL]`` to completion."""
-    command = [*OPTIPLY, *args, *(["--database-url", url] if url else [])]
+    """Run ``optiply ARGS [--database-url URL]`` to completion (in this process, unless it must
+    run in ``cwd``)."""
+    words = [*args, *(["--database-url", url] if url else [])]
+    if cwd is None:
+        return run_cli(words, stdin=stdin)
     return subprocess.run(
-        command, capture_output=True, text=True, env=_env(), cwd=cwd, input=stdin, timeout=120
+        [*OPTIPLY, *words],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        cwd=cwd,
+        input=stdin,
+        timeout=120,
     )
 
 

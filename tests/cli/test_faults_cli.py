@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from live import OPTIPLY, process_env
+from live import process_env, run_cli
 from optiply.cli.main import app
 from optiply.server.auth import admin
 from optiply.server.sandbox.rules import checked_rule
@@ -26,9 +26,7 @@ from optiply.server.storage.migrate import upgrade
 
 def optiply(*args: str, url: str) -> subprocess.CompletedProcess[str]:
     """Run ``optiply ARGS --database-url URL``; a wide terminal, so tables are not cut."""
-    command = [*OPTIPLY, *args, "--database-url", url]
-    env = process_env(COLUMNS="200")
-    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    return run_cli([*args, "--database-url", url], env=process_env(COLUMNS="200"))
 
 
 def last_json(result: subprocess.CompletedProcess[str]) -> Any:

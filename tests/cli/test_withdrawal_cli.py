@@ -13,10 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select, update
 
-from live import (
-    OPTIPLY,
-    process_env,
-)
+from live import run_cli
 from optiply.server.auth import passwords, tokens
 from optiply.server.auth.tokens import IssuedTokens
 from optiply.server.storage.engine import make_engine
@@ -34,8 +31,7 @@ def optiply(*args: str, url: str) -> subprocess.CompletedProcess[str]:
     """Run ``optiply ARGS --database-url URL`` (the URL goes before a ``--`` in ARGS)."""
     words = list(args)
     at = words.index("--") if "--" in words else len(words)
-    command = [*OPTIPLY, *words[:at], "--database-url", url, *words[at:]]
-    return subprocess.run(command, capture_output=True, text=True, env=process_env(), timeout=120)
+    return run_cli([*words[:at], "--database-url", url, *words[at:]])
 
 
 def last_json(result: subprocess.CompletedProcess[str]) -> Any:

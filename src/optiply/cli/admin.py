@@ -6,11 +6,10 @@ import sys
 from typing import Annotated
 
 import typer
-from alembic.script import ScriptDirectory
 
 from optiply.cli.common import DEFAULT_DATABASE_URL, DatabaseUrl, JsonOutput, database, fail, report
 from optiply.server.auth import admin, tokens
-from optiply.server.storage.migrate import alembic_config
+from optiply.server.storage.migrate import head_revision
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 accounts_app = typer.Typer(help="Accounts (webshops).", no_args_is_help=True)
@@ -32,7 +31,7 @@ def db_upgrade(
     """Apply pending migrations (every command does this first)."""
     with database(database_url):
         pass
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    head = head_revision()
     report(as_json, {"revision": head}, f"Database schema is at revision {head}.")
 
 

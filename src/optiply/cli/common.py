@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from typing import Annotated, Any, NoReturn
 
 import typer
-from alembic.util import CommandError
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -16,7 +15,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from optiply.server.auth.admin import AdminError
 from optiply.server.settings import DEFAULT_DATABASE_URL
 from optiply.server.storage.engine import make_engine
-from optiply.server.storage.migrate import upgrade
+from optiply.server.storage.migrate import MigrationError, upgrade
 
 DatabaseUrl = Annotated[
     str,
@@ -53,7 +52,7 @@ def database(url: str) -> Iterator[Engine]:
             engine.dispose()
     except AdminError as error:
         fail(str(error))
-    except (SQLAlchemyError, CommandError) as error:
+    except (SQLAlchemyError, MigrationError) as error:
         fail(f"database {_shown(url)}: {_reason(error)}")
 
 

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from optiply import __version__
+from optiply.server.auth import passwords
 from optiply.server.auth.oauth import token_endpoint
 from optiply.server.auth.principal import TOKEN_PATH
 from optiply.server.http import access_log
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     engine = make_engine(settings.database_url)
     upgrade(engine)
+    passwords.dummy_hash()  # now, so that the first unknown user's miss costs what later ones do
     writer = JournalWriter(engine, keep=settings.journal_size) if settings.journal else None
 
     @asynccontextmanager

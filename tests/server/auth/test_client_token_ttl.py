@@ -5,13 +5,12 @@ token expired" once they have passed; its refresh token still works and gets ano
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 import uuid
 
 import httpx
 
-from live import JSONAPI, OPTIPLY, LiveServer, process_env
+from live import JSONAPI, LiveServer, run_cli
 from optiply.server.auth import admin
 from optiply.server.auth.principal import TOKEN_PATH
 
@@ -19,9 +18,8 @@ TTL = 2
 
 
 def test_a_clients_own_token_lifetime_holds(server: LiveServer) -> None:
-    command = [*OPTIPLY, "clients", "create", "--name", "short-lived", "--access-token-ttl"]
-    command += [str(TTL), "--json", "--database-url", server.settings.database_url]
-    result = subprocess.run(command, capture_output=True, text=True, env=process_env(), timeout=60)
+    command = ["clients", "create", "--name", "short-lived", "--access-token-ttl", str(TTL)]
+    result = run_cli([*command, "--json", "--database-url", server.settings.database_url])
     assert result.returncode == 0, result.stderr
     client = json.loads(result.stdout.strip().splitlines()[-1])
     assert client["access_token_ttl"] == TTL

@@ -231,7 +231,8 @@ def test_unknown_user_costs_as_much_as_a_wrong_password(
     the production cost, so a miss that skipped the dummy verification would answer much faster.
     """
     monkeypatch.setattr(passwords, "_HASHER", PasswordHasher())
-    monkeypatch.setattr(passwords, "DUMMY_HASH", passwords.hash_secret("dummy"))
+    dummy = passwords.hash_secret("dummy")
+    monkeypatch.setattr(passwords, "dummy_hash", lambda: dummy)
     username, password = f"timed-{uuid.uuid4().hex[:10]}", uuid.uuid4().hex
     admin.create_user(
         login.server.engine, username=username, password=password, account_ids=[login.account_id]

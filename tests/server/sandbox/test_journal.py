@@ -20,7 +20,16 @@ import httpx
 import pytest
 from sqlalchemy import Engine, delete, func, select
 
-from live import JSONAPI, OPTIPLY, LiveServer, Login, ServeProcess, free_port, make_login
+from live import (
+    JSONAPI,
+    OPTIPLY,
+    LiveServer,
+    Login,
+    ServeProcess,
+    free_port,
+    make_login,
+    run_cli,
+)
 from live import process_env as server_env
 from optiply.cli.serve import serve
 from optiply.server.sandbox.journal import JournalMiddleware, JournalWriter
@@ -84,12 +93,8 @@ def product(name: str = "Blue mug", **extra: Any) -> dict[str, Any]:
 
 
 def cli(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*OPTIPLY, "requests", *args, "--database-url", database_url],
-        capture_output=True,
-        text=True,
-        env=server_env(COLUMNS="250"),
-        timeout=60,
+    return run_cli(
+        ["requests", *args, "--database-url", database_url], env=server_env(COLUMNS="250")
     )
 
 

@@ -234,7 +234,7 @@ def _authenticate_client(
                     oauth_clients.c.client_id == client_id, oauth_clients.c.deleted_at.is_(None)
                 )
             ).one_or_none()
-    stored = passwords.DUMMY_HASH if row is None else row.secret_hash
+    stored = passwords.dummy_hash() if row is None else row.secret_hash
     if not passwords.verify_secret(stored, secret) or row is None:
         raise AuthError(401, "unauthorized", CLIENT_REJECTED, hint=WRONG_CLIENT_HINT)
     return row.id, row.secret_hash, row.access_token_ttl
@@ -259,7 +259,7 @@ def _authenticate_user(engine: Engine, username: str, password: str) -> _User:
                     users.c.username == username
                 )
             ).one_or_none()
-    stored = passwords.DUMMY_HASH if row is None else row.password_hash
+    stored = passwords.dummy_hash() if row is None else row.password_hash
     if not passwords.verify_secret(stored, password) or row is None:
         raise AuthError(400, "invalid_grant", "Bad credentials", hint=WRONG_USER_HINT)
     return _User(row.id, row.password_hash, row.disabled_at)
