@@ -11,7 +11,6 @@ change the same requests succeed (whatever a worker might have cached is warm).
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from live import JSONAPI, OPTIPLY, LiveServer, Login, ServeProcess, free_port, make_login
+from live import JSONAPI, OPTIPLY, LiveServer, Login, ServeProcess, free_port, make_login, run_cli
 from live import process_env as server_env
 from optiply.server.auth import throttle
 
@@ -48,8 +47,7 @@ def workers(server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 def optiply(server: LiveServer, *args: str) -> dict[str, Any]:
     """Run ``optiply ARGS --json`` on the server's database; its JSON line."""
-    command = [*OPTIPLY, *args, "--json", "--database-url", server.settings.database_url]
-    result = subprocess.run(command, capture_output=True, text=True, env=server_env(), timeout=120)
+    result = run_cli([*args, "--json", "--database-url", server.settings.database_url])
     assert result.returncode == 0, result.stderr
     answer: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
     return answer
