@@ -54,6 +54,26 @@ def serve(
             help="Journal rows kept per account (the newest).",
         ),
     ] = 10_000,
+    extensions: Annotated[
+        bool,
+        typer.Option(
+            "--extensions/--no-extensions",
+            envvar="OPTIPLY_EXTENSIONS",
+            show_envvar=True,
+            help="Offer Idempotency-Key and filter[remoteId] (docs/extensions.md); "
+            "--no-extensions behaves exactly like the hosted API v1.",
+        ),
+    ] = True,
+    idempotency_ttl: Annotated[
+        int,
+        typer.Option(
+            "--idempotency-ttl",
+            min=1,
+            envvar="OPTIPLY_IDEMPOTENCY_TTL",
+            show_envvar=True,
+            help="Seconds an Idempotency-Key's answer is kept (replayed).",
+        ),
+    ] = 86400,
     database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
 ) -> None:
     """Serve the Optiply API v1 and the OAuth2 token endpoint."""
@@ -76,6 +96,8 @@ def serve(
     os.environ["OPTIPLY_ACCESS_LOG"] = "true" if access_log else "false"
     os.environ["OPTIPLY_JOURNAL"] = "true" if journal else "false"
     os.environ["OPTIPLY_JOURNAL_SIZE"] = str(journal_size)
+    os.environ["OPTIPLY_EXTENSIONS"] = "true" if extensions else "false"
+    os.environ["OPTIPLY_IDEMPOTENCY_TTL"] = str(idempotency_ttl)
     uvicorn.run(
         "optiply.server.app:app_factory",
         factory=True,

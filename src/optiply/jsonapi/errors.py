@@ -26,11 +26,16 @@ class ErrorCode(StrEnum):
     ACCOUNT_FORBIDDEN = "ACCOUNT_FORBIDDEN"  # an account the user cannot reach
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
     UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+    NOT_ACCEPTABLE = "NOT_ACCEPTABLE"  # Accept names no media type the answer could have
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
     INTERNAL_ERROR = "INTERNAL_ERROR"
     BUSY = "BUSY"  # the database is busy with other writes (503, Retry-After): retry
     RATE_LIMITED = "RATE_LIMITED"  # over the account's sandbox rate limit (429, Retry-After)
     SANDBOX_FAULT = "SANDBOX_FAULT"  # answered by a sandbox fault rule (any status)
+    # The idempotency extension (optiply.jsonapi.extensions; docs/extensions.md):
+    INVALID_IDEMPOTENCY_KEY = "INVALID_IDEMPOTENCY_KEY"  # not 1-255 printable ASCII characters
+    IDEMPOTENCY_KEY_IN_USE = "IDEMPOTENCY_KEY_IN_USE"  # a request with the key is in flight
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"  # the key came with another request
 
 
 TITLES = {
@@ -39,6 +44,7 @@ TITLES = {
     403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
+    406: "Not Acceptable",
     409: "Conflict",
     413: "Payload Too Large",
     415: "Unsupported Media Type",
@@ -53,11 +59,11 @@ TITLES = {
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One thing wrong with a request, pointing at the attribute or parameter at fault.
+    """One thing wrong with a request, pointing at the attribute, parameter or header at fault.
 
     >>> Problem.query("sort", "unknown attribute 'x' of products")
     Problem(code=<ErrorCode.INVALID_QUERY: 'INVALID_QUERY'>, detail="unknown attribute 'x' of \
-products", pointer=None, parameter='sort', fails_hosted=False)
+products", pointer=None, parameter='sort', fails_hosted=False, header=None)
     """
 
     code: ErrorCode
@@ -67,6 +73,7 @@ products", pointer=None, parameter='sort', fails_hosted=False)
     # Input the hosted API answers 500 to (a non-numeric id, a float for an integer, a date it
     # cannot parse; reference §3.3): an account in production compat answers so too.
     fails_hosted: bool = False
+    header: str | None = None  # the offending request header (JSON:API 1.1 source.header)
 
     @classmethod
     def query(cls, parameter: str, detail: str) -> Problem:
@@ -83,6 +90,7 @@ class ErrorObject:
     detail: str
     pointer: str | None = None  # JSON pointer into the request document
     parameter: str | None = None  # the offending query parameter
+    header: str | None = None  # the offending request header
 
     def to_json(self) -> dict[str, Any]:
         """The wire form; ``meta.message`` repeats the detail for clients that read it there."""
@@ -96,6 +104,8 @@ class ErrorObject:
             body["source"] = {"pointer": self.pointer}
         elif self.parameter is not None:
             body["source"] = {"parameter": self.parameter}
+        elif self.header is not None:
+            body["source"] = {"header": self.header}
         body["meta"] = {"message": self.detail}
         return body
 

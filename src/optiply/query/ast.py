@@ -25,11 +25,16 @@ class Filter:
     ``values`` are canonical Python values (see ``optiply.resources.types.parse_text``); ``None``
     stands for the ``null`` literal. Several values mean IN for ``EQ`` and NOT IN for ``NEQ``;
     the other operators always carry exactly one value. ``LIKE`` values are the raw text.
+
+    ``key`` is set only on ``filter[remoteId]`` (an extension of this server, EQ only): the
+    ``remoteIdMap`` key its values are matched under, the request's ``couplingId`` or
+    ``publicApi``; the filter then selects rows by their remote ids, not by a column.
     """
 
     attribute: Attribute
     operator: Operator
     values: tuple[Any, ...]
+    key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,10 @@ The grammar, in one place:
 - ``sort=a,-b``; ``page[limit]`` (1 to 100, default 50) and ``page[offset]`` (a multiple of the
   limit).
 - Other parameters (``accountId``, ``couplingId``, ``include``, ``fields[...]``, ...) are ignored.
+- Given a ``remote_id_key`` (the remote-id extension is on), ``filter[remoteId]=X`` (EQ only;
+  repeat the key for IN; never split on commas, no ``null``) on a type with ``remoteIdMap``
+  matches the rows whose map holds X under that key. Without one it is refused like any
+  write-only attribute (v1).
 
 Every fault of the whole query string is collected and raised together in one ``QueryError``.
 """
@@ -41,14 +45,20 @@ _OPERATORS = ", ".join(Operator)
 _SPLIT_ON_COMMAS = (Kind.ID, Kind.REFERENCE)
 _LIKE_ONLY = (Kind.EMAILS, Kind.OBJECT)
 _UNORDERED = (Kind.BOOLEAN, Kind.EMAILS, Kind.OBJECT)
+REMOTE_ID = "remoteId"
+MAX_REMOTE_ID = 255  # the longest remoteId a write takes, and the longest coupling key looked up
 
 
-def parse(params: Iterable[tuple[str, str]], spec: ResourceSpec) -> ListQuery:
+def parse(
+    params: Iterable[tuple[str, str]], spec: ResourceSpec, *, remote_id_key: str | None = None
+) -> ListQuery:
     """Parse the decoded query items of a collection GET on ``spec``.
 
     Args:
         params: The query items in request order; a key may repeat.
         spec: The resource the collection belongs to.
+        remote_id_key: The ``remoteIdMap`` key ``filter[remoteId]`` matches under (the
+            request's ``couplingId``, else ``publicApi``); None refuses that filter (v1).
 
     Returns:
         The filters, sort keys and page the request asks for.
@@ -75,9 +85,13 @@ def parse(params: Iterable[tuple[str, str]], spec: ResourceSpec) -> ListQuery:
     ...     [(problem.parameter, problem.detail) for problem in error.problems]
     [('filter[nope]', "unknown attribute 'nope' of products"), \
 ('page[offset]', 'offset 30 is not a multiple of limit 20')]
+    >>> found = parse([("filter[remoteId]", "A,1"), ("filter[remoteId]", "B")], products,
+    ...               remote_id_key="42").filters[0]
+    >>> (found.attribute.name, found.operator.value, found.values, found.key)
+    ('remoteId', 'EQ', ('A,1', 'B'), '42')
     """
     problems: list[Problem] = []
-    filters = _Filters(spec, problems)
+    filters = _Filters(spec, problems, remote_id_key if spec.has_remote_ids else None)
     sorts: list[str] = []
     paging: dict[str, list[str]] = {}
     for key, value in params:
@@ -91,9 +105,20 @@ def parse(params: Iterable[tuple[str, str]], spec: ResourceSpec) -> ListQuery:
     page = _page(paging, problems)
     if "page[after]" in paging and not any(p.parameter == "page[after]" for p in problems):
         page = _after(paging["page[after]"][0], sort, spec, page, problems)
+    if filters.remote_ids_used:
+        _check_remote_id_key(remote_id_key or "", problems)
     if problems:
         raise QueryError(problems)
     return ListQuery(filters=filters.result(), sort=sort, page=page)
+
+
+def _check_remote_id_key(key: str, problems: list[Problem]) -> None:
+    """A coupling key that no stored remote id can be under (too long to be indexed, or NUL)."""
+    if len(key) > MAX_REMOTE_ID or "\x00" in key:
+        detail = (
+            f"filter[remoteId] needs a couplingId of at most {MAX_REMOTE_ID} characters without NUL"
+        )
+        problems.append(Problem.query("couplingId", detail))
 
 
 def _in_family(key: str, family: str) -> bool:
@@ -118,11 +143,15 @@ def _segments(key: str, family: str) -> list[str] | None:
 class _Filters:
     """Accumulates the filters of one query string, merging repeated EQ/NEQ keys."""
 
-    def __init__(self, spec: ResourceSpec, problems: list[Problem]) -> None:
+    def __init__(
+        self, spec: ResourceSpec, problems: list[Problem], remote_id_key: str | None = None
+    ) -> None:
         self._spec = spec
         self._problems = problems
+        self._remote_id_key = remote_id_key  # None: filter[remoteId] is refused (v1)
         self._entries: list[tuple[Attribute, Operator, list[Any]]] = []
         self._merged: dict[tuple[str, Operator], list[Any]] = {}
+        self.remote_ids_used = False  # whether a filter[remoteId] parameter was read
 
     def add(self, key: str, value: str) -> None:
         """Read one ``filter...`` parameter; faults go to the shared problem list."""
@@ -144,9 +173,12 @@ class _Filters:
     def result(self) -> tuple[Filter, ...]:
         """The filters in order of first appearance, duplicate values removed."""
         return tuple(
-            Filter(attribute, operator, tuple(dict.fromkeys(values)))
+            Filter(attribute, operator, tuple(dict.fromkeys(values)), self._key(attribute))
             for attribute, operator, values in self._entries
         )
+
+    def _key(self, attribute: Attribute) -> str | None:
+        return self._remote_id_key if attribute.name == REMOTE_ID else None
 
     def _problem(self, key: str, detail: str) -> None:
         self._problems.append(Problem.query(key, detail))
@@ -167,6 +199,8 @@ class _Filters:
         if attribute is None:
             self._problem(key, f"unknown attribute {_show(name)} of {spec.type}")
             return None
+        if attribute.name == REMOTE_ID and self._remote_id_key is not None:
+            return self._remote_id_target(key, segments)
         if not attribute.filterable:
             self._problem(key, f"attribute {_show(name)} of {spec.type} cannot be filtered")
             return None
@@ -182,9 +216,21 @@ class _Filters:
             return None
         return attribute, operator
 
+    def _remote_id_target(self, key: str, segments: list[str]) -> tuple[Attribute, Operator] | None:
+        """``filter[remoteId]`` and ``filter[remoteId][EQ]`` (the extension); IN is a repeat."""
+        self.remote_ids_used = True
+        if len(segments) == 2 and Operator.lookup(segments[1]) is not Operator.EQ:
+            self._problem(key, "filter[remoteId] takes EQ only; repeat the key to match several")
+            return None
+        attribute = self._spec.attribute(REMOTE_ID)
+        assert attribute is not None
+        return attribute, Operator.EQ
+
     def _values(
         self, key: str, attribute: Attribute, operator: Operator, value: str
     ) -> list[Any] | None:
+        if attribute.name == REMOTE_ID:
+            return self._remote_id_values(key, value)
         texts = [value]
         if operator in EQUALITY and attribute.kind in _SPLIT_ON_COMMAS:
             texts = value.split(",")
@@ -208,6 +254,19 @@ class _Filters:
                     self._problem(key, str(error))
                     failed = True
         return None if failed else values
+
+    def _remote_id_values(self, key: str, value: str) -> list[Any] | None:
+        """One remote id, as sent (commas included): not ``null``, NUL or over 255 characters."""
+        if value.lower() == "null":  # a remote id is taken exactly as sent, spaces and all
+            detail = "filter[remoteId] takes remote ids; rows without one cannot be looked up"
+        elif "\x00" in value:
+            detail = "filter values must not contain NUL characters"
+        elif len(value) > MAX_REMOTE_ID:
+            detail = f"a remoteId has at most {MAX_REMOTE_ID} characters"
+        else:
+            return [value]
+        self._problem(key, detail)
+        return None
 
 
 def _sort(values: list[str], spec: ResourceSpec, problems: list[Problem]) -> tuple[SortKey, ...]:

@@ -174,6 +174,12 @@ class ResourceSpec:
         return account is not None and account.readable
 
     @cached_property
+    def has_remote_ids(self) -> bool:
+        """Whether rows carry ``remoteIdMap`` (so ``filter[remoteId]`` can find them, on a
+        server that offers that extension)."""
+        return "remoteIdMap" in self._by_name
+
+    @cached_property
     def readable(self) -> tuple[Attribute, ...]:
         """Attributes rendered in responses, in declaration order."""
         return tuple(a for a in self.attributes if a.readable and a.kind is not Kind.ID)

@@ -37,3 +37,11 @@ class Settings(BaseSettings):
     journal_size: int = Field(
         default=10_000, gt=0, description="Journal rows kept per account (the newest)."
     )
+    extensions: bool = Field(
+        default=True,
+        description="Offer this server's extensions (Idempotency-Key, filter[remoteId]; "
+        "docs/extensions.md) and advertise them; off, the server behaves exactly like v1.",
+    )
+    idempotency_ttl: int = Field(
+        default=86400, gt=0, description="How long an Idempotency-Key's answer is kept (s)."
+    )

@@ -34,7 +34,14 @@ class Input:
 
 def parse_document(body: bytes, spec: ResourceSpec, *, row_id: int | None = None) -> Input:
     """Validate a POST (``row_id`` None) or PATCH document for ``spec``."""
-    data = _data(_load(body))
+    return parse_data(_data(load(body)), spec, creating=row_id is None, row_id=row_id)
+
+
+def parse_data(
+    data: dict[str, Any], spec: ResourceSpec, *, creating: bool, row_id: int | None = None
+) -> Input:
+    """Validate the resource object ``data`` of a POST (``creating``) or PATCH for ``spec``;
+    ``data.id``, when sent, must be ``row_id`` (when given). Pointers start at ``/data``."""
     problems: list[Problem] = []
     sent_type = data.get("type")
     if sent_type != spec.type:
@@ -59,7 +66,6 @@ def parse_document(body: bytes, spec: ResourceSpec, *, row_id: int | None = None
             _invalid(ATTRIBUTES, "data.attributes must be an object", ErrorCode.INVALID_DOCUMENT)
         )
         attributes = {}
-    creating = row_id is None
     parsed = Input()
     problems.extend(_attributes(spec, attributes, creating, ATTRIBUTES, parsed.values))
     if creating and spec.embedded is not None:
@@ -70,7 +76,12 @@ def parse_document(body: bytes, spec: ResourceSpec, *, row_id: int | None = None
     return parsed
 
 
-def _load(body: bytes) -> Any:
+def load(body: bytes) -> Any:
+    """The JSON value of a request body (integers beyond 64 bits included).
+
+    Raises:
+        DomainError: 400 ``INVALID_DOCUMENT`` when it is not JSON.
+    """
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:

@@ -35,9 +35,13 @@ STATUS = {
     ErrorCode.CONFLICT: 409,
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
+    ErrorCode.NOT_ACCEPTABLE: 406,
     ErrorCode.INTERNAL_ERROR: 500,
     ErrorCode.BUSY: 503,
     ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.INVALID_IDEMPOTENCY_KEY: 400,
+    ErrorCode.IDEMPOTENCY_KEY_IN_USE: 409,
+    ErrorCode.IDEMPOTENCY_KEY_REUSED: 422,
 }
 RETRY_AFTER_BUSY = "1"  # seconds
 # When one request has problems of several kinds, the response takes the most specific status.
@@ -47,9 +51,16 @@ _PRECEDENCE = (403, 404, 409, 400)
 class ApiError(Exception):
     """An HTTP-level problem (media type, path id, body size) raised by the HTTP layer."""
 
-    def __init__(self, code: ErrorCode, detail: str, *, parameter: str | None = None) -> None:
+    def __init__(
+        self,
+        code: ErrorCode,
+        detail: str,
+        *,
+        parameter: str | None = None,
+        header: str | None = None,
+    ) -> None:
         super().__init__(detail)
-        self.error = ErrorObject(STATUS[code], code, detail, parameter=parameter)
+        self.error = ErrorObject(STATUS[code], code, detail, parameter=parameter, header=header)
 
 
 def errors_response(errors: list[ErrorObject], headers: dict[str, str] | None = None) -> Response:
@@ -71,7 +82,7 @@ async def domain_error(request: Request, exc: Exception) -> Response:
         return _production_500(strict.detail)
     return errors_response(
         [
-            ErrorObject(STATUS[p.code], p.code, p.detail, p.pointer, p.parameter)
+            ErrorObject(STATUS[p.code], p.code, p.detail, p.pointer, p.parameter, p.header)
             for p in exc.problems
         ]
     )
@@ -114,7 +125,7 @@ async def query_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, QueryError)
     return errors_response(
         [
-            ErrorObject(STATUS[p.code], p.code, p.detail, p.pointer, p.parameter)
+            ErrorObject(STATUS[p.code], p.code, p.detail, p.pointer, p.parameter, p.header)
             for p in exc.problems
         ]
     )

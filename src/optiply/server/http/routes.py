@@ -4,32 +4,35 @@ relationship endpoints of every resource (§1.2, §4.4, §4.5).
 Handlers are ``async`` and run their (short, synchronous) database work on the event loop thread:
 with SQLite a thread pool only adds GIL hand-offs, and one process serves about as fast as its
 database allows. Scale out with ``--workers`` on PostgreSQL.
+
+Unless the server runs with ``--no-extensions``, writes honour ``Idempotency-Key``
+(``http/idempotency.py``), lists take ``filter[remoteId]``, and every document ends with the
+``jsonapi`` member that advertises them (``http/extensions.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from optiply.jsonapi.errors import ErrorCode
+from optiply.jsonapi.extensions import ATOMIC, IDEMPOTENCY, REMOTE_ID, Extension
 from optiply.jsonapi.media import MEDIA_TYPE
 from optiply.query import ListQuery, parse
 from optiply.query.cursor import encode
 from optiply.resources import REGISTRY, ResourceSpec
 from optiply.resources import get as get_spec
 from optiply.resources.types import INT64_MAX
-from optiply.server.auth.principal import METHOD_SCOPES
-from optiply.server.auth.tokens import AuthError, authenticate
 from optiply.server.http.deserialize import parse_document
 from optiply.server.http.errors import ApiError
+from optiply.server.http.extensions import document_member, offered, with_member
 from optiply.server.http.headers import API_HEADERS
+from optiply.server.http.idempotency import Idempotency
 from optiply.server.http.negotiation import read_json_body
+from optiply.server.http.operations import OperationsEndpoint
 from optiply.server.http.pagination import page_links
 from optiply.server.http.serialize import (
     ResourceWriter,
@@ -38,12 +41,11 @@ from optiply.server.http.serialize import (
     single_document,
     writer_for,
 )
+from optiply.server.http.transaction import Transactions
 from optiply.server.http.urls import base_url, configured_base
 from optiply.server.sandbox.controls import Controls
-from optiply.server.sandbox.journal import note_of
 from optiply.server.service import crud
-from optiply.server.service.crud import Context
-from optiply.server.service.tenancy import request_scope
+from optiply.server.service.crud import PUBLIC_API_KEY, Context
 from optiply.server.settings import Settings
 from optiply.server.storage.repository import Connection, Engine, Listing
 
@@ -58,8 +60,8 @@ def _row_id(request: Request) -> int:
     return int(text)
 
 
-def _jsonapi(body: bytes, status: int = 200) -> Response:
-    response = Response(body, status, media_type=MEDIA_TYPE)
+def _jsonapi(body: bytes, status: int = 200, member: bytes = b"") -> Response:
+    response = Response(with_member(body, member), status, media_type=MEDIA_TYPE)
     response.raw_headers.extend(API_HEADERS)  # nosniff, no-store: cheaper than a middleware
     return response
 
@@ -74,13 +76,17 @@ class ResourceEndpoints:
     """The endpoints of one resource type."""
 
     def __init__(
-        self, spec: ResourceSpec, engine: Engine, settings: Settings, controls: Controls
+        self,
+        spec: ResourceSpec,
+        transactions: Transactions,
+        settings: Settings,
+        extensions: tuple[Extension, ...] = (),
     ) -> None:
         self.spec = spec
-        self.engine = engine
-        self.controls = controls
-        # Reads need no transaction: autocommit saves PostgreSQL a BEGIN/COMMIT round trip.
-        self.reader = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.transactions = transactions
+        self._transaction = transactions.open
+        self.member = document_member(extensions)  # the jsonapi member ending each document
+        self.remote_ids = REMOTE_ID in extensions
         self.public_url = configured_base(settings.public_url)
 
     def routes(self) -> list[BaseRoute]:
@@ -98,31 +104,10 @@ class ResourceEndpoints:
             Route(base + "/{id}/{name}", self.related, methods=["GET"]),
         ]
 
-    @contextmanager
-    def _transaction(self, request: Request) -> Iterator[tuple[Connection, Context]]:
-        now = datetime.now(UTC)
-        self.controls.enter(request, now)  # sandbox: rate limits and fault rules
-        opened = self.reader.connect() if request.method == "GET" else self.engine.begin()
-        with opened as connection:
-            principal = authenticate(connection, request.headers.get("authorization"), now=now)
-            note = note_of(request.scope)
-            if note is not None:  # the journal is on: say who this request is for
-                note.account_ids = principal.account_ids
-                note.username, note.client_id = principal.username, principal.client_id
-            if METHOD_SCOPES[request.method] not in principal.scopes:
-                raise AuthError(
-                    403,
-                    "insufficient_scope",
-                    f"Insufficient scope for this resource: {request.method} needs "
-                    f"the {METHOD_SCOPES[request.method].value} scope",
-                )
-            params = request.query_params
-            scope = request_scope(principal, params.get("accountId"))
-            if note is not None:
-                note.account_ids = scope.account_ids
-            self.controls.remember(request, scope.account_ids)
-            context = Context(principal, scope, params.get("couplingId") or None, now)
-            yield connection, context
+    def _query(self, request: Request, spec: ResourceSpec, context: Context) -> ListQuery:
+        """The parsed list query; ``filter[remoteId]`` only where the extension is offered."""
+        key = (context.coupling_id or PUBLIC_API_KEY) if self.remote_ids else None
+        return parse(request.query_params.multi_items(), spec, remote_id_key=key)
 
     def _base(self, request: Request) -> str:
         """The base of absolute links: the configured public URL, else scheme and Host."""
@@ -146,42 +131,55 @@ class ResourceEndpoints:
             cursor=cursor,
         )
         resources = self._writer(request, spec).resources(listing.rows)
-        return _jsonapi(list_document(resources, links, listing.total))
+        return _jsonapi(list_document(resources, links, listing.total), member=self.member)
 
     async def collection(self, request: Request) -> Response:
         """GET a page of the collection, or POST a new resource."""
         spec = self.spec
         if request.method == "POST":
             body = await read_json_body(request)
-            with self._transaction(request) as (connection, context):
+
+            def create(connection: Connection, context: Context) -> Response:
                 document = parse_document(body, spec)
                 created = crud.create(connection, spec, context, document.values, document.lines)
                 attributes = created.rendered or crud.get_row(connection, spec, context, created.id)
-            # Extension (Q17): the ids of embedded lines, in input order.
-            meta = None
-            if spec.embedded is not None:
-                meta = {"orderLineIds": [str(i) for i in created.line_ids]}
-            resource = self._writer(request).resource(created.id, attributes)
-            return _jsonapi(single_document(resource, meta), 201)
+                # Extension (Q17): the ids of embedded lines, in input order.
+                meta = None
+                if spec.embedded is not None:
+                    meta = {"orderLineIds": [str(i) for i in created.line_ids]}
+                resource = self._writer(request).resource(created.id, attributes)
+                return _jsonapi(single_document(resource, meta), 201, self.member)
+
+            return await self.transactions.write(request, body, create)
         with self._transaction(request) as (connection, context):
-            query = parse(request.query_params.multi_items(), spec)
+            query = self._query(request, spec, context)
             listing = crud.list_rows(connection, spec, context, query)
         return self._list(request, spec, listing, query)
 
     async def item(self, request: Request) -> Response:
         """GET, PATCH or DELETE one resource."""
         spec = self.spec
+        if request.method in ("GET", "HEAD"):
+            with self._transaction(request) as (connection, context):
+                row_id = _row_id(request)
+                attributes = crud.get_row(connection, spec, context, row_id)
+            return self._one(request, row_id, attributes)
         body = await read_json_body(request) if request.method == "PATCH" else b""
-        with self._transaction(request) as (connection, context):
+
+        def change(connection: Connection, context: Context) -> Response:
             row_id = _row_id(request)
             if request.method == "DELETE":
                 crud.delete(connection, spec, context, row_id)
                 return _no_content()
-            if request.method == "PATCH":
-                document = parse_document(body, spec, row_id=row_id)
-                crud.update(connection, spec, context, row_id, document.values)
-            attributes = crud.get_row(connection, spec, context, row_id)
-        return _jsonapi(single_document(self._writer(request).resource(row_id, attributes)))
+            document = parse_document(body, spec, row_id=row_id)
+            crud.update(connection, spec, context, row_id, document.values)
+            return self._one(request, row_id, crud.get_row(connection, spec, context, row_id))
+
+        return await self.transactions.write(request, body, change)
+
+    def _one(self, request: Request, row_id: int, attributes: str) -> Response:
+        resource = self._writer(request).resource(row_id, attributes)
+        return _jsonapi(single_document(resource), member=self.member)
 
     async def related(self, request: Request) -> Response:
         """GET the resource(s) a relationship points at (§4.4)."""
@@ -191,17 +189,20 @@ class ResourceEndpoints:
             assert found.query is not None
             return self._list(request, target, found.listing, found.query)
         if found.target_id is None or found.attributes is None:
-            return _jsonapi(b'{"data":null}')
+            return _jsonapi(b'{"data":null}', member=self.member)
         writer = self._writer(request, target)
-        return _jsonapi(single_document(writer.resource(found.target_id, found.attributes)))
+        resource = writer.resource(found.target_id, found.attributes)
+        return _jsonapi(single_document(resource), member=self.member)
 
     async def relationship(self, request: Request) -> Response:
         """GET the resource identifiers of a relationship."""
         found = self._follow(request, with_row=False)
         if found.listing is not None:
             ids = [row_id for row_id, _ in found.listing.rows]
-            return _jsonapi(identifiers_document(found.target.type, ids))
-        return _jsonapi(identifiers_document(found.target.type, found.target_id))
+            return _jsonapi(identifiers_document(found.target.type, ids), member=self.member)
+        return _jsonapi(
+            identifiers_document(found.target.type, found.target_id), member=self.member
+        )
 
     def _follow(self, request: Request, *, with_row: bool) -> _Followed:
         """What the path's relationship of the path's row points at, read in one transaction:
@@ -215,7 +216,7 @@ class ResourceEndpoints:
         with self._transaction(request) as (connection, context):
             row_id = _row_id(request)
             if relationship.to_many:
-                query = parse(request.query_params.multi_items(), target)
+                query = self._query(request, target, context)
                 listing = crud.related_to_many(
                     connection, spec, context, row_id, target, relationship.attribute, query
                 )
@@ -242,9 +243,16 @@ class _Followed:
 
 
 def api_routes(engine: Engine, settings: Settings, controls: Controls) -> list[BaseRoute]:
-    """Every /v1 route, derived from the registry."""
-    return [
-        route
-        for spec in REGISTRY
-        for route in ResourceEndpoints(spec, engine, settings, controls).routes()
-    ]
+    """Every /v1 route of a resource, derived from the registry, with the extensions the
+    settings offer."""
+    extensions = offered(settings)
+    idempotency = None
+    if IDEMPOTENCY in extensions:
+        idempotency = Idempotency(engine, settings.idempotency_ttl)
+    transactions = Transactions(engine, controls, idempotency)
+    routes = []
+    if ATOMIC in extensions:  # before /v1/{type}: "operations" is no resource type
+        routes.extend(OperationsEndpoint(transactions, settings, extensions).routes())
+    for spec in REGISTRY:
+        routes.extend(ResourceEndpoints(spec, transactions, settings, extensions).routes())
+    return routes

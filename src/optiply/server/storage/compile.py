@@ -9,26 +9,31 @@ PostgreSQL; the differences in storage (see ``columns.py``) are bridged here:
   text comparison is time comparison.
 - NULLs sort as the largest value in both (ascending: last; descending: first), PostgreSQL's
   default, rendered explicitly so SQLite agrees.
+- ``filter[remoteId]`` (an extension) selects ids from the ``remote_ids`` index
+  (``remote_id_triggers`` says why) rather than comparing a column.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Float, String, Table, and_, case, cast, func, literal, null, or_
+from sqlalchemy import Float, String, Table, and_, case, cast, func, literal, null, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from optiply.query.ast import Filter, ListQuery, SortKey
 from optiply.query.operators import Operator
 from optiply.resources.spec import Attribute, Kind
+from optiply.server.storage.tables import remote_ids
 
 _TEXT_KINDS = (Kind.STRING, Kind.UUID, Kind.ENUM)
 _PG_TIMESTAMP_TEXT = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'  # the SQLite storage form
 _LIKE_ESCAPE = "\\"
 
 
-def where(table: Table, query: ListQuery, dialect: str) -> list[ColumnElement[bool]]:
+def where(
+    table: Table, query: ListQuery, dialect: str, account_ids: Collection[int] = ()
+) -> list[ColumnElement[bool]]:
     """The conditions (to be ANDed) selecting the rows of ``table`` that match ``query``.
 
     Semantics per operator:
@@ -42,16 +47,44 @@ def where(table: Table, query: ListQuery, dialect: str) -> list[ColumnElement[bo
       text (contains); otherwise it is the pattern itself, with ``\\`` escaping a wildcard.
       Non-text columns are matched on their text form (date-times as
       ``YYYY-MM-DDTHH:MM:SS.ffffffZ``, booleans as ``true``/``false``, JSON as JSON text).
+    - ``remoteId`` (a filter with a ``key``): ``id IN (the rows of the account whose entry under
+      key is one of the values)``, an index probe of ``remote_ids``.
 
     Args:
         table: The resource table (``RESOURCE_TABLES[spec.type]``).
         query: The parsed query; only its filters are used.
         dialect: The SQLAlchemy dialect name, ``"sqlite"`` or ``"postgresql"``.
+        account_ids: The accounts in scope: they narrow the remote-id probe (the index leads
+            with the account); the caller scopes the rows themselves.
 
     Returns:
         One condition per filter.
     """
-    return [_condition(table, condition, dialect) for condition in query.filters]
+    return [
+        _remote_ids(table, condition, account_ids)
+        if condition.key is not None
+        else _condition(table, condition, dialect)
+        for condition in query.filters
+    ]
+
+
+def _remote_ids(
+    table: Table, condition: Filter, account_ids: Collection[int]
+) -> ColumnElement[bool]:
+    """``id IN (SELECT row_id FROM remote_ids WHERE ...)`` for a ``filter[remoteId]``."""
+    values = list(condition.values)
+    found = select(remote_ids.c.row_id).where(
+        remote_ids.c.resource == table.name,
+        remote_ids.c.coupling == condition.key,
+        remote_ids.c.remote_id == values[0]
+        if len(values) == 1
+        else remote_ids.c.remote_id.in_(values),
+    )
+    if account_ids:
+        ids = list(account_ids)
+        owner = remote_ids.c.account_id
+        found = found.where(owner == ids[0] if len(ids) == 1 else owner.in_(ids))
+    return table.c.id.in_(found)
 
 
 def after(table: Table, keys: Sequence[SortKey], values: Sequence[Any], dialect: str) -> Any:

@@ -86,27 +86,24 @@ def list_page(
     """
     table = table_of(spec)
     dialect = connection.dialect.name
-    conditions = [*_scope(table, account_ids), *where(table, query, dialect)]
+    conditions = [*_scope(table, account_ids), *where(table, query, dialect, account_ids)]
     if related is not None:
         conditions.append(table.c[related[0]] == related[1])
     keys = keyset_keys(query.sort, spec)
     page = query.page
     versions = _versions(connection, account_ids, versions)
     database = str(connection.engine.url)
+    counted = (database, spec.type, tuple(account_ids), versions, query.filters, related)
+    total: int | None
     if page.after is not None and keys is not None:
         conditions.append(after(table, keys, page.after, dialect))
         total, offset = page.total or 0, 0
     else:
-        total, offset = (
-            _count(
-                connection,
-                table,
-                conditions,
-                (database, spec.type, tuple(account_ids), versions, query.filters, related),
-            ),
-            page.offset,
-        )
-        if offset >= total:
+        # A first page that holds every match is its own count: no COUNT for a lookup (by
+        # ids, by remote ids) or a short list.
+        offset = page.offset
+        total = None if offset == 0 else _count(connection, table, conditions, counted)
+        if total is not None and offset >= total:
             return Listing(total, [], None)
     # Find the page's ids (index-only where possible, one row more to know whether another
     # page follows), then render just those rows: rendering never runs for skipped rows.
@@ -120,6 +117,8 @@ def list_page(
     found = connection.execute(statement).all()
     more = len(found) > page.limit
     found = found[: page.limit]
+    if total is None:
+        total = _count(connection, table, conditions, counted) if more else len(found)
     ids = [row[0] for row in found]
     scope_key = (database, spec.type, tuple(account_ids), versions)
     rendered: dict[int, str] = {}

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -24,6 +25,7 @@ from sqlalchemy.types import TypeEngine
 
 from optiply.resources import REGISTRY, Attribute, Kind, ResourceSpec
 from optiply.resources import get as get_spec
+from optiply.server.storage import remote_id_triggers
 from optiply.server.storage.columns import BigId, Json, Money, UtcDateTime
 
 metadata = MetaData(
@@ -272,3 +274,48 @@ sandbox_rate_buckets = Table(
     Column("tat", Float(), nullable=False),
 )
 Index(None, sandbox_rate_buckets.c.tat)
+
+# The index behind filter[remoteId] (an extension, docs/extensions.md): one row per entry of a
+# row's remoteIdMap, written by triggers in the row's own transaction (``remote_id_triggers``,
+# which says why). ``resource`` is the table name; ``account_id`` is the row's.
+remote_ids = Table(
+    "remote_ids",
+    metadata,
+    Column("resource", String(64), nullable=False),
+    Column("row_id", BigInteger(), nullable=False),
+    Column("coupling", String(255), nullable=False),  # the remoteIdMap key
+    Column("remote_id", String(255), nullable=False),
+    Column("account_id", BigInteger(), nullable=False),
+    PrimaryKeyConstraint("resource", "row_id", "coupling"),
+    sqlite_with_rowid=False,
+)
+Index(
+    None,
+    remote_ids.c.resource,
+    remote_ids.c.account_id,
+    remote_ids.c.coupling,
+    remote_ids.c.remote_id,
+    remote_ids.c.row_id,
+)
+remote_id_triggers.install(metadata)
+
+# Idempotency-Key (an extension, docs/extensions.md; ``storage/idempotency.py``): one row per
+# key of a user in an account scope, holding the answer to replay. A row is inserted while its
+# request runs and completed in that request's transaction, so no other transaction ever sees
+# it without its answer (``status`` null); it counts until ``expires_at``, then is purged.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("id", String(64), primary_key=True),  # sha256 hex of user, accounts and key
+    Column("user_id", BigInteger(), nullable=False),
+    Column("account_id", BigInteger(), nullable=True),  # the request's account, when one
+    Column("key", String(255), nullable=False),
+    Column("fingerprint", String(64), nullable=False),  # sha256 hex of the request
+    Column("status", Integer(), nullable=True),
+    Column("content_type", String(255), nullable=True),
+    Column("location", Text(), nullable=True),
+    Column("body", LargeBinary(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+)
+Index(None, idempotency_keys.c.expires_at)

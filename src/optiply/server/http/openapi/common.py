@@ -12,6 +12,10 @@ Schema = dict[str, Any]
 
 INT64: Schema = {"type": "integer", "format": "int64", "minimum": INT64_MIN, "maximum": INT64_MAX}
 
+LABEL = "x-optiply-extension"
+"""Marks what the extensions of this server add to the document (the extension's URI)."""
+NOT_HOSTED = "An extension of this server, not in the hosted API."
+
 
 def object_schema(properties: Schema, *, required: list[str] | None = None) -> Schema:
     """An object schema of ``properties``, with ``required`` when there are any."""
