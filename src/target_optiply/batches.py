@@ -16,13 +16,17 @@ bookkeeping (``report.Report``).
 
 from __future__ import annotations
 
+import logging
 import threading
+import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
+from optiply.client import OptiplyError
 from optiply.resources import ResourceSpec
+from target_optiply.bulk import CHUNK, Bulk
 from target_optiply.policy import ErrorPolicy, JobAborted
 from target_optiply.records import normalise_external_id
 from target_optiply.references import References
@@ -31,7 +35,9 @@ from target_optiply.settings import Settings
 from target_optiply.state import TargetState, previous_successes
 from target_optiply.streams import LEVELS, stream_name
 from target_optiply.throttle import Throttle
-from target_optiply.upsert import Api, Upsert
+from target_optiply.upsert import Api, Result, Upsert
+
+logger = logging.getLogger("target_optiply")
 
 
 @dataclass
@@ -45,6 +51,8 @@ class Pending:
 
 # Writes one record; False when it must wait for the next flush. May raise ``JobAborted``.
 Process = Callable[[Pending, bool], bool]
+# A piece of a flush run on a worker thread; returns early once the event is set.
+Task = Callable[[threading.Event], None]
 
 
 class Batches:
@@ -141,15 +149,36 @@ class Batches:
             key = f"{item.spec.type}:{chain_key(item.record, index)}"
             chains.setdefault(key, []).append(index)
         done = [False] * len(items)
+
+        def chain_task(chain: list[int]) -> Task:
+            def run(stop: threading.Event) -> None:
+                for index in chain:
+                    if stop.is_set():
+                        return
+                    done[index] = self._process(items[index], final)
+
+            return run
+
+        self._run_tasks([chain_task(chain) for chain in chains.values()])
+        return done
+
+    def _run_tasks(self, tasks: list[Task]) -> None:
+        """Run ``tasks`` on the worker threads, ``concurrency`` at a time, each taking the next
+        when done. On ``JobAborted`` no new task starts (a task sees ``stop`` set between its
+        records), the ones under way finish, then it is raised."""
         stop = threading.Event()
         aborted: list[JobAborted] = []
+        pending = iter(tasks)
+        take = threading.Lock()
 
-        def run(chain: list[int]) -> None:
-            for index in chain:
-                if stop.is_set():
+        def work() -> None:  # each thread takes tasks until none is left
+            while not stop.is_set():
+                with take:
+                    task = next(pending, None)
+                if task is None:
                     return
                 try:
-                    done[index] = self._process(items[index], final)
+                    task(stop)
                 except JobAborted as error:
                     stop.set()
                     aborted.append(error)
@@ -158,27 +187,67 @@ class Batches:
                     stop.set()
                     raise
 
-        pending = iter(list(chains.values()))
-        take = threading.Lock()
-
-        def work() -> None:  # each thread takes chains until none is left
-            while not stop.is_set():
-                with take:
-                    chain = next(pending, None)
-                if chain is None:
-                    return
-                run(chain)
-
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="target-optiply")
-        workers = min(self.concurrency, len(chains))
-        futures = [self._pool.submit(work) for _ in range(workers)]
-        wait(futures)  # all of them, even after a failure: none may outlive this flush
-        for future in futures:
-            future.result()
+        workers = min(self.concurrency, len(tasks))
+        if workers <= 1:
+            work()
+        else:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(
+                    self.concurrency, thread_name_prefix="target-optiply"
+                )
+            futures = [self._pool.submit(work) for _ in range(workers)]
+            wait(futures)  # all of them, even after a failure: none may outlive this flush
+            for future in futures:
+                future.result()
         if aborted:
             raise aborted[0]
-        return done
+
+
+def chunks_of(items: list[Pending]) -> tuple[list[list[int]], list[int]]:
+    """Atomic chunks of a level (indexes): per stream, the first record of each source id, up
+    to 100 a chunk; and the later records of a source id, in input order (``rest``).
+
+    >>> from optiply.resources import get
+    >>> rows = [Pending("Products", get("products"), {"externalId": x}) for x in "abab"]
+    >>> chunks_of(rows)
+    ([[0, 1]], [2, 3])
+    """
+    chunks: dict[str, list[list[int]]] = {}
+    seen: set[str] = set()
+    rest: list[int] = []
+    for index in range(len(items)):
+        key = _key_of(items, index)
+        if key in seen:
+            rest.append(index)
+            continue
+        seen.add(key)
+        runs = chunks.setdefault(items[index].spec.type, [[]])
+        if len(runs[-1]) >= CHUNK:
+            runs.append([])
+        runs[-1].append(index)
+    return [chunk for runs in chunks.values() for chunk in runs if chunk], rest
+
+
+def _key_of(items: list[Pending], index: int) -> str:
+    item = items[index]
+    return f"{item.spec.type}:{chain_key(item.record, index)}"
+
+
+def _lookup_task(bulk: Bulk, spec: ResourceSpec, ids: list[str]) -> Task:
+    def run(stop: threading.Event) -> None:
+        if not stop.is_set():
+            bulk.look_up(spec, ids)
+
+    return run
+
+
+def _offered(api: Api) -> frozenset[str]:
+    """The extensions the server offers (none when it cannot tell: the run goes on as v1)."""
+    try:
+        return api.extensions()
+    except OptiplyError as error:
+        logger.warning("could not ask the server for its extensions: %s", error)
+        return frozenset()
 
 
 def chain_key(record: Mapping[str, Any], index: int) -> str:
@@ -218,6 +287,7 @@ class Writer(Batches):
         self.state = state
         self.policy = policy
         self.report = Report(state, policy, totals=settings.stream_totals)
+        offered = _offered(api)
         self.upsert = Upsert(
             settings=settings,
             api=api,
@@ -225,7 +295,77 @@ class Writer(Batches):
             previous=previous_successes(previous or {}),
             throttle=throttle or Throttle(None),
             count_request=self.report.request,
+            offered=offered,
+            run=settings.job_id or uuid.uuid4().hex,
         )
+        self.bulk = Bulk(upsert=self.upsert, api=api, references=references, mode=settings.bulk)
+        if offered:
+            logger.info(
+                "server extensions: %s; atomic batches %s",
+                ", ".join(sorted(uri.rsplit("/", 1)[-1] for uri in offered)),
+                "on" if self.bulk.enabled else "off",
+            )
+
+    def _process_all(self, items: list[Pending], *, final: bool) -> list[bool]:
+        """A dependency level: remote-id lookups first (``bulk``), then atomic chunks of up to
+        100 records of a stream (the first record of each source id; the first chunk alone,
+        then the others at once), then record by record the rest in input order (a later
+        record of a source id waits with its first)."""
+        lookups = self.bulk.lookups([(item.spec, item.record) for item in items])
+        if lookups:
+            self._run_tasks([_lookup_task(self.bulk, spec, ids) for spec, ids in lookups])
+        if not self.bulk.enabled:
+            return super()._process_all(items, final=final)
+        chunks, rest = chunks_of(items)
+        done = [False] * len(items)
+        tasks = [self._chunk_task(items, chunk, done, final) for chunk in chunks]
+        # The first chunk alone: a failure that stops the job (a 401, a missing scope) stops
+        # it after one batch, not after as many as run at once; then the others together.
+        self._run_tasks(tasks[:1])
+        self._run_tasks(tasks[1:])
+        if rest:
+            first_done: dict[str, bool] = {}
+            for index, item in enumerate(items):
+                key = f"{item.spec.type}:{chain_key(item.record, index)}"
+                first_done.setdefault(key, done[index])
+            ready = [i for i in rest if first_done[_key_of(items, i)]]
+            for index, ok in zip(
+                ready, super()._process_all([items[i] for i in ready], final=final), strict=True
+            ):
+                done[index] = ok
+        return done
+
+    def _chunk_task(
+        self, items: list[Pending], chunk: list[int], done: list[bool], final: bool
+    ) -> Task:
+        stream = items[chunk[0]].stream
+
+        def run(stop: threading.Event) -> None:
+            if stop.is_set():
+                return
+            started = [self.report.started(stream) for _ in chunk]
+            open_ = set(range(len(chunk)))
+
+            def settle(position: int, result: Result | None) -> None:
+                open_.discard(position)
+                if result is None:  # a parent is not known yet
+                    self.report.stopped(stream)
+                    return
+                done[chunk[position]] = True
+                self.report.record(stream, result, started[position])
+
+            try:
+                self.bulk.write(
+                    [(items[i].spec, items[i].record) for i in chunk],
+                    final=final,
+                    settle=settle,
+                    stop=stop,
+                )
+            finally:
+                for _ in open_:  # not written (the job stops): their clocks stop too
+                    self.report.stopped(stream)
+
+        return run
 
     def _write_one(self, item: Pending, final: bool) -> bool:
         started = self.report.started(item.stream)

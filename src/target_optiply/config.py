@@ -221,6 +221,14 @@ SETTINGS: tuple[Setting, ...] = (
         default=8,
     ),
     Setting(
+        "bulk",
+        "string",
+        "Write up to 100 records per request as atomic operations: auto (when the server "
+        "offers them, as this project's server does; the hosted API does not), on, off.",
+        default="auto",
+        enum=("auto", "on", "off"),
+    ),
+    Setting(
         "max_requests_per_second",
         "number",
         "Client-side limit on API requests per second (default: none).",

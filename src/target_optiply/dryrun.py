@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from optiply.client import Resource, ResourcePage
+
+Key = str | bool  # an Idempotency-Key (recorded nowhere: a dry run sends nothing)
 
 
 class DryRunApi:
@@ -39,7 +41,9 @@ class DryRunApi:
             self._next_id += 1
             return self._next_id
 
-    def create(self, resource_type: str, attributes: Mapping[str, Any]) -> Resource:
+    def create(
+        self, resource_type: str, attributes: Mapping[str, Any], *, idempotency_key: Key = False
+    ) -> Resource:
         """Record a POST; the row gets the next placeholder id (and its lines too)."""
         self._write(
             "POST",
@@ -54,20 +58,39 @@ class DryRunApi:
         return Resource(id=created, type=resource_type, attributes={}, meta=meta)
 
     def update(
-        self, resource_type: str, resource_id: int | str, attributes: Mapping[str, Any]
+        self,
+        resource_type: str,
+        resource_id: int | str,
+        attributes: Mapping[str, Any],
+        *,
+        idempotency_key: Key = False,
     ) -> Resource:
         """Record a PATCH."""
         body = {"data": {"type": resource_type, "id": str(resource_id), "attributes": attributes}}
         self._write("PATCH", f"/{resource_type}/{resource_id}", body)
         return Resource(id=int(resource_id), type=resource_type, attributes=dict(attributes))
 
-    def delete(self, resource_type: str, resource_id: int | str) -> None:
+    def delete(
+        self, resource_type: str, resource_id: int | str, *, idempotency_key: Key = False
+    ) -> None:
         """Record a DELETE."""
         self._write("DELETE", f"/{resource_type}/{resource_id}")
 
     def list(self, resource_type: str, query: Any = None, /, **filters: Any) -> ResourcePage:
         """No rows exist in a dry run."""
         return ResourcePage(data=(), links={}, meta={})
+
+    def extensions(self) -> frozenset[str]:
+        """None: a dry run writes one request per record, as against the hosted API."""
+        return frozenset()
+
+    def find_by_remote_id(self, resource_type: str, remote_id: Any) -> Sequence[Resource]:
+        """No rows exist in a dry run."""
+        return []
+
+    def operations(self, ops: Any, *, idempotency_key: Key = False) -> Sequence[Resource | None]:
+        """Never asked: no extension is offered."""
+        raise NotImplementedError("a dry run sends no atomic operations")
 
     def close(self) -> None:
         """Close the file."""

@@ -54,6 +54,10 @@ class References:
         """Record that ``external_id`` of ``resource_type`` is ``optiply_id`` (this run)."""
         self._set(resource_type, external_id, optiply_id, "run")
 
+    def adopt(self, resource_type: str, external_id: str, optiply_id: int) -> None:
+        """Record that the server holds ``external_id`` as ``optiply_id`` (found by remote id)."""
+        self._set(resource_type, external_id, optiply_id, "remote id")
+
     def _set(self, resource_type: str, external_id: str, optiply_id: int, source: str) -> None:
         with self._lock:
             ids = self._ids.get(resource_type)
@@ -76,8 +80,8 @@ class References:
             self._seeded.get(resource_type, {}).pop(external_id, None)
 
     def lookup(self, resource_type: str, external_id: str) -> tuple[int, str] | None:
-        """``(optiply id, where it came from)`` for a source id: ``run``, ``state`` or
-        ``snapshot``; None when unknown."""
+        """``(optiply id, where it came from)`` for a source id: ``run``, ``state``,
+        ``snapshot`` or ``remote id``; None when unknown."""
         with self._lock:
             found = self._ids.get(resource_type, {}).get(external_id)
             if found is None:

@@ -66,6 +66,7 @@ class Settings:
     systemic_failure_share: float  # 0: off
     fail_on_unknown_stream: bool
     max_concurrency: int
+    bulk: str  # auto, on, off: atomic batches (target_optiply.bulk)
     max_requests_per_second: float | None
     state_write_interval: float
     emit_state_message: bool
@@ -153,6 +154,19 @@ def _share(value: Any) -> float:
     if not 0 <= share <= 1:
         raise ConfigurationError("systemic_failure_share must be between 0 (off) and 1")
     return share
+
+
+def _choice(value: Any, name: str) -> str:
+    """One of the values a setting allows (its default when absent).
+
+    >>> _choice(None, "bulk"), _choice("OFF", "bulk")
+    ('auto', 'off')
+    """
+    setting = BY_NAME[name]
+    text = setting.default if _missing(value) else str(value).strip().lower()
+    if text not in setting.enum:
+        raise ConfigurationError(f"{name} must be one of {', '.join(setting.enum)}, got {value!r}")
+    return str(text)
 
 
 def _flag(value: Any) -> bool:
@@ -278,6 +292,7 @@ def resolve(config: Mapping[str, Any], environ: Mapping[str, str] | None = None)
         systemic_failure_share=_share(read("systemic_failure_share")),
         fail_on_unknown_stream=bool(read("fail_on_unknown_stream")),
         max_concurrency=int(read("max_concurrency") or _default("max_concurrency")),
+        bulk=_choice(read("bulk"), "bulk"),
         max_requests_per_second=float(rate) if rate else None,
         state_write_interval=float(
             _default("state_write_interval") if interval is None else interval

@@ -2,7 +2,8 @@
 
 GET, PATCH and DELETE are retried on 429 (honouring ``Retry-After``), 502/503/504, timeouts and
 connection errors; a POST is sent once and, when its outcome is unknown, raises
-``AmbiguousWriteError``.
+``AmbiguousWriteError`` — unless the server advertises the idempotency extension (``GET /v1``,
+asked once, only then): then the POST is sent again with the same key and bytes.
 """
 
 from __future__ import annotations
@@ -136,21 +137,22 @@ def test_an_internal_server_error_is_not_retried() -> None:
     ],
 )
 def test_a_post_with_an_unknown_outcome_is_sent_once_and_ambiguous(fault: Any) -> None:
-    handler, calls = scripted(fault, 201)
+    handler, calls = scripted(fault, 404)
     with client(handler) as c, pytest.raises(AmbiguousWriteError) as raised:
         c.create("products", {"name": "Mug", "stockLevel": 1})
-    assert len(calls) == 1
+    # sent once; the one other request asked whether the server honours keys (404: no)
+    assert [(r.method, r.url.path) for r in calls] == [("POST", "/v1/products"), ("GET", "/v1")]
     assert raised.value.method == "POST"
     assert isinstance(raised.value, RetriableError)
 
 
 @pytest.mark.parametrize("fault", [429, httpx.ConnectError, httpx.ConnectTimeout])
 def test_a_post_that_was_not_applied_is_retriable_but_not_ambiguous(fault: Any) -> None:
-    handler, calls = scripted(fault, 201)
+    handler, calls = scripted(fault, 404)
     with client(handler) as c, pytest.raises(RetriableError) as raised:
         c.create("products", {"name": "Mug", "stockLevel": 1})
     assert not isinstance(raised.value, AmbiguousWriteError)
-    assert len(calls) == 1
+    assert [r.method for r in calls] == ["POST", "GET"]
 
 
 def test_the_token_endpoint_failing_transiently_is_retried_for_get_only() -> None:
@@ -243,7 +245,13 @@ def test_async_client_retries_and_refuses_to_resend_a_post() -> None:
                 await c.create("products", {"name": "Mug", "stockLevel": 1})
 
     asyncio.run(scenario())
-    assert [call.method for call in calls] == ["GET", "GET", "GET", "POST"]
+    # the POST once; the GETs of /v1 asked (in vain: timeouts) whether keys are honoured
+    assert [call.method for call in calls if call.url.path != "/v1"] == [
+        "GET",
+        "GET",
+        "GET",
+        "POST",
+    ]
 
 
 def test_async_client_bounds_requests_in_flight() -> None:
@@ -266,3 +274,104 @@ def test_async_client_bounds_requests_in_flight() -> None:
 
     asyncio.run(scenario())
     assert peak == 3
+
+
+ADVERTISED = {
+    "jsonapi": {"version": "1.1", "ext": ["https://optiply-selfhosted.dev/ext/idempotency"]}
+}
+
+
+def keyed_server(*post_steps: Any, advertise: bool = True) -> tuple[Handler, list[httpx.Request]]:
+    """POSTs answered by ``post_steps`` in turn; ``GET /v1`` lists the idempotency extension
+    (or answers 404, as the hosted API and ``--no-extensions`` do)."""
+    posts, calls = scripted(*post_steps)
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET" and request.url.path == "/v1":
+            calls.append(request)
+            return httpx.Response(200, json=ADVERTISED) if advertise else httpx.Response(404)
+        return posts(request)
+
+    return handle, calls
+
+
+@pytest.mark.parametrize("fault", [httpx.ReadTimeout, 500, 503, 429])
+def test_a_keyed_post_is_resent_with_the_same_key_and_bytes_when_keys_are_honoured(fault):
+    handler, calls = keyed_server(fault, fault, 201)
+    with client(handler) as c:
+        assert c.create("products", {"name": "Mug", "stockLevel": 1}).id == 5
+        c.create("products", {"name": "Mug", "stockLevel": 1})
+    posts = [r for r in calls if r.method == "POST"]
+    gets = [r for r in calls if r.method == "GET"]
+    assert len(posts) == 4 and len(gets) == 1  # detection once per client, cached
+    first, *retries, _other = posts
+    assert all(r.content == first.content for r in retries)
+    keys = [r.headers["Idempotency-Key"] for r in posts]
+    assert keys[0] == keys[1] == keys[2] != keys[3]  # one key per logical call
+    assert len(keys[0]) == 36
+
+
+def test_a_post_is_never_resent_when_the_server_does_not_honour_keys():
+    handler, calls = keyed_server(500, 201, advertise=False)
+    with client(handler) as c, pytest.raises(AmbiguousWriteError):
+        c.create("products", {"name": "Mug", "stockLevel": 1})
+    assert [r.method for r in calls] == ["POST", "GET"]
+
+
+def test_a_key_in_use_is_waited_for_without_asking_the_server():
+    in_use = httpx.Response(
+        409, json={"errors": [{"status": "409", "code": "IDEMPOTENCY_KEY_IN_USE", "detail": "x"}]}
+    )
+    handler, calls = keyed_server(in_use, 201, advertise=False)
+    with client(handler) as c:
+        c.create("products", {"name": "Mug"}, idempotency_key="k-1")
+    assert [(r.method, r.headers.get("Idempotency-Key")) for r in calls] == [
+        ("POST", "k-1"),
+        ("POST", "k-1"),
+    ]
+
+
+def test_a_keyed_patch_answered_500_is_retried_only_when_keys_are_honoured():
+    handler, calls = keyed_server(500, 200)
+    with client(handler) as c:
+        c.update("products", 5, {"name": "Mug"}, idempotency_key="k-2")
+    assert [r.method for r in calls] == ["PATCH", "GET", "PATCH"]
+    handler, calls = keyed_server(500, advertise=False)
+    with client(handler) as c, pytest.raises(FatalError):
+        c.update("products", 5, {"name": "Mug"}, idempotency_key="k-2")
+    with client(handler) as c, pytest.raises(FatalError):
+        c.update("products", 5, {"name": "Mug"})  # no key: as before, nothing asked
+    assert [r.method for r in calls] == ["PATCH", "GET", "PATCH"]
+
+
+def test_no_key_when_asked_for_none_and_bad_keys_are_refused_before_sending():
+    handler, calls = keyed_server(201)
+    with client(handler) as c:
+        c.create("products", {"name": "Mug"}, idempotency_key=False)
+        for bad in ("", "x" * 256, "tab\there", "ü"):
+            with pytest.raises(ValueError):
+                c.create("products", {"name": "Mug"}, idempotency_key=bad)
+    assert len(calls) == 1 and "Idempotency-Key" not in calls[0].headers
+
+
+def test_the_async_client_resends_a_keyed_post_when_keys_are_honoured():
+    handler, calls = keyed_server(503, 201)
+
+    async def main() -> None:
+        async with AsyncOptiplyClient(
+            API,
+            access_token="t",
+            account_id=1,
+            backoff=FAST,
+            transport=httpx.MockTransport(handler),
+        ) as c:
+            assert (await c.create("products", {"name": "Mug"})).id == 5
+            assert await c.extensions() == frozenset(ADVERTISED["jsonapi"]["ext"])
+
+    asyncio.run(main())
+    posts = [r for r in calls if r.method == "POST"]
+    assert (
+        len(posts) == 2
+        and posts[0].headers["Idempotency-Key"] == posts[1].headers["Idempotency-Key"]
+    )
+    assert [r.method for r in calls].count("GET") == 1

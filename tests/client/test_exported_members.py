@@ -13,6 +13,8 @@ EXPECTED = [
     "ErrorDetail",
     "FatalError",
     "NotFoundError",
+    "Operation",
+    "Operations",
     "OptiplyAuth",
     "OptiplyClient",
     "OptiplyError",
@@ -26,6 +28,7 @@ EXPECTED = [
     "condition",
     "filters",
     "from_response",
+    "ref",
     "updated_since",
 ]
 

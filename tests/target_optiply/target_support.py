@@ -16,6 +16,11 @@ import httpx
 from live import Login
 
 
+def extensions_on(login: Login) -> bool:
+    """Whether ``login``'s server offers the extensions (else it is ``--no-extensions``)."""
+    return bool(login.server.settings.extensions)
+
+
 def target_config(login: Login, tmp_path: Path, **extra: Any) -> dict[str, Any]:
     """A config for ``login``'s account on the live server, state files in ``tmp_path``."""
     return {

@@ -1,4 +1,5 @@
-"""After a POST whose outcome is unknown, the writer reads back before sending again."""
+"""After a POST whose outcome is unknown, the writer reads back before sending again (one record
+per request: ``bulk: off``; the client's own replays are ``test_idempotency.py``'s)."""
 
 from __future__ import annotations
 
@@ -23,13 +24,13 @@ class _LostAnswer:
         self._apply = apply
         self.posts = 0
 
-    def create(self, resource_type: str, attributes: Any) -> Resource:
+    def create(self, resource_type: str, attributes: Any, **options: Any) -> Resource:
         self.posts += 1
         if self.posts == 1:
             if self._apply:
-                self._client.create(resource_type, attributes)
+                self._client.create(resource_type, attributes, **options)
             raise AmbiguousWriteError("ReadTimeout; the POST may have been applied", method="POST")
-        return self._client.create(resource_type, attributes)
+        return self._client.create(resource_type, attributes, **options)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)
@@ -37,7 +38,9 @@ class _LostAnswer:
 
 @pytest.mark.parametrize("applied", [True, False], ids=["applied", "not-applied"])
 def test_an_ambiguous_post_is_read_back_before_any_resend(login, tmp_path, applied):
-    settings = resolve({"access_token": "unused", "account_id": login.account_id}, environ={})
+    settings = resolve(
+        {"access_token": "unused", "account_id": login.account_id, "bulk": "off"}, environ={}
+    )
     with login.optiply_client() as client:
         api = _LostAnswer(client, apply=applied)
         state = TargetState(tmp_path / "state.json")
@@ -59,7 +62,9 @@ def test_an_ambiguous_post_is_read_back_before_any_resend(login, tmp_path, appli
 def test_an_ambiguous_post_never_adopts_a_look_alike_row(login, tmp_path, resource_type):
     """Rows with the same natural key but another source id (or none) are not the record's:
     after the lost answer (not applied) the record is POSTed again, and the look-alikes stay."""
-    settings = resolve({"access_token": "unused", "account_id": login.account_id}, environ={})
+    settings = resolve(
+        {"access_token": "unused", "account_id": login.account_id, "bulk": "off"}, environ={}
+    )
     record = (
         {"externalId": "X1", "name": "Mug", "stockLevel": 1}
         if resource_type == "products"

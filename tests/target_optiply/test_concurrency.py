@@ -1,4 +1,5 @@
-"""Records of one stream are written concurrently; streams stay in dependency order."""
+"""Records of one stream are written concurrently; streams stay in dependency order (one record
+per request, ``bulk: off``; atomic batches: test_bulk.py)."""
 
 from __future__ import annotations
 
@@ -28,24 +29,26 @@ class _Watched:
         self.peak = 0
         self.calls: list[tuple[str, str, float, float]] = []  # method, type, start, end
 
-    def _timed(self, method: str, resource_type: str, *args: Any) -> Any:
+    def _timed(self, method: str, resource_type: str, *args: Any, **options: Any) -> Any:
         with self._lock:
             self.in_flight += 1
             self.peak = max(self.peak, self.in_flight)
         start = time.monotonic()
         try:
             time.sleep(0.01)  # so that overlaps show on a fast machine too
-            return getattr(self._client, method)(resource_type, *args)
+            return getattr(self._client, method)(resource_type, *args, **options)
         finally:
             with self._lock:
                 self.in_flight -= 1
                 self.calls.append((method, resource_type, start, time.monotonic()))
 
-    def create(self, resource_type: str, attributes: Any) -> Resource:
-        return self._timed("create", resource_type, attributes)  # type: ignore[no-any-return]
+    def create(self, resource_type: str, attributes: Any, **options: Any) -> Resource:
+        return self._timed("create", resource_type, attributes, **options)  # type: ignore[no-any-return]
 
-    def update(self, resource_type: str, resource_id: Any, attributes: Any) -> Resource:
-        return self._timed("update", resource_type, resource_id, attributes)  # type: ignore[no-any-return]
+    def update(
+        self, resource_type: str, resource_id: Any, attributes: Any, **options: Any
+    ) -> Resource:
+        return self._timed("update", resource_type, resource_id, attributes, **options)  # type: ignore[no-any-return]
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)
@@ -54,7 +57,12 @@ class _Watched:
 def watched_writer(login, api: _Watched, state: TargetState, *, concurrency: int) -> Writer:
     """A writer on ``login``'s account, ``concurrency`` records at a time, through ``api``."""
     settings = resolve(
-        {"access_token": "unused", "account_id": login.account_id, "max_concurrency": concurrency},
+        {
+            "access_token": "unused",
+            "account_id": login.account_id,
+            "max_concurrency": concurrency,
+            "bulk": "off",
+        },
         environ={},
     )
     return Writer(

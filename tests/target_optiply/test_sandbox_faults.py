@@ -1,5 +1,8 @@
-"""The target against the sandbox's fault rules (docs/sandbox.md walkthrough): a failed POST is
-sent again, an ambiguous one (committed, then the answer lost) is read back, never duplicated."""
+"""The target against the sandbox's fault rules (docs/sandbox.md walkthrough), one request per
+record (``bulk: off``; batches under faults: test_bulk.py): a failed POST is sent again; an
+ambiguous one (committed, then the answer lost) is sent again with its ``Idempotency-Key`` and
+answered by the server's replay, or, on a server without the extension, read back; never
+duplicated."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from target_support import singer, target_config
+from target_support import extensions_on, singer, target_config
 
 from live import Login
 
@@ -57,7 +60,7 @@ def test_every_product_is_written_exactly_once_through_faults(
     login: Login, tmp_path: Path, run_target: Any, rule: dict[str, Any]
 ) -> None:
     rule_id = add_fault(login, method="POST", path="/v1/products", **rule)
-    run = run_target(target_config(login, tmp_path), singer("Products", *PRODUCTS))
+    run = run_target(target_config(login, tmp_path, bulk="off"), singer("Products", *PRODUCTS))
     assert run.returncode == 0, run.stderr
     assert stored_names(login) == sorted(p["name"] for p in PRODUCTS)  # no duplicate, none lost
     for product in PRODUCTS:
@@ -66,5 +69,8 @@ def test_every_product_is_written_exactly_once_through_faults(
     faulted = [row for row in posts if row["fault"] == rule_id]
     assert len(faulted) == 1
     committed = rule["action"] == "commit-then-fail"
-    # a write that did not happen is sent again; one that did is read back, not sent again
-    assert len(posts) == len(PRODUCTS) + (0 if committed else 1)
+    if extensions_on(login):  # sent again with its key: replayed or written, once either way
+        assert len(posts) == len(PRODUCTS) + 1
+        assert len({row["requestHeaders"]["idempotency-key"] for row in posts}) == len(PRODUCTS)
+    else:  # a write that did not happen is sent again; one that did is read back, not sent again
+        assert len(posts) == len(PRODUCTS) + (0 if committed else 1)

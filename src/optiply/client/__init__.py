@@ -24,6 +24,7 @@ from optiply.client.errors import (
     ValidationError,
     from_response,
 )
+from optiply.client.operations import Operation, Operations, ref
 from optiply.client.paging import condition, filters, updated_since
 from optiply.client.retries import Backoff
 from optiply.client.secrets import Secret
@@ -39,6 +40,8 @@ __all__ = [
     "ErrorDetail",
     "FatalError",
     "NotFoundError",
+    "Operation",
+    "Operations",
     "OptiplyAuth",
     "OptiplyClient",
     "OptiplyError",
@@ -52,5 +55,6 @@ __all__ = [
     "condition",
     "filters",
     "from_response",
+    "ref",
     "updated_since",
 ]

@@ -4,20 +4,38 @@ Both clients keep connections alive, send ``accountId``/``couplingId`` on every 
 retry transient failures (``optiply.client.retries``); every request goes through their send
 path (``optiply.client.send``), every body and document through ``optiply.client.documents``.
 Their methods mirror each other; what they share is ``_Settings``.
+
+The server's extensions (docs/extensions.md; ``optiply.client.extensions``): every POST carries
+an ``Idempotency-Key`` (a uuid4 per call unless given), PATCH and DELETE one when given;
+``extensions()`` asks ``GET /v1`` once per client what the server offers, and only when needed:
+before ``find_by_remote_id``, and when a keyed write failed in a way a replay would mend.
+``operations()`` sends atomic operations (``optiply.client.operations``).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping
+import asyncio
+import builtins
+import threading
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self
 
 import httpx
 
-from optiply.client import documents, paging
+from optiply.client import documents, operations, paging
 from optiply.client.auth import BearerAuth, OptiplyAuth
-from optiply.client.documents import Resource, ResourcePage
-from optiply.client.errors import ConfigurationError
+from optiply.client.documents import Answer, Resource, ResourcePage
+from optiply.client.errors import ConfigurationError, FatalError, OptiplyError, RetriableError
+from optiply.client.extensions import (
+    IDEMPOTENCY,
+    REMOTE_ID,
+    KeyOption,
+    advertised_by,
+    idempotency_key,
+    remote_id_params,
+)
+from optiply.client.operations import ATOMIC_MEDIA_TYPE, Operations
 from optiply.client.retries import Backoff, Retries
 from optiply.client.secrets import Secret
 from optiply.client.send import AsyncSender, Endpoint, Params, Sender
@@ -81,6 +99,34 @@ class _Settings:
         merged = paging.merge(query, paging.filters(resource_type, **options))
         return [*self.endpoint.params, *build(merged)]
 
+    def remote_id_params(
+        self,
+        resource_type: str,
+        remote_id: str | Sequence[str],
+        coupling_id: int | str | None,
+        offered: frozenset[str],
+    ) -> Params:
+        """The parameters of a lookup by remote id, checked against what the server offers."""
+        if paging.resource_spec(resource_type, "GET").attribute("remoteIdMap") is None:
+            raise ConfigurationError(f"{resource_type} have no remote ids")
+        if REMOTE_ID.uri not in offered:
+            raise FatalError(
+                "the server does not offer filter[remoteId] (the remote-id extension of "
+                "docs/extensions.md; the hosted API has none)"
+            )
+        coupling = None if coupling_id in (None, "") else str(coupling_id)
+        return remote_id_params(self.endpoint.params, remote_id, coupling)
+
+
+def _offered(answer: Answer | OptiplyError) -> frozenset[str] | None:
+    """What a ``GET /v1`` answer (or its failure) says is offered; None: unknown for now (a
+    transient failure, not to be cached)."""
+    if isinstance(answer, RetriableError):
+        return None
+    if isinstance(answer, OptiplyError):
+        return frozenset()  # 404 from a plain v1 server, 401/403 from the hosted API
+    return advertised_by(answer)
+
 
 def _path(resource_type: str, method: str, id_: int | str | None = None) -> str:
     paging.resource_spec(resource_type, method)
@@ -138,6 +184,9 @@ auth=BearerAuth(access_token=Secret('**********')))
         self._sender = Sender(
             self._settings.endpoint, self._settings.auth, self._settings.retries, http, transport
         )
+        self._sender.honours_keys = lambda: IDEMPOTENCY.uri in self.extensions()
+        self._extensions: frozenset[str] | None = None
+        self._detecting = threading.Lock()
 
     def __repr__(self) -> str:
         return self._settings.describe(type(self).__name__)
@@ -195,33 +244,114 @@ auth=BearerAuth(access_token=Secret('**********')))
         for page in self.pages(resource_type, query, **filters):
             yield from page.data
 
-    def create(self, resource_type: str, attributes: Mapping[str, Any]) -> Resource:
-        """POST a new resource; never re-sent automatically.
+    def create(
+        self,
+        resource_type: str,
+        attributes: Mapping[str, Any],
+        *,
+        idempotency_key: KeyOption = True,
+    ) -> Resource:
+        """POST a new resource, with an ``Idempotency-Key``.
+
+        Args:
+            idempotency_key: The key (True: a new uuid4; False: none). The client's retries
+                of this call send the same key and bytes, and a POST whose outcome is unknown
+                is retried only when the server honours keys: then it is written once.
 
         Raises:
-            AmbiguousWriteError: The outcome is unknown (timeout after sending, 5xx).
+            AmbiguousWriteError: The outcome is unknown (timeout after sending, 5xx) and the
+                server does not honour keys (or the retries ran out).
             ConflictError: A unique pair exists already.
-            ValidationError: A value breaks a rule; ``pointer`` names it.
+            ValidationError: A value breaks a rule; ``pointer`` names it. Code
+                ``IDEMPOTENCY_KEY_REUSED``: the key came with another request before.
         """
+        key = _key(idempotency_key)
         body = documents.body(resource_type, attributes)
-        response = self._sender.send("POST", _path(resource_type, "POST"), content=body)
+        response = self._sender.send("POST", _path(resource_type, "POST"), content=body, key=key)
         return documents.resource(response)
 
     def update(
-        self, resource_type: str, resource_id: int | str, attributes: Mapping[str, Any]
+        self,
+        resource_type: str,
+        resource_id: int | str,
+        attributes: Mapping[str, Any],
+        *,
+        idempotency_key: KeyOption = False,
     ) -> Resource:
-        """PATCH the given attributes of a resource; the others stay as they are."""
+        """PATCH the given attributes of a resource; the others stay as they are (a key: a 500
+        is retried too, when the server honours keys)."""
         path = _path(resource_type, "PATCH", resource_id)
         body = documents.body(resource_type, attributes, documents.resource_id(resource_id))
-        return documents.resource(self._sender.send("PATCH", path, content=body))
+        key = _key(idempotency_key)
+        return documents.resource(self._sender.send("PATCH", path, content=body, key=key))
 
-    def delete(self, resource_type: str, resource_id: int | str) -> None:
+    def delete(
+        self, resource_type: str, resource_id: int | str, *, idempotency_key: KeyOption = False
+    ) -> None:
         """DELETE a resource.
 
         Raises:
             NotFoundError: It does not exist (any more); often to be taken as success.
         """
-        self._sender.send("DELETE", _path(resource_type, "DELETE", resource_id))
+        path = _path(resource_type, "DELETE", resource_id)
+        self._sender.send("DELETE", path, key=_key(idempotency_key))
+
+    def find_by_remote_id(
+        self,
+        resource_type: str,
+        remote_id: str | Sequence[str],
+        *,
+        coupling_id: int | str | None = None,
+    ) -> builtins.list[Resource]:
+        """The rows whose ``remoteIdMap`` holds ``remote_id`` (or any of several) under the
+        coupling (the client's ``coupling_id`` unless given; ``publicApi`` without one). Remote
+        ids are not unique: several rows may answer.
+
+        Raises:
+            FatalError: The server does not offer ``filter[remoteId]`` (the hosted API).
+        """
+        params = self._settings.remote_id_params(
+            resource_type, remote_id, coupling_id, self.extensions()
+        )
+        first = documents.page(self._sender.send("GET", f"/{resource_type}", params))
+        return [row for page in paging.follow(first, self._next_page) for row in page.data]
+
+    def operations(
+        self, ops: Operations, *, idempotency_key: KeyOption = True
+    ) -> builtins.list[Resource | None]:
+        """Send up to 100 operations as one atomic request (``POST /v1/operations``).
+
+        Returns:
+            One entry per operation, in order: the added or updated resource, None for a remove.
+
+        Raises:
+            OptiplyError: Nothing was written; ``operation`` is the index of the operation the
+                error names (``pointer`` ``/atomic:operations/N/...``), when it names one.
+                ``NotFoundError`` (404) from a server without atomic operations.
+        """
+        body = operations.body(ops)
+        answer = self._sender.send(
+            "POST",
+            operations.PATH,
+            content=body,
+            key=_key(idempotency_key),
+            media=ATOMIC_MEDIA_TYPE,
+        )
+        return operations.results(answer, ops)
+
+    def extensions(self) -> frozenset[str]:
+        """The extension URIs the server offers (``optiply.jsonapi.extensions``): one
+        ``GET /v1`` per client, cached; empty for a plain v1 server (a 404)."""
+        with self._detecting:
+            if self._extensions is None:
+                try:
+                    found = _offered(self._sender.send("GET", ""))
+                except OptiplyError as error:
+                    found = _offered(error)
+                if found is None:
+                    return frozenset()
+                self._extensions = found
+            return self._extensions
 
     def _next_page(self, url: str) -> ResourcePage:
         return documents.page(self._sender.send("GET", self._settings.endpoint.next_url(url)))
@@ -267,6 +397,9 @@ class AsyncOptiplyClient:
         self._sender = AsyncSender(
             self._settings.endpoint, self._settings.retries, self._http, max_concurrency
         )
+        self._sender.honours_keys = self._honours_keys
+        self._extensions: frozenset[str] | None = None
+        self._detecting: asyncio.Lock | None = None
 
     def __repr__(self) -> str:
         return self._settings.describe(type(self).__name__)
@@ -315,23 +448,89 @@ class AsyncOptiplyClient:
             for resource in page.data:
                 yield resource
 
-    async def create(self, resource_type: str, attributes: Mapping[str, Any]) -> Resource:
-        """POST a new resource; never re-sent automatically (see ``OptiplyClient.create``)."""
+    async def create(
+        self,
+        resource_type: str,
+        attributes: Mapping[str, Any],
+        *,
+        idempotency_key: KeyOption = True,
+    ) -> Resource:
+        """POST a new resource, with an ``Idempotency-Key`` (see ``OptiplyClient.create``)."""
+        key = _key(idempotency_key)
         body = documents.body(resource_type, attributes)
-        response = await self._sender.send("POST", _path(resource_type, "POST"), content=body)
-        return documents.resource(response)
+        path = _path(resource_type, "POST")
+        return documents.resource(await self._sender.send("POST", path, content=body, key=key))
 
     async def update(
-        self, resource_type: str, resource_id: int | str, attributes: Mapping[str, Any]
+        self,
+        resource_type: str,
+        resource_id: int | str,
+        attributes: Mapping[str, Any],
+        *,
+        idempotency_key: KeyOption = False,
     ) -> Resource:
-        """PATCH the given attributes of a resource."""
+        """PATCH the given attributes of a resource (see ``OptiplyClient.update``)."""
         path = _path(resource_type, "PATCH", resource_id)
         body = documents.body(resource_type, attributes, documents.resource_id(resource_id))
-        return documents.resource(await self._sender.send("PATCH", path, content=body))
+        key = _key(idempotency_key)
+        return documents.resource(await self._sender.send("PATCH", path, content=body, key=key))
 
-    async def delete(self, resource_type: str, resource_id: int | str) -> None:
+    async def delete(
+        self, resource_type: str, resource_id: int | str, *, idempotency_key: KeyOption = False
+    ) -> None:
         """DELETE a resource (see ``OptiplyClient.delete``)."""
-        await self._sender.send("DELETE", _path(resource_type, "DELETE", resource_id))
+        path = _path(resource_type, "DELETE", resource_id)
+        await self._sender.send("DELETE", path, key=_key(idempotency_key))
+
+    async def find_by_remote_id(
+        self,
+        resource_type: str,
+        remote_id: str | Sequence[str],
+        *,
+        coupling_id: int | str | None = None,
+    ) -> builtins.list[Resource]:
+        """The rows with this remote id (see ``OptiplyClient.find_by_remote_id``)."""
+        params = self._settings.remote_id_params(
+            resource_type, remote_id, coupling_id, await self.extensions()
+        )
+        first = documents.page(await self._sender.send("GET", f"/{resource_type}", params))
+        return [row async for page in paging.afollow(first, self._next_page) for row in page.data]
+
+    async def operations(
+        self, ops: Operations, *, idempotency_key: KeyOption = True
+    ) -> builtins.list[Resource | None]:
+        """Send operations as one atomic request (see ``OptiplyClient.operations``)."""
+        body = operations.body(ops)
+        answer = await self._sender.send(
+            "POST",
+            operations.PATH,
+            content=body,
+            key=_key(idempotency_key),
+            media=ATOMIC_MEDIA_TYPE,
+        )
+        return operations.results(answer, ops)
+
+    async def extensions(self) -> frozenset[str]:
+        """The extension URIs the server offers (see ``OptiplyClient.extensions``)."""
+        if self._detecting is None:
+            self._detecting = asyncio.Lock()
+        async with self._detecting:
+            if self._extensions is None:
+                try:
+                    found = _offered(await self._sender.send("GET", ""))
+                except OptiplyError as error:
+                    found = _offered(error)
+                if found is None:
+                    return frozenset()
+                self._extensions = found
+            return self._extensions
+
+    async def _honours_keys(self) -> bool:
+        return IDEMPOTENCY.uri in await self.extensions()
 
     async def _next_page(self, url: str) -> ResourcePage:
         return documents.page(await self._sender.send("GET", self._settings.endpoint.next_url(url)))
+
+
+def _key(option: KeyOption) -> str | None:
+    return idempotency_key(option)

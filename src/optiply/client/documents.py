@@ -92,9 +92,14 @@ Answer = httpx.Response | Reply
 
 
 def body(
-    resource_type: str, attributes: Mapping[str, Any], resource_id: int | None = None
+    resource_type: str,
+    attributes: Mapping[str, Any],
+    resource_id: int | None = None,
+    *,
+    pointer_prefix: str = "",
 ) -> bytes:
-    """The request document for a create (no id) or an update.
+    """The request document for a create (no id) or an update (``pointer_prefix``: where the
+    document sits in a larger one, for the pointer of a value JSON cannot carry).
 
     >>> body("products", {"name": "Mug", "price": Decimal("4.50")}, 7)
     b'{"data":{"type":"products","id":"7","attributes":{"name":"Mug","price":"4.50"}}}'
@@ -107,35 +112,37 @@ def body(
         data["id"] = str(resource_id)
     data["attributes"] = dict(attributes)
     try:
-        return _dumps({"data": data})
+        return dumps({"data": data})
     except (TypeError, ValueError):
         pass
     for name, value in attributes.items():
         try:
-            _dumps(value)
+            dumps(value)
         except (TypeError, ValueError) as error:
             raise ValidationError(
-                f"{name}: {error}", code="INVALID_VALUE", pointer=f"/data/attributes/{name}"
+                f"{name}: {error}",
+                code="INVALID_VALUE",
+                pointer=f"{pointer_prefix}/data/attributes/{name}",
             ) from None
     raise ValidationError("the attributes cannot be written as JSON", code="INVALID_VALUE")
 
 
 def resource(answer: Answer) -> Resource:
     """The resource of a single-resource document."""
-    document = _document(answer)
+    parsed = document(answer)
     try:
-        return _resource(document["data"], document.get("meta"))
+        return resource_object(parsed["data"], parsed.get("meta"))
     except (KeyError, TypeError, ValueError):
         raise bad_answer(answer) from None
 
 
 def page(answer: Answer) -> ResourcePage:
     """The resources, links and meta of a collection document."""
-    document = _document(answer)
+    parsed = document(answer)
     try:
-        data = tuple(_resource(item, None) for item in document["data"])
-        links = document.get("links") or {}
-        meta = document.get("meta") or {}
+        data = tuple(resource_object(item, None) for item in parsed["data"])
+        links = parsed.get("links") or {}
+        meta = parsed.get("meta") or {}
         if not isinstance(links, dict) or not isinstance(meta, dict):
             raise TypeError
     except (KeyError, TypeError, ValueError):
@@ -186,17 +193,18 @@ def account_id(value: int | str | None) -> int | None:
         raise ConfigurationError(f"account_id must be a positive integer, got {value!r}") from None
 
 
-def _document(answer: Answer) -> dict[str, Any]:
+def document(answer: Answer) -> dict[str, Any]:
+    """The JSON object of an answer (else ``bad_answer``)."""
     try:
-        document = orjson.loads(answer.content)
-        if isinstance(document, dict):
-            return document
+        parsed = orjson.loads(answer.content)
+        if isinstance(parsed, dict):
+            return parsed
     except orjson.JSONDecodeError:
         pass
     raise bad_answer(answer)
 
 
-def _resource(data: Any, meta: Any) -> Resource:
+def resource_object(data: Any, meta: Any) -> Resource:
     """A ``Resource`` from a resource object (and a document's top-level meta)."""
     if not isinstance(data, dict):
         raise TypeError("not a resource object")
@@ -220,7 +228,7 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"a {type(value).__name__} cannot be written as JSON")
 
 
-def _dumps(value: Any) -> bytes:
+def dumps(value: Any) -> bytes:
     """Compact JSON; NaN and infinities are refused (the API would answer 500 or worse;
     orjson alone would write them as null)."""
     if _non_finite(value):

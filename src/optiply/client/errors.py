@@ -14,7 +14,8 @@
 - ``RecordError``: 400, 404, 409, 413, 415 and other 4xx. Fail this record, go on with others.
 
   - ``NotFoundError``: 404 or 410 (for a DELETE, usually success).
-  - ``ConflictError``: 409, a unique pair exists (adopt the existing row).
+  - ``ConflictError``: 409, a unique pair exists (adopt the existing row). A 409
+    ``IDEMPOTENCY_KEY_IN_USE`` is a ``RetriableError`` instead: wait, the replay will come.
   - ``ValidationError``: 400 or 422, or a value that cannot be sent (NaN, a bad id).
 
 Every error carries ``status``, ``code``, ``detail``, ``pointer``, ``parameter``, ``method`` and
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import email.utils
 import math
+import re
 import time
 from dataclasses import dataclass
 from typing import Any, Self
@@ -39,6 +41,9 @@ _SECRET_PARAMETERS = frozenset(
     {"password", "client_secret", "access_token", "refresh_token", "token", "code"}
 )
 _RETRIABLE_STATUSES = frozenset({408, 429, 502, 503, 504})
+_OPERATION = re.compile(r"^/atomic:operations/([0-9]+)(?:/|$)")
+KEY_IN_USE = "IDEMPOTENCY_KEY_IN_USE"  # 409: a request with the key is in flight; retry later
+KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"  # 422: the key came with another request (a caller bug)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +56,16 @@ class ErrorDetail:
     detail: str = ""
     pointer: str | None = None
     parameter: str | None = None
+
+    @property
+    def operation(self) -> int | None:
+        """The index of the atomic operation the pointer names (``/atomic:operations/3/...``).
+
+        >>> ErrorDetail(pointer="/atomic:operations/3/data/attributes/price").operation
+        3
+        """
+        match = _OPERATION.match(self.pointer or "")
+        return int(match.group(1)) if match else None
 
 
 class OptiplyError(Exception):
@@ -65,6 +80,7 @@ class OptiplyError(Exception):
         method: The HTTP method of the failed request.
         url: The URL of the failed request, with secret-looking query values redacted.
         problems: Every problem the response listed, the first one first.
+        operation: The index of the atomic operation the first problem names, if any.
     """
 
     def __init__(
@@ -87,6 +103,7 @@ class OptiplyError(Exception):
         self.method = method
         self.url = url
         self.problems = problems or (ErrorDetail(status, code, None, detail, pointer, parameter),)
+        self.operation = self.problems[0].operation
         super().__init__(self._message())
 
     def _message(self) -> str:
@@ -213,9 +230,15 @@ def from_response(response: httpx.Response, *, idempotent: bool | None = None) -
     if idempotent is None:
         idempotent = response.request.method != "POST"
     cls = error_class(response.status_code, idempotent=idempotent)
+    if cls is ConflictError and KEY_IN_USE in _codes(response):
+        cls = RetriableError  # the first request with the key still runs: its replay will come
     if issubclass(cls, RetriableError):
         return cls.parse(response, retry_after=retry_after(response))
     return cls.parse(response)
+
+
+def _codes(response: httpx.Response) -> set[str | None]:
+    return {problem.code for problem in parse_problems(response)}
 
 
 def parse_problems(response: httpx.Response) -> tuple[ErrorDetail, ...]:

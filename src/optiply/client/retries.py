@@ -1,10 +1,15 @@
 """When a request is sent again: what a failure means, and how long to wait before the retry.
 
 Transient failures (429 honouring ``Retry-After``, 408, 502, 503, 504, timeouts and
-connection errors) are retried with exponential backoff and full jitter, but only for GET,
-PATCH and DELETE. A POST is never re-sent: when its outcome is unknown (a timeout or reset after
-sending, any 5xx) it raises ``AmbiguousWriteError`` so the caller can read back before creating
-again. The send loops of ``optiply.client.send`` ask ``Retries.delay`` after every failure.
+connection errors) are retried with exponential backoff and full jitter, for GET, PATCH and
+DELETE. A POST is re-sent only when it is *replayable*: it carries an ``Idempotency-Key`` and
+the server honours keys (it advertises the idempotency extension; docs/extensions.md). Then a
+retry with the same key and bytes is answered by the server's replay of the first outcome, so
+an unknown outcome (a timeout or reset after sending, any 5xx: ``AmbiguousWriteError``) is
+retried like any transient failure, and so is a 409 ``IDEMPOTENCY_KEY_IN_USE``. Otherwise (the
+hosted API, ``--no-extensions``) a POST is never re-sent: ``AmbiguousWriteError`` goes to the
+caller, who reads back before creating again. The send loops of ``optiply.client.send`` ask
+``Retries.delay`` after every failure.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import httpx
 
 from optiply.client.errors import (
     AmbiguousWriteError,
+    AuthenticationError,
     ConfigurationError,
     FatalError,
     OptiplyError,
@@ -83,16 +89,33 @@ class Retries:
         if self.max_retries < 0:
             raise ConfigurationError("max_retries must not be negative")
 
-    def delay(self, error: OptiplyError, attempt: int, method: str, path: str) -> float | None:
-        """Seconds to wait before sending the request again, or None to raise ``error``."""
-        if (
+    def delay(
+        self,
+        error: OptiplyError,
+        attempt: int,
+        method: str,
+        path: str,
+        *,
+        replayable: bool = False,
+    ) -> float | None:
+        """Seconds to wait before sending the request again, or None to raise ``error``.
+
+        ``replayable``: the request carries an ``Idempotency-Key`` the server honours, so
+        sending it again cannot write twice (a POST, or a write whose outcome is unknown).
+        """
+        if attempt >= self.max_retries:
+            return None
+        if replayable:
+            if not (isinstance(error, RetriableError) or unknown_outcome(error, method)):
+                return None
+        elif (
             not isinstance(error, RetriableError)
             or isinstance(error, AmbiguousWriteError)
             or method == "POST"
-            or attempt >= self.max_retries
         ):
             return None
-        delay = self.backoff.delay(attempt, error.retry_after)
+        retry_after = error.retry_after if isinstance(error, RetriableError) else None
+        delay = self.backoff.delay(attempt, retry_after)
         if delay is not None:
             logger.info(
                 "retrying %s %s in %.2f s after %s (retry %d of %d)",
@@ -104,6 +127,25 @@ class Retries:
                 self.max_retries,
             )
         return delay
+
+
+def unknown_outcome(error: OptiplyError, method: str) -> bool:
+    """Whether a write may have been applied although it failed: ``AmbiguousWriteError``, or a
+    500 (any 5xx not retried anyway) answered to a PATCH or DELETE.
+
+    >>> unknown_outcome(FatalError("boom", status=500), "PATCH")
+    True
+    >>> unknown_outcome(FatalError("forbidden", status=403), "PATCH")
+    False
+    """
+    if isinstance(error, AmbiguousWriteError):
+        return True
+    return (
+        method in ("PATCH", "DELETE")
+        and isinstance(error, FatalError)
+        and not isinstance(error, AuthenticationError)
+        and (error.status or 0) >= 500
+    )
 
 
 def transport_error(

@@ -16,6 +16,13 @@ renew once and resend), and each send is one wire step:
 Token requests go through ``httpx.Client.send`` either way (pool, transport, timeouts).
 ``AsyncSender`` is the async twin on ``httpx.AsyncClient``, whose auth flow follows the same
 rule. Between attempts both consult ``Retries``.
+
+A write may carry an ``Idempotency-Key`` (``key``): it is sent on every attempt of the call
+with the same bytes, and such a write is *replayable* once the client knows the server honours
+keys (``honours_keys``, asked only when a retry would need it): then a POST whose outcome is
+unknown is sent again and the server answers with its replay (``optiply.client.retries``).
+``media`` replaces the JSON:API media type of ``Content-Type`` and ``Accept`` (atomic
+operations).
 """
 
 from __future__ import annotations
@@ -23,19 +30,46 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 import httpx
 
 from optiply.client.auth import BearerAuth, OptiplyAuth, Renew, Token, bearer
 from optiply.client.documents import Answer, Reply
-from optiply.client.errors import OptiplyError, from_response, safe_url
-from optiply.client.retries import Retries, transport_error
+from optiply.client.errors import (
+    KEY_IN_USE,
+    OptiplyError,
+    RetriableError,
+    from_response,
+    safe_url,
+)
+from optiply.client.extensions import IDEMPOTENCY_KEY
+from optiply.client.retries import Retries, transport_error, unknown_outcome
 from optiply.client.transport import Http11Transport, header_lines, origin, request_line
 
 logger = logging.getLogger("optiply.client")
 
 _URL_CACHE_SIZE = 64
 Params = list[tuple[str, str]] | None
+
+
+def _headers(key: str | None, media: str | None) -> dict[str, str]:
+    """The headers a request adds to the client's own."""
+    extra = {} if media is None else {"Content-Type": media, "Accept": media}
+    if key is not None:
+        extra[IDEMPOTENCY_KEY] = key
+    return extra
+
+
+def _worth_asking(error: OptiplyError, method: str, url: httpx.URL, key: str | None) -> bool:
+    """Whether a replay could mend ``error``: a keyed write that failed transiently or with
+    an unknown outcome (then the client asks whether the server honours keys); not a failure
+    of a token request on the way."""
+    return (
+        key is not None
+        and (isinstance(error, RetriableError) or unknown_outcome(error, method))
+        and error.url == safe_url(url)
+    )
 
 
 class Endpoint:
@@ -106,8 +140,9 @@ class Sender:
         self.http = http
         self.wire = wire if isinstance(wire, Http11Transport) else None
         self._timeouts = http.timeout.as_dict()
-        self._fixed_heads: dict[tuple[str, str, int | None], bytes] = {}
+        self._fixed_heads: dict[tuple[str, str, int | None, str | None], bytes] = {}
         self._auth_line: tuple[Token | None, bytes] = (None, b"")
+        self.honours_keys: Callable[[], bool] = lambda: False  # set by the client
 
     def send(
         self,
@@ -115,21 +150,30 @@ class Sender:
         path: str | httpx.URL,
         params: Params = None,
         content: bytes | None = None,
+        *,
+        key: str | None = None,
+        media: str | None = None,
     ) -> Answer:
         """Send until a 2xx answers or ``Retries`` gives up; raises the last ``OptiplyError``."""
         url = self.endpoint.url(path, params)
+        extra = _headers(key, media)
         attempt = 0
         while True:
             try:
-                return self._attempt(method, url, content)
+                return self._attempt(method, url, content, extra)
             except OptiplyError as error:
-                delay = self.retries.delay(error, attempt, method, url.path)
+                replayable = _worth_asking(error, method, url, key) and (
+                    error.code == KEY_IN_USE or self.honours_keys()
+                )
+                delay = self.retries.delay(error, attempt, method, url.path, replayable=replayable)
                 if delay is None:
                     raise
             time.sleep(delay)
             attempt += 1
 
-    def _attempt(self, method: str, url: httpx.URL, content: bytes | None) -> Answer:
+    def _attempt(
+        self, method: str, url: httpx.URL, content: bytes | None, extra: dict[str, str]
+    ) -> Answer:
         """One attempt, as the auth's rule directs: a 2xx answer, or its ``OptiplyError``."""
         started = time.perf_counter()
         rule = self.auth.attempts()
@@ -139,7 +183,7 @@ class Sender:
                 step = rule.send(self._renew(step, method, url, content))
                 continue
             try:
-                answer = self._exchange(method, url, content, step)
+                answer = self._exchange(method, url, content, step, extra)
             except httpx.RequestError as error:
                 _log(method, url, type(error).__name__, started)
                 raise transport_error(error, method, safe_url(url), api_request=True) from None
@@ -153,13 +197,20 @@ class Sender:
         assert isinstance(answer, httpx.Response)  # a Reply is a success
         raise from_response(answer)
 
-    def _exchange(self, method: str, url: httpx.URL, content: bytes | None, token: Token) -> Answer:
-        """One request on the wire, with ``token``."""
+    def _exchange(
+        self,
+        method: str,
+        url: httpx.URL,
+        content: bytes | None,
+        token: Token,
+        extra: dict[str, str],
+    ) -> Answer:
+        """One request on the wire, with ``token`` and the ``extra`` headers."""
         if self.wire is None:
-            request = self._request(method, url, content)
+            request = self._request(method, url, content, extra)
             request.headers["Authorization"] = bearer(token)
             return self.http.send(request, auth=None)
-        head = self._head(method, url, token, content)
+        head = self._head(method, url, token, content, extra)
         answer = self.wire.exchange(origin(url), head, content or b"", self._timeouts)
         encoded = any(name.lower() == b"content-encoding" for name, _ in answer.headers)
         if 200 <= answer.status < 300 and not encoded:
@@ -168,7 +219,7 @@ class Sender:
             answer.status,
             headers=answer.headers,
             stream=httpx.ByteStream(answer.body),
-            request=self._request(method, url, content),
+            request=self._request(method, url, content, extra),
             extensions={"http_version": answer.version},
         )
         response.read()  # decodes the content
@@ -189,25 +240,47 @@ class Sender:
         except StopIteration as done:
             token: Token = done.value
             return token
+        finally:
+            flow.close()  # a failure above leaves it suspended: release the auth's lock now
 
-    def _request(self, method: str, url: httpx.URL, content: bytes | None) -> httpx.Request:
+    def _request(
+        self,
+        method: str,
+        url: httpx.URL,
+        content: bytes | None,
+        extra: dict[str, str] | None = None,
+    ) -> httpx.Request:
         """The ``httpx.Request`` httpx would build for this request (without auth)."""
+        headers = self.http.headers
+        if extra:
+            headers = headers.copy()
+            headers.update(extra)
         return httpx.Request(
-            method,
-            url,
-            headers=self.http.headers,
-            content=content,
-            extensions={"timeout": self._timeouts},
+            method, url, headers=headers, content=content, extensions={"timeout": self._timeouts}
         )
 
-    def _head(self, method: str, url: httpx.URL, token: Token, content: bytes | None) -> bytes:
+    def _head(
+        self,
+        method: str,
+        url: httpx.URL,
+        token: Token,
+        content: bytes | None,
+        extra: dict[str, str],
+    ) -> bytes:
         """The serialized head of a request: what httpx would send for it."""
-        key = (url.scheme, url.host, url.port)
+        media = extra.get("Content-Type")
+        key = (url.scheme, url.host, url.port, media)
         fixed = self._fixed_heads.get(key)
         if fixed is None:  # the client's default headers, with Host: the same every request
-            request = httpx.Request("GET", url, headers=self.http.headers)
+            headers = self.http.headers.copy()
+            if media is not None:
+                headers.update({"Content-Type": media, "Accept": media})
+            request = httpx.Request("GET", url, headers=headers)
             fixed = self._fixed_heads[key] = header_lines(request.headers.raw)
         length = b"" if content is None else b"Content-Length: %d\r\n" % len(content)
+        idempotency = extra.get(IDEMPOTENCY_KEY)
+        if idempotency is not None:
+            length += header_lines([(IDEMPOTENCY_KEY.encode(), idempotency.encode("ascii"))])
         return b"%s%s%s%s\r\n" % (
             request_line(method, url.raw_path),
             fixed,
@@ -234,6 +307,7 @@ class AsyncSender:
         self.retries = retries
         self.http = http
         self._slots = asyncio.Semaphore(max_concurrency)
+        self.honours_keys: Callable[[], Awaitable[bool]] = _never  # set by the client
 
     async def send(
         self,
@@ -241,23 +315,33 @@ class AsyncSender:
         path: str | httpx.URL,
         params: Params = None,
         content: bytes | None = None,
+        *,
+        key: str | None = None,
+        media: str | None = None,
     ) -> Answer:
         """Send until a 2xx answers or ``Retries`` gives up; raises the last ``OptiplyError``."""
         url = self.endpoint.url(path, params)
+        extra = _headers(key, media)
         attempt = 0
         while True:
             async with self._slots:
                 try:
-                    return await self._attempt(method, url, content)
+                    return await self._attempt(method, url, content, extra)
                 except OptiplyError as error:
-                    delay = self.retries.delay(error, attempt, method, url.path)
-                    if delay is None:
-                        raise
+                    failure = error
+            replayable = _worth_asking(failure, method, url, key) and (
+                failure.code == KEY_IN_USE or await self.honours_keys()
+            )
+            delay = self.retries.delay(failure, attempt, method, url.path, replayable=replayable)
+            if delay is None:
+                raise failure
             await asyncio.sleep(delay)
             attempt += 1
 
-    async def _attempt(self, method: str, url: httpx.URL, content: bytes | None) -> Answer:
-        request = self.http.build_request(method, url, content=content)
+    async def _attempt(
+        self, method: str, url: httpx.URL, content: bytes | None, extra: dict[str, str]
+    ) -> Answer:
+        request = self.http.build_request(method, url, content=content, headers=extra or None)
         started = time.perf_counter()
         try:
             response = await self.http.send(request)
@@ -271,6 +355,10 @@ class AsyncSender:
         if response.is_success:
             return response
         raise from_response(response)
+
+
+async def _never() -> bool:
+    return False
 
 
 def _failed_request(error: httpx.RequestError) -> httpx.Request | None:
