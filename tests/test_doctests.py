@@ -9,12 +9,13 @@ import pkgutil
 import pytest
 
 import optiply
+import tap_optiply
 import target_optiply
 
 
 def modules() -> list[str]:
     names = []
-    for package in (optiply, target_optiply):
+    for package in (optiply, target_optiply, tap_optiply):
         for info in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
             if ".migrations." not in info.name and not info.name.endswith(".__main__"):
                 names.append(info.name)

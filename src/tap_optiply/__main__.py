@@ -1,0 +1,5 @@
+"""``python -m tap_optiply``."""
+
+from tap_optiply.tap import TapOptiply
+
+TapOptiply.cli()
