@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from optiply.jsonapi.errors import ErrorCode, Problem
@@ -154,8 +155,8 @@ def update(
         if attribute.stored:
             changes[attribute.column] = value
     if "remoteId" in values:
-        changes["remote_id_map"] = _remote_id_map(
-            current.get("remote_id_map"), context, values["remoteId"]
+        changes["remote_id_map"] = remote_id_map(
+            current.get("remote_id_map"), context.coupling_id, values["remoteId"]
         )
     changes.update(_references(connection, spec, values, current.get("account_id", row_id)))
     rules.before_update(spec, current, changes)
@@ -228,26 +229,55 @@ def _owning_account(
 
 
 def _new_row(spec: ResourceSpec, context: Context, values: Mapping[str, Any]) -> dict[str, Any]:
+    return new_row(spec, values, now=context.now, coupling_id=context.coupling_id)
+
+
+def new_row(
+    spec: ResourceSpec,
+    values: Mapping[str, Any],
+    *,
+    now: datetime,
+    coupling_id: str | None,
+    row_uuid: str | None = None,
+    from_public_api: bool = True,
+) -> dict[str, Any]:
+    """The stored columns a POST makes of validated ``values``: defaults, a uuid (``row_uuid``
+    or a random one), ``createdAt``/``updatedAt`` = ``now`` and the provenance columns
+    (``remoteIdMap`` from ``remoteId`` under ``coupling_id``, ``createdFromPublicApi``).
+
+    The owning account, the references' uuids and the rules are the caller's.
+    """
     row: dict[str, Any] = {}
-    for attribute in spec.stored:
-        if attribute.kind is Kind.ID or attribute.access is Access.HIDDEN:
-            continue
-        if attribute.name in values:
-            row[attribute.column] = values[attribute.name]
-        elif attribute.default is not None:
-            row[attribute.column] = attribute.default
-    row["uuid"] = str(uuid.uuid4())
-    row["created_at"] = row["updated_at"] = context.now
+    for name, column, default in _inputs(spec):
+        if name in values:
+            row[column] = values[name]
+        elif default is not None:
+            row[column] = default
+    row["uuid"] = row_uuid or str(uuid.uuid4())
+    row["created_at"] = row["updated_at"] = now
     if spec.attribute("createdFromPublicApi"):
-        row["created_from_public_api"] = True
+        row["created_from_public_api"] = from_public_api
     if spec.attribute("remoteIdMap"):
-        row["remote_id_map"] = _remote_id_map(None, context, values.get("remoteId"))
+        row["remote_id_map"] = remote_id_map(None, coupling_id, values.get("remoteId"))
     return row
 
 
-def _remote_id_map(current: Any, context: Context, remote_id: Any) -> dict[str, str]:
+@cache
+def _inputs(spec: ResourceSpec) -> tuple[tuple[str, str, Any], ...]:
+    """(name, column, default) of the stored attributes a POST may carry (demo shops make
+    millions of rows with ``new_row``)."""
+    return tuple(
+        (attribute.name, attribute.column, attribute.default)
+        for attribute in spec.stored
+        if attribute.kind is not Kind.ID and attribute.access is not Access.HIDDEN
+    )
+
+
+def remote_id_map(current: Any, coupling_id: str | None, remote_id: Any) -> dict[str, str]:
+    """``current`` with ``remote_id`` under the coupling's key (``publicApi`` without one);
+    a null ``remote_id`` removes the key (Q13)."""
     mapping = dict(current or {})
-    key = context.coupling_id or PUBLIC_API_KEY
+    key = coupling_id or PUBLIC_API_KEY
     if remote_id is None:
         mapping.pop(key, None)
     else:

@@ -20,7 +20,9 @@ from optiply.server.storage import repository
 from optiply.server.storage.repository import Connection
 
 
-def _plus_days(placed: datetime | None, days: int | None) -> datetime | None:
+def plus_days(placed: datetime | None, days: int | None) -> datetime | None:
+    """``placed`` plus a lead time of ``days``: the rule of every computed date here (None
+    when either is None, or past the last representable instant)."""
     if placed is None or days is None:
         return None
     try:
@@ -34,7 +36,7 @@ def for_order(connection: Connection, row: Mapping[str, Any]) -> datetime | None
     supplier = repository.find(
         connection, get_spec("suppliers"), row["supplier_id"], (row["account_id"],)
     )
-    return _plus_days(row["placed"], supplier["delivery_time"] if supplier else None)
+    return plus_days(row["placed"], supplier["delivery_time"] if supplier else None)
 
 
 def for_direct_line(
@@ -47,6 +49,6 @@ def for_direct_line(
         {"supplier_id": order["supplier_id"], "product_id": product_id},
     )
     if supplier_product is not None and supplier_product["delivery_time"] is not None:
-        return _plus_days(order["placed"], supplier_product["delivery_time"])
+        return plus_days(order["placed"], supplier_product["delivery_time"])
     expected: datetime | None = order["expected_delivery_date"]
     return expected
