@@ -10,6 +10,7 @@ from __future__ import annotations
 import typer
 
 from optiply.cli.admin import accounts_app, clients_app, db_app, tokens_app, users_app
+from optiply.cli.data import accounts_reset, demo_shift_dates, snapshot_app
 from optiply.cli.demo import demo_app
 from optiply.cli.requests import requests
 from optiply.cli.sandbox import accounts_update, faults_app
@@ -25,11 +26,14 @@ app = typer.Typer(
 app.command("serve")(serve)
 app.add_typer(db_app, name="db")
 accounts_app.command("update")(accounts_update)
+accounts_app.command("reset")(accounts_reset)
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(users_app, name="users")
 app.add_typer(clients_app, name="clients")
 app.add_typer(tokens_app, name="tokens")
+demo_app.command("shift-dates")(demo_shift_dates)
 app.add_typer(demo_app, name="demo")
+app.add_typer(snapshot_app, name="snapshot")
 app.command("requests")(requests)
 app.add_typer(faults_app, name="faults")
 

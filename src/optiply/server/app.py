@@ -19,11 +19,13 @@ from optiply.server.auth.principal import TOKEN_PATH
 from optiply.server.http import access_log
 from optiply.server.http.docs import docs_routes
 from optiply.server.http.errors import HANDLERS
+from optiply.server.http.extensions import offered, v1_route
 from optiply.server.http.headers import API_HEADERS, PUBLIC_HEADERS, secured
 from optiply.server.http.index import index_route
 from optiply.server.http.openapi import openapi_document
 from optiply.server.http.routes import api_routes
 from optiply.server.http.sandbox import sandbox_routes
+from optiply.server.http.sandbox_data import data_routes
 from optiply.server.http.sandbox_page import page_routes
 from optiply.server.http.urls import configured_base
 from optiply.server.sandbox.controls import Controls
@@ -76,7 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.journal = writer
     controls = app.state.controls = Controls(engine)
-    document = orjson.dumps(openapi_document(version=__version__))
+    extensions = offered(settings)
+    document = orjson.dumps(openapi_document(version=__version__, extensions=bool(extensions)))
 
     async def openapi(_request: Request) -> Response:
         return secured(Response(document, media_type="application/json"), PUBLIC_HEADERS)
@@ -98,8 +101,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         *docs_routes(openapi_path="/openapi.json", title="Optiply API v1 docs"),
         Route("/health", health, methods=["GET"]),
         Route(TOKEN_PATH, token_endpoint, methods=["POST"]),
+        *v1_route(extensions, configured_base(settings.public_url)),
         *api_routes(engine, settings, controls),
         *sandbox_routes(engine, controls),
+        *data_routes(engine),
         *page_routes(),
     ]
     app.router.routes.extend(routes)

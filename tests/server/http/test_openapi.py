@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 
+from optiply.jsonapi.extensions import OPERATIONS_PATH
 from optiply.query import QueryError, parse
 from optiply.query.operators import Operator
 from optiply.resources import REGISTRY, Access, Attribute, Kind, ResourceSpec, get
@@ -100,10 +101,11 @@ def operations() -> list[tuple[str, str, dict[str, Any]]]:
 
 
 def v1_operations() -> list[Any]:
+    """The operations of the resource paths (atomic operations: test_openapi_extensions.py)."""
     return [
         pytest.param(path, method, operation, id=f"{method} {path}")
         for path, method, operation in operations()
-        if path.startswith("/v1/")
+        if path.startswith("/v1/") and path != OPERATIONS_PATH
     ]
 
 
@@ -586,19 +588,27 @@ SANDBOX_OPERATIONS = {
     ("/sandbox/settings", "patch"),
     ("/sandbox/timeline", "get"),
     ("/sandbox/rows", "get"),
+    ("/sandbox/reset", "post"),
+    ("/sandbox/snapshot", "get"),
+    ("/sandbox/snapshot", "put"),
+    ("/sandbox/shift-dates", "post"),
 }
+DATA_PATHS = ("/sandbox/reset", "/sandbox/snapshot", "/sandbox/shift-dates")  # test_data_http.py
 JOURNAL_PATHS = (
     "/sandbox/requests",
     "/sandbox/requests/count",
     "/sandbox/requests/{id}",
     "/sandbox/stats",
 )
-CONTROL_OPERATIONS = sorted(op for op in SANDBOX_OPERATIONS if op[0] not in JOURNAL_PATHS)
+CONTROL_OPERATIONS = sorted(
+    op for op in SANDBOX_OPERATIONS if op[0] not in JOURNAL_PATHS + DATA_PATHS
+)
 
 
 def test_paths_are_exactly_the_registry_plus_token_health_and_sandbox() -> None:
     expected = {op for spec in REGISTRY for op in expected_operations(spec)}
-    expected |= {("/api/auth/oauth/token", "post"), ("/health", "get")}
+    expected |= {("/api/auth/oauth/token", "post"), ("/health", "get"), ("/v1", "get")}
+    expected |= {(OPERATIONS_PATH, "post")}
     expected |= SANDBOX_OPERATIONS
     assert {(path, method) for path, method, _ in operations()} == expected
 
@@ -751,7 +761,11 @@ def test_error_responses(path: str, method: str, operation: dict[str, Any]) -> N
     writes = method in ("post", "patch")
     assert ("415" in responses) is writes
     assert ("413" in responses) is writes
-    assert ("409" in responses) is (writes and bool(spec.unique))
+    # Every write may meet an Idempotency-Key in use (409) or reused (422): an extension.
+    assert ("409" in responses) is (method != "get")
+    assert ("422" in responses) is (method != "get")
+    if writes and spec.unique:
+        assert responses["409"]["$ref"].endswith("/ConflictOrIdempotencyKeyInUse")
     if "{id}" in path:
         assert "404" in responses
     for code, response in responses.items():
@@ -838,7 +852,8 @@ def test_list_parameters(spec: ResourceSpec) -> None:
         assert name in filters["description"]
     for name in (a.name for a in spec.attributes if a.sortable):
         assert name in by_name["sort"]["description"]
-    assert set(resolve(filters["schema"])["properties"]) == {*filterable, spec.type}
+    remote_id = ["remoteId"] if spec.has_remote_ids else []  # an extension
+    assert set(resolve(filters["schema"])["properties"]) == {*filterable, spec.type, *remote_id}
 
 
 def test_filter_schema_accepts_the_grammar() -> None:
@@ -848,7 +863,11 @@ def test_filter_schema_accepts_the_grammar() -> None:
     assert check.is_valid({"products": {"price": {"LT": "9.99"}}, "skuCode": {"LIKE": "mug"}})
     assert check.is_valid({"minimumStock": "null", "eanCode": {"NEQ": "NULL"}})
     assert not check.is_valid({"nope": "1"})
-    assert not check.is_valid({"remoteId": "1"})
+    assert check.is_valid({"remoteId": "1,2"})  # an extension: EQ only, never split
+    assert check.is_valid({"products": {"remoteId": {"EQ": "A"}}, "remoteId": "B"})
+    assert not check.is_valid({"remoteId": {"NEQ": "1"}})
+    assert not check.is_valid({"remoteId": "NULL"})
+    assert not check.is_valid({"remoteId": "x" * 256})
     assert not check.is_valid({"status": "sold"})  # enum values
     assert not check.is_valid({"price": {"LIKE": "null"}})  # null only with EQ and NEQ
     assert not check.is_valid({"unlimitedStock": {"GT": "true"}})  # no order on booleans

@@ -13,7 +13,8 @@ layer serves the dictionary that ``openapi_document`` returns.
 
 Its modules, from the bottom up: ``common`` (small helpers), ``patterns`` (regular expressions
 of values), ``attributes``, ``filters``, ``schemas``, ``parameters``, ``responses``, ``auth``,
-``paths``, ``sandbox_faults``, ``sandbox_controls``, ``sandbox`` and ``document``.
+``paths``, ``sandbox_faults``, ``sandbox_controls``, ``sandbox``, ``extensions`` (this server's
+extensions, laid over the finished v1 document) and ``document``.
 """
 
 from optiply.server.http.openapi.document import openapi_document

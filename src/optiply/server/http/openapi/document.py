@@ -12,6 +12,7 @@ from optiply.resources import REGISTRY
 from optiply.server.auth.principal import TOKEN_PATH
 from optiply.server.http.openapi.auth import security_schemes, token_path
 from optiply.server.http.openapi.common import Schema
+from optiply.server.http.openapi.extensions import add_extensions
 from optiply.server.http.openapi.filters import filter_components
 from optiply.server.http.openapi.parameters import shared_parameters
 from optiply.server.http.openapi.paths import health_path, resource_paths
@@ -82,16 +83,18 @@ Without rules and settings none of this happens.
 """
 
 
-def openapi_document(*, version: str) -> dict[str, Any]:
+def openapi_document(*, version: str, extensions: bool = True) -> dict[str, Any]:
     """Build the OpenAPI 3.1 document of the whole API from the registry.
 
     Args:
         version: The API implementation version, written to ``info.version``.
+        extensions: Whether to describe this server's extensions (docs/extensions.md); False
+            gives the v1 document alone (``--no-extensions``).
 
     Returns:
         A JSON-serialisable dictionary; a fresh one on every call.
     """
-    return {
+    document = {
         "openapi": "3.1.0",
         "info": {
             "title": "Optiply Public API v1 (self-hosted)",
@@ -115,6 +118,9 @@ def openapi_document(*, version: str) -> dict[str, Any]:
             "responses": error_responses(),
         },
     }
+    if extensions:
+        add_extensions(document)
+    return document
 
 
 def _embedding_types() -> str:

@@ -1,5 +1,5 @@
 """The sandbox's paths: the request journal's endpoints, and with them the controls'
-(``sandbox_controls``)."""
+(``sandbox_controls``) and the account's data (``sandbox_data``)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from optiply.jsonapi.media import JSON
 from optiply.server.http.openapi.common import INT64, Schema, json_response, object_schema
 from optiply.server.http.openapi.responses import RESPONSE_NAMES
 from optiply.server.http.openapi.sandbox_controls import control_paths
+from optiply.server.http.openapi.sandbox_data import data_paths
 
 _ACCOUNT: Schema = {
     "name": "accountId",
@@ -171,7 +172,7 @@ def sandbox_paths() -> dict[str, Schema]:
             "One journal request, whole (headers and bodies)",
             [request_id, _ACCOUNT],
             json_response("The request.", one),
-            ("400", "401", "404"),
+            ("400", "401", "403", "404"),
         ),
         "/sandbox/requests/count": _sandbox_get(
             "countJournalRequests",
@@ -186,4 +187,5 @@ def sandbox_paths() -> dict[str, Schema]:
             json_response("Counts per resource and status, by resource then status.", stats),
         ),
         **control_paths(),
+        **data_paths(),
     }

@@ -19,6 +19,7 @@ from optiply.server.http.openapi.common import (
 )
 from optiply.server.http.openapi.patterns import RENDERED_DATETIME
 from optiply.server.http.openapi.responses import RESPONSE_NAMES
+from optiply.server.http.openapi.sandbox_data import data_schemas
 from optiply.server.http.openapi.sandbox_faults import RULE_NOTE, fault_rule, rule_request
 
 _MIN_RATE = 0.01  # sandbox.limits: requests per second
@@ -100,6 +101,7 @@ def sandbox_schemas() -> dict[str, Schema]:
         "FaultRule": fault_rule(),
         "SandboxSettingsRequest": _settings_request(),
         "SandboxSettings": _settings(),
+        **data_schemas(),
     }
 
 
