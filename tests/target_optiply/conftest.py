@@ -1,9 +1,11 @@
 """Fixtures of the target tests.
 
-``login`` is overridden here: every target test that takes it runs twice, against a server
-that offers the extensions (atomic batches, ``Idempotency-Key``, ``filter[remoteId]``; the
-target uses them) and against ``optiply serve --no-extensions`` (the hosted API's behaviour:
-one request per record, read-back after an ambiguous POST).
+``login`` is overridden here: a login on the server that offers the extensions (atomic
+batches, ``Idempotency-Key``, ``filter[remoteId]``; the target uses them). The tests of the
+modules in ``TWICE`` run a second time against ``optiply serve --no-extensions`` (the hosted
+API's behaviour: one request per record, read-back after an ambiguous POST): the end-to-end
+runs, the exactly-once rules and the request counts, not every test (each run of the target
+costs a process).
 """
 
 from __future__ import annotations
@@ -17,6 +19,22 @@ from target_support import Run, run_process
 
 from live import LiveServer, Login, make_login
 from optiply.server.settings import Settings
+
+TWICE = frozenset(
+    {
+        "test_end_to_end",
+        "test_sandbox_faults",
+        "test_ambiguous_writes",
+        "test_orders",
+        "test_systemic_stops",
+    }
+)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    module = metafunc.module.__name__.rsplit(".", 1)[-1]
+    if "login" in metafunc.fixturenames and module in TWICE:
+        metafunc.parametrize("login", ["extensions", "v1"], indirect=True)
 
 
 @pytest.fixture
@@ -38,7 +56,7 @@ def plain_servers(database_urls: dict[str, str]) -> Iterator[dict[str, LiveServe
         live.stop()
 
 
-@pytest.fixture(params=["extensions", "v1"])
+@pytest.fixture
 def login(
     request: pytest.FixtureRequest,
     server: LiveServer,
@@ -47,7 +65,7 @@ def login(
 ) -> Login:
     """A fresh login, on the server with extensions or on its ``--no-extensions`` twin (the
     same database)."""
-    if request.param == "extensions":
+    if getattr(request, "param", "extensions") == "extensions":
         return make_login(server)
     url = server.settings.database_url
     backend = next(name for name, value in database_urls.items() if value == url)
