@@ -116,6 +116,12 @@ def engine(storage_engine: Engine) -> Engine:
             insert(SUPPLIERS).values(supplier_row(1, ["Orders@Example.com", "b@x.org"]))
         )
         connection.execute(insert(SUPPLIERS).values(supplier_row(2, None)))
+        if connection.dialect.name == "postgresql":  # later tests of this database create rows
+            for table in (PRODUCTS, SUPPLIERS, ACCOUNTS):
+                connection.exec_driver_sql(
+                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                    f"(SELECT max(id) FROM {table.name}))"
+                )
     return storage_engine
 
 
