@@ -7,8 +7,9 @@
 ...         print(product.id, product.attributes["name"])
 """
 
+from optiply.client.async_client import AsyncOptiplyClient
 from optiply.client.auth import BearerAuth, OptiplyAuth, Token
-from optiply.client.client import AsyncOptiplyClient, OptiplyClient
+from optiply.client.client import OptiplyClient
 from optiply.client.documents import Resource, ResourcePage
 from optiply.client.errors import (
     AmbiguousWriteError,

@@ -1,9 +1,10 @@
-"""``OptiplyClient`` and ``AsyncOptiplyClient``: typed CRUD and paging for the Optiply API v1.
+"""``OptiplyClient``: typed CRUD and paging for the Optiply API v1 (its asynchronous twin,
+``AsyncOptiplyClient``, is in ``optiply.client.async_client``).
 
 Both clients keep connections alive, send ``accountId``/``couplingId`` on every request and
 retry transient failures (``optiply.client.retries``); every request goes through their send
 path (``optiply.client.send``), every body and document through ``optiply.client.documents``.
-Their methods mirror each other; what they share is ``_Settings``.
+Their methods mirror each other; what they share is ``ClientSettings``.
 
 The server's extensions (docs/extensions.md; ``optiply.client.extensions``): every POST carries
 an ``Idempotency-Key`` (a uuid4 per call unless given), PATCH and DELETE one when given;
@@ -14,10 +15,9 @@ before ``find_by_remote_id``, and when a keyed write failed in a way a replay wo
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import threading
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self
 
@@ -38,7 +38,7 @@ from optiply.client.extensions import (
 from optiply.client.operations import ATOMIC_MEDIA_TYPE, Operations
 from optiply.client.retries import Backoff, Retries
 from optiply.client.secrets import Secret
-from optiply.client.send import AsyncSender, Endpoint, Params, Sender
+from optiply.client.send import Endpoint, Params, Sender
 from optiply.client.transport import Http11Transport, proxies_configured
 from optiply.jsonapi.media import MEDIA_TYPE
 from optiply.query import DEFAULT_LIMIT, MAX_LIMIT, ListQuery, build
@@ -48,10 +48,10 @@ DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_RETRIES = 4
 DEFAULT_MAX_CONCURRENCY = 8
 
-_HEADERS = {"Content-Type": MEDIA_TYPE, "Accept": MEDIA_TYPE}
+JSONAPI_HEADERS = {"Content-Type": MEDIA_TYPE, "Accept": MEDIA_TYPE}
 
 
-class _Settings:
+class ClientSettings:
     """The arguments both clients take, checked; paths and list queries; no I/O."""
 
     def __init__(
@@ -118,7 +118,7 @@ class _Settings:
         return remote_id_params(self.endpoint.params, remote_id, coupling)
 
 
-def _offered(answer: Answer | OptiplyError) -> frozenset[str] | None:
+def offered(answer: Answer | OptiplyError) -> frozenset[str] | None:
     """What a ``GET /v1`` answer (or its failure) says is offered; None: unknown for now (a
     transient failure, not to be cached)."""
     if isinstance(answer, RetriableError):
@@ -128,7 +128,7 @@ def _offered(answer: Answer | OptiplyError) -> frozenset[str] | None:
     return advertised_by(answer)
 
 
-def _path(resource_type: str, method: str, id_: int | str | None = None) -> str:
+def resource_path(resource_type: str, method: str, id_: int | str | None = None) -> str:
     paging.resource_spec(resource_type, method)
     if id_ is None:
         return f"/{resource_type}"
@@ -174,12 +174,12 @@ auth=BearerAuth(access_token=Secret('**********')))
         backoff: Backoff | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self._settings = _Settings(
+        self._settings = ClientSettings(
             base_url, auth, access_token, account_id, coupling_id, max_retries, backoff
         )
         if transport is None and not proxies_configured():
             transport = Http11Transport()
-        http = httpx.Client(headers=_HEADERS, timeout=timeout, transport=transport)
+        http = httpx.Client(headers=JSONAPI_HEADERS, timeout=timeout, transport=transport)
         self._http = http
         self._sender = Sender(
             self._settings.endpoint, self._settings.auth, self._settings.retries, http, transport
@@ -212,7 +212,7 @@ auth=BearerAuth(access_token=Secret('**********')))
         Raises:
             NotFoundError: No such resource in the accounts the token reaches.
         """
-        response = self._sender.send("GET", _path(resource_type, "GET", resource_id))
+        response = self._sender.send("GET", resource_path(resource_type, "GET", resource_id))
         return documents.resource(response)
 
     def list(
@@ -265,9 +265,11 @@ auth=BearerAuth(access_token=Secret('**********')))
             ValidationError: A value breaks a rule; ``pointer`` names it. Code
                 ``IDEMPOTENCY_KEY_REUSED``: the key came with another request before.
         """
-        key = _key(idempotency_key)
+        key = key_of(idempotency_key)
         body = documents.body(resource_type, attributes)
-        response = self._sender.send("POST", _path(resource_type, "POST"), content=body, key=key)
+        response = self._sender.send(
+            "POST", resource_path(resource_type, "POST"), content=body, key=key
+        )
         return documents.resource(response)
 
     def update(
@@ -280,9 +282,9 @@ auth=BearerAuth(access_token=Secret('**********')))
     ) -> Resource:
         """PATCH the given attributes of a resource; the others stay as they are (a key: a 500
         is retried too, when the server honours keys)."""
-        path = _path(resource_type, "PATCH", resource_id)
+        path = resource_path(resource_type, "PATCH", resource_id)
         body = documents.body(resource_type, attributes, documents.resource_id(resource_id))
-        key = _key(idempotency_key)
+        key = key_of(idempotency_key)
         return documents.resource(self._sender.send("PATCH", path, content=body, key=key))
 
     def delete(
@@ -293,8 +295,8 @@ auth=BearerAuth(access_token=Secret('**********')))
         Raises:
             NotFoundError: It does not exist (any more); often to be taken as success.
         """
-        path = _path(resource_type, "DELETE", resource_id)
-        self._sender.send("DELETE", path, key=_key(idempotency_key))
+        path = resource_path(resource_type, "DELETE", resource_id)
+        self._sender.send("DELETE", path, key=key_of(idempotency_key))
 
     def find_by_remote_id(
         self,
@@ -334,7 +336,7 @@ auth=BearerAuth(access_token=Secret('**********')))
             "POST",
             operations.PATH,
             content=body,
-            key=_key(idempotency_key),
+            key=key_of(idempotency_key),
             media=ATOMIC_MEDIA_TYPE,
         )
         return operations.results(answer, ops)
@@ -345,9 +347,9 @@ auth=BearerAuth(access_token=Secret('**********')))
         with self._detecting:
             if self._extensions is None:
                 try:
-                    found = _offered(self._sender.send("GET", ""))
+                    found = offered(self._sender.send("GET", ""))
                 except OptiplyError as error:
-                    found = _offered(error)
+                    found = offered(error)
                 if found is None:
                     return frozenset()
                 self._extensions = found
@@ -357,180 +359,6 @@ auth=BearerAuth(access_token=Secret('**********')))
         return documents.page(self._sender.send("GET", self._settings.endpoint.next_url(url)))
 
 
-class AsyncOptiplyClient:
-    """The asynchronous twin of ``OptiplyClient``.
-
-    Takes the same arguments, plus ``max_concurrency``: at most this many requests are in
-    flight at once across all tasks using the client (waits between retries do not count).
-    """
-
-    def __init__(
-        self,
-        base_url: str = DEFAULT_BASE_URL,
-        *,
-        auth: OptiplyAuth | None = None,
-        access_token: str | Secret | None = None,
-        account_id: int | str | None = None,
-        coupling_id: int | str | None = None,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        backoff: Backoff | None = None,
-        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        if max_concurrency < 1:
-            raise ConfigurationError("max_concurrency must be at least 1")
-        self._settings = _Settings(
-            base_url, auth, access_token, account_id, coupling_id, max_retries, backoff
-        )
-        self._http = httpx.AsyncClient(
-            auth=self._settings.auth,
-            headers=_HEADERS,
-            timeout=timeout,
-            transport=transport,
-            limits=httpx.Limits(
-                max_connections=max(max_concurrency, 10),
-                max_keepalive_connections=max_concurrency,
-            ),
-        )
-        self.max_concurrency = max_concurrency
-        self._sender = AsyncSender(
-            self._settings.endpoint, self._settings.retries, self._http, max_concurrency
-        )
-        self._sender.honours_keys = self._honours_keys
-        self._extensions: frozenset[str] | None = None
-        self._detecting: asyncio.Lock | None = None
-
-    def __repr__(self) -> str:
-        return self._settings.describe(type(self).__name__)
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the connection pool."""
-        await self._http.aclose()
-
-    async def get(self, resource_type: str, resource_id: int | str) -> Resource:
-        """GET one resource (see ``OptiplyClient.get``)."""
-        response = await self._sender.send("GET", _path(resource_type, "GET", resource_id))
-        return documents.resource(response)
-
-    async def list(
-        self, resource_type: str, query: ListQuery | None = None, /, **filters: Any
-    ) -> ResourcePage:
-        """GET one page of a collection (see ``OptiplyClient.list``)."""
-        params = self._settings.list_params(resource_type, query, filters, DEFAULT_LIMIT)
-        return documents.page(await self._sender.send("GET", f"/{resource_type}", params))
-
-    async def pages(
-        self, resource_type: str, query: ListQuery | None = None, /, **filters: Any
-    ) -> AsyncIterator[ResourcePage]:
-        """Every page of a collection, following ``links.next``; 100 rows a page by default."""
-        params = self._settings.list_params(resource_type, query, filters, MAX_LIMIT)
-        response = await self._sender.send("GET", f"/{resource_type}", params)
-        async for page in paging.afollow(documents.page(response), self._next_page):
-            yield page
-
-    async def iterate(
-        self, resource_type: str, query: ListQuery | None = None, /, **filters: Any
-    ) -> AsyncIterator[Resource]:
-        """Every resource of a collection, page after page (lazily)."""
-        async for page in self.pages(resource_type, query, **filters):
-            for resource in page.data:
-                yield resource
-
-    async def create(
-        self,
-        resource_type: str,
-        attributes: Mapping[str, Any],
-        *,
-        idempotency_key: KeyOption = True,
-    ) -> Resource:
-        """POST a new resource, with an ``Idempotency-Key`` (see ``OptiplyClient.create``)."""
-        key = _key(idempotency_key)
-        body = documents.body(resource_type, attributes)
-        path = _path(resource_type, "POST")
-        return documents.resource(await self._sender.send("POST", path, content=body, key=key))
-
-    async def update(
-        self,
-        resource_type: str,
-        resource_id: int | str,
-        attributes: Mapping[str, Any],
-        *,
-        idempotency_key: KeyOption = False,
-    ) -> Resource:
-        """PATCH the given attributes of a resource (see ``OptiplyClient.update``)."""
-        path = _path(resource_type, "PATCH", resource_id)
-        body = documents.body(resource_type, attributes, documents.resource_id(resource_id))
-        key = _key(idempotency_key)
-        return documents.resource(await self._sender.send("PATCH", path, content=body, key=key))
-
-    async def delete(
-        self, resource_type: str, resource_id: int | str, *, idempotency_key: KeyOption = False
-    ) -> None:
-        """DELETE a resource (see ``OptiplyClient.delete``)."""
-        path = _path(resource_type, "DELETE", resource_id)
-        await self._sender.send("DELETE", path, key=_key(idempotency_key))
-
-    async def find_by_remote_id(
-        self,
-        resource_type: str,
-        remote_id: str | Sequence[str],
-        *,
-        coupling_id: int | str | None = None,
-    ) -> builtins.list[Resource]:
-        """The rows with this remote id (see ``OptiplyClient.find_by_remote_id``)."""
-        params = self._settings.remote_id_params(
-            resource_type, remote_id, coupling_id, await self.extensions()
-        )
-        first = documents.page(await self._sender.send("GET", f"/{resource_type}", params))
-        return [row async for page in paging.afollow(first, self._next_page) for row in page.data]
-
-    async def operations(
-        self, ops: Operations, *, idempotency_key: KeyOption = True
-    ) -> builtins.list[Resource | None]:
-        """Send operations as one atomic request (see ``OptiplyClient.operations``)."""
-        body = operations.body(ops)
-        answer = await self._sender.send(
-            "POST",
-            operations.PATH,
-            content=body,
-            key=_key(idempotency_key),
-            media=ATOMIC_MEDIA_TYPE,
-        )
-        return operations.results(answer, ops)
-
-    async def extensions(self) -> frozenset[str]:
-        """The extension URIs the server offers (see ``OptiplyClient.extensions``)."""
-        if self._detecting is None:
-            self._detecting = asyncio.Lock()
-        async with self._detecting:
-            if self._extensions is None:
-                try:
-                    found = _offered(await self._sender.send("GET", ""))
-                except OptiplyError as error:
-                    found = _offered(error)
-                if found is None:
-                    return frozenset()
-                self._extensions = found
-            return self._extensions
-
-    async def _honours_keys(self) -> bool:
-        return IDEMPOTENCY.uri in await self.extensions()
-
-    async def _next_page(self, url: str) -> ResourcePage:
-        return documents.page(await self._sender.send("GET", self._settings.endpoint.next_url(url)))
-
-
-def _key(option: KeyOption) -> str | None:
+def key_of(option: KeyOption) -> str | None:
+    """The key a write sends (the methods' ``idempotency_key`` argument hides the function)."""
     return idempotency_key(option)
