@@ -148,7 +148,10 @@ def build(engine: Engine, account_id: int, coupling: str | None = "7", tag: str 
     promotion = make(
         "promotions", {"name": "Spring", "startDate": T0, "endDate": T0 + timedelta(days=30)}
     )
-    make("promotionProducts", {"promotionId": promotion, "productId": mug})
+    make(
+        "promotionProducts",
+        {"promotionId": promotion, "productId": mug, "remoteDataSyncedToDate": T0},
+    )
     gone = make("products", {"name": f"Gone{tag}", "stockLevel": 1})
     delete(engine, account_id, "products", gone)
     return shop
