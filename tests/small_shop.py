@@ -106,6 +106,8 @@ def build(engine: Engine, account_id: int, coupling: str | None = "7", tag: str 
             "stockLevel": 3,
             "remoteId": f"m{tag}",
             "price": Decimal("12.50"),
+            "minimumStock": 1,
+            "maximumStock": 20,
             "createdAtRemote": T0,
         },
     )
