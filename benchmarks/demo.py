@@ -5,7 +5,7 @@ database holding one empty account (made and migrated before the clock starts): 
 scratch directory, PostgreSQL in a database ``optiply_bench_demo_<random>`` dropped at the
 end. It prints, per backend, the wall time of the command, the load's own seconds (from its
 JSON), rows per second, the peak memory and CPU time of the process, the machine's load
-average and a calibration (a fixed Python loop timed before and after: about 0.9 s on a quiet
+average and a calibration (a fixed Python loop timed before and after: about 0.45 s on a quiet
 machine), and writes them all to ``benchmarks/results/demo-<shop>.json``.
 
     .venv/bin/python -m benchmarks.demo --shop medium [--postgres-url URL] [--runs 1]
@@ -79,7 +79,7 @@ def prepare(url: str) -> int:
 
 
 def calibration() -> float:
-    """Seconds this machine takes now for a fixed pure-Python loop (about 0.9 s when quiet):
+    """Seconds this machine takes now for a fixed pure-Python loop (about 0.45 s when quiet):
     how much the figures beside it are slowed by whatever else runs."""
     started = time.perf_counter()
     total = 0

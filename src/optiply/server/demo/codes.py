@@ -21,7 +21,7 @@ def check_digit(digits: str) -> str:
     >>> check_digit("871234567890")
     '6'
     """
-    total = sum(int(digit) * (3 if index % 2 else 1) for index, digit in enumerate(digits))
+    total = sum(map(int, digits[0::2])) + 3 * sum(map(int, digits[1::2]))
     return str(-total % 10)
 
 

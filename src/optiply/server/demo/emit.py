@@ -130,7 +130,7 @@ class Emitter:
         )
         self.supplier_ids: list[int] = []
         self.supplier_uuids: list[str] = []
-        self._names: list[str] = []
+        self._names: list[tuple[str, str]] = []  # the name and EAN of each product of a chunk
         self._open: dict[int, _Open] = {}
         self._linked: list[tuple[int, datetime]] = []  # (promotion id, its last link's time)
         self._kits = {composed for composed, _, _ in catalogue.compositions}
@@ -190,12 +190,13 @@ class Emitter:
         catalogue, rng = self.catalogue, self.rng
         category = catalogue.category[index]
         name = product_name(rng, category)
-        self._names.append(name)
         supplier = catalogue.supplier[index]
+        ean = self._ean(supplier, catalogue.item[index])
+        self._names.append((name, ean))  # for its supplierProducts
         values = {
             "name": name,
             "skuCode": sku(category, index + 1),
-            "eanCode": self._ean(supplier, catalogue.item[index]),
+            "eanCode": ean,
             "articleCode": f"A{index + 1:07d}",
             "price": money(catalogue.price[index]),
             "unlimitedStock": False,
@@ -213,7 +214,7 @@ class Emitter:
 
     def _supplier_products(self, index: int, extras: list[tuple[int, int, int]]) -> None:
         catalogue, rng = self.catalogue, self.rng
-        name = self._names[index % PRODUCT_CHUNK]
+        name, ean = self._names[index % PRODUCT_CHUNK]
         preferred = (index, catalogue.supplier[index], catalogue.cost[index])
         offers = [preferred, *extras]
         for number, (_, supplier, cents) in enumerate(offers):
@@ -225,7 +226,7 @@ class Emitter:
                 "supplierId": self.supplier_ids[supplier],
                 "name": name,
                 "skuCode": f"{catalogue.prefix[supplier]}-{item:05d}",
-                "eanCode": self._ean(catalogue.supplier[index], catalogue.item[index]),
+                "eanCode": ean,
                 "articleCode": f"{catalogue.prefix[supplier] % 1000:03d}{item:05d}",
                 "price": money(cents),
                 "minimumPurchaseQuantity": catalogue.minimum[index] if first else 1,

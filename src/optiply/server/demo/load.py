@@ -1,11 +1,13 @@
 """``load``: a demo shop into an account, in one transaction, by bulk inserts.
 
 The history is simulated twice with the same seed: once to learn every product's final stock
-(products are written first, with their stock level, and everything else refers to them),
-then again to write the orders and receipts day by day. Either the whole shop is written or,
-on any error (or Ctrl-C), nothing. On SQLite the load holds the database's write lock
-throughout (API writes of every account wait, up to their busy timeout); on PostgreSQL only
-the account is locked, as by any API write.
+(products are written first, with their stock level, and everything else refers to them) and
+each resource's row count, then again to write the orders and receipts day by day (for big
+shops the sell orders are made by a process of their own, ``sales.py``, which runs the same
+history once more). Either the whole shop is written or, on any error (or Ctrl-C),
+nothing. On SQLite the load holds the database's write lock throughout (API writes of every
+account wait, up to their busy timeout); on PostgreSQL only the account is locked, as by any
+API write.
 """
 
 from __future__ import annotations

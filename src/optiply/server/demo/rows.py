@@ -57,7 +57,6 @@ class RowMaker:
         self.columns = tuple(column.name for column in table_for(spec).columns)
         embedded = embedded_in.embedded if embedded_in is not None else None
         parent = embedded.parent_attribute if embedded is not None else None
-        self._parent_attribute = parent
         self._required = tuple(a.name for a in spec.attributes if a.required and a.name != parent)
         self._uuid_columns = {
             a.name: a.column.removesuffix("_id") + "_uuid"

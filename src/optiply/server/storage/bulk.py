@@ -4,8 +4,9 @@ transaction (demo shops, snapshot restores).
 Rows are mappings of column name to value in the Python form the API's own writes bind (aware
 datetimes, ``Decimal``, ``dict``/``list`` for JSON columns, ``bool``): what
 ``repository.insert_row`` takes. They are stored exactly as that would store them (each
-column's SQLAlchemy type converts the values), but with one statement per chunk: on SQLite an
-``executemany`` of one prepared INSERT, on PostgreSQL a binary ``COPY``.
+column's SQLAlchemy type converts the values), but a chunk at a time, on a thread of its own:
+on SQLite multi-row INSERTs, on PostgreSQL a binary ``COPY``. Rows bound in another process
+(``Layout.binder``) go in with ``insert_bound``.
 
 Nothing here checks a row: the caller built it by the API's rules. What the database enforces
 (foreign keys, unique uuids) still holds, so parents go in before their children.
@@ -54,7 +55,8 @@ Target = ResourceSpec | Table
 """A resource (its table) or any table of ``storage.tables``."""
 
 CHUNK = 4_096
-"""Rows per statement: large enough that per-statement costs vanish, small enough to stream."""
+"""Rows handed to the writer thread at a time: one COPY on PostgreSQL, INSERTs of up to
+``_SQLITE_ROWS`` rows on SQLite."""
 
 _SQLITE_ROWS = 1_024  # rows per SQLite INSERT, at most (and as SQLite's parameter limit allows)
 
@@ -67,7 +69,7 @@ DEFER_FROM = 50_000
 _Converter = Callable[[Any], Any]
 
 
-RESOURCE_TABLES_BY_NAME = {table.name: table for table in RESOURCE_TABLES.values()}
+_TABLES = {table.name: table for table in RESOURCE_TABLES.values()}
 
 
 def table_for(target: Target) -> Table:
@@ -102,10 +104,7 @@ class _Shape:
 
     def values(self, rows: int) -> str:
         """SQLite: the INSERT of ``rows`` rows (the statement of one row, more VALUES)."""
-        if rows == 1:
-            return self.statement
-        head, one = self.statement.split(" VALUES ", 1)
-        return f"{head} VALUES {', '.join([one] * rows)}"
+        return _rows_statement(self.statement, rows)
 
     @cached_property
     def pick(self) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
@@ -207,8 +206,9 @@ class BulkWriter:
         total = 0
         while chunk := list(islice(iterator, CHUNK)):
             shape = self._shape(table, tuple(chunk[0]))
-            self._note(table, shape, chunk)
-            self._submit(shape, [_bound(row, shape) for row in chunk])
+            bound = [_bound(row, shape) for row in chunk]
+            self._note(table.name, shape.columns, bound)
+            self._submit(shape, bound)
             total += len(chunk)
         self.written[table.name] = self.written.get(table.name, 0) + total
         return total
@@ -233,9 +233,9 @@ class BulkWriter:
                 layout, self.connection.dialect
             )
         for start in range(0, len(rows), CHUNK):
-            chunk = rows[start : start + CHUNK]
-            self._note_bound(layout, chunk)
-            self._submit(shape, list(chunk))
+            chunk = list(rows[start : start + CHUNK])
+            self._note(layout.table, layout.columns, chunk)
+            self._submit(shape, chunk)
         self.written[layout.table] = self.written.get(layout.table, 0) + len(rows)
         return len(rows)
 
@@ -318,20 +318,23 @@ class BulkWriter:
             self._raise_failure()
             self._queue.put((shape, bound))
 
-    def _note_bound(self, layout: Layout, chunk: Sequence[list[Any]]) -> None:
-        """``_note`` for bound rows (ids and account ids are bound as they are)."""
-        columns = layout.columns
+    def _note(self, table: str, columns: tuple[str, ...], rows: list[list[Any]]) -> None:
+        """Remember the accounts and the largest id of bound rows (ids and account ids are
+        bound as they are): ``close`` bumps those accounts and lifts the sequences."""
         if "account_id" in columns:
             index = columns.index("account_id")
-            self.accounts.update({row[index] for row in chunk})
+            self.accounts.update({row[index] for row in rows})
+        elif table == "accounts" and "id" in columns:
+            index = columns.index("id")
+            self.accounts.update(row[index] for row in rows)
         if "id" in columns:
             index = columns.index("id")
-            largest = max(row[index] for row in chunk)
-            if largest > self._max_ids.get(layout.table, 0):
-                self._max_ids[layout.table] = largest
-            taken = self._next_ids.get(layout.table)
-            if taken is not None and largest >= taken:
-                self._next_ids[layout.table] = largest + 1
+            largest = max(row[index] for row in rows)
+            if largest > self._max_ids.get(table, 0):
+                self._max_ids[table] = largest
+            taken = self._next_ids.get(table)
+            if taken is not None and largest >= taken:  # SQLite: explicit ids past the taken
+                self._next_ids[table] = largest + 1
 
     def _raise_failure(self) -> None:
         if self._failure is not None:
@@ -368,20 +371,6 @@ class BulkWriter:
             rows = bound[start : start + size]
             cursor.execute(shape.values(size), [v for row in rows for v in row])
             start += size
-
-    def _note(self, table: Table, shape: _Shape, chunk: list[Mapping[str, Any]]) -> None:
-        """Remember the accounts and the largest explicit id of a chunk."""
-        if "account_id" in shape.columns:
-            self.accounts.update({row["account_id"] for row in chunk})
-        elif table.name == "accounts" and "id" in shape.columns:
-            self.accounts.update(row["id"] for row in chunk)
-        if "id" in shape.columns:
-            largest = max(row["id"] for row in chunk)
-            if largest > self._max_ids.get(table.name, 0):
-                self._max_ids[table.name] = largest
-            taken = self._next_ids.get(table.name)
-            if taken is not None and largest >= taken:  # SQLite: explicit ids past the taken
-                self._next_ids[table.name] = largest + 1
 
     def _shape(self, table: Table, columns: tuple[str, ...]) -> _Shape:
         key = (table.name, columns)
@@ -425,8 +414,16 @@ def _bound(row: Mapping[str, Any], shape: _Shape) -> list[Any]:
     return values
 
 
+@cache
+def _rows_statement(statement: str, rows: int) -> str:
+    if rows == 1:
+        return statement
+    head, one = statement.split(" VALUES ", 1)
+    return f"{head} VALUES {', '.join([one] * rows)}"
+
+
 def _make_shape(layout: Layout, dialect: Dialect) -> _Shape:
-    table, columns = RESOURCE_TABLES_BY_NAME[layout.table], layout.columns
+    table, columns = _TABLES[layout.table], layout.columns
     names = ", ".join(f'"{column}"' for column in columns)
     if layout.dialect == "postgresql":
         converters = tuple(
