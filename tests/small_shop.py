@@ -4,6 +4,7 @@ tests."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,9 +19,11 @@ from optiply.resources import get as get_spec
 from optiply.server.auth.principal import ALL_SCOPES, Principal
 from optiply.server.service import crud
 from optiply.server.service.tenancy import AccountScope
+from optiply.server.storage import idempotency
 from optiply.server.storage.account_data import data_specs, table
 from optiply.server.storage.engine import make_engine
 from optiply.server.storage.migrate import upgrade
+from optiply.server.storage.tables import idempotency_keys
 
 T0 = datetime(2024, 3, 4, 10, 30, 15, 123456, tzinfo=UTC)
 
@@ -173,3 +176,31 @@ def rows(engine: Engine, account_id: int) -> dict[str, list[dict[str, Any]]]:
 def counts(engine: Engine, account_id: int) -> dict[str, int]:
     """Stored rows per type."""
     return {kind: len(found) for kind, found in rows(engine, account_id).items()}
+
+
+def remember_key(engine: Engine, account_id: int, key: str) -> None:
+    """Store an answered ``Idempotency-Key`` of the account, as a POST with one leaves it."""
+    row = {
+        "id": hashlib.sha256(f"{account_id}:{key}".encode()).hexdigest(),
+        "user_id": 1,
+        "account_id": account_id,
+        "key": key,
+        "fingerprint": "0" * 64,
+        "status": 201,
+        "content_type": "application/vnd.api+json",
+        "location": None,
+        "body": b"{}",
+        "created_at": T0,
+        "expires_at": datetime.now(UTC) + timedelta(days=1),
+    }
+    with engine.begin() as connection:
+        assert idempotency.store(connection, row, datetime.now(UTC))
+
+
+def remembered_keys(engine: Engine, account_id: int) -> set[str]:
+    """The account's stored ``Idempotency-Key``s."""
+    with engine.connect() as connection:
+        found = connection.scalars(
+            select(idempotency_keys.c.key).where(idempotency_keys.c.account_id == account_id)
+        )
+        return set(found)

@@ -20,7 +20,16 @@ from optiply.server.storage.engine import make_engine
 from optiply.server.storage.migrate import upgrade
 from optiply.server.storage.reset import ResetScope
 from optiply.server.storage.tables import oauth_clients, user_accounts, users
-from small_shop import T0, build, counts, create, private_database, rows
+from small_shop import (
+    T0,
+    build,
+    counts,
+    create,
+    private_database,
+    remember_key,
+    remembered_keys,
+    rows,
+)
 
 NOW = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
 EMPTY = {spec.type: 0 for spec in data_specs()}
@@ -106,6 +115,20 @@ def test_a_reset_bumps_the_data_version_so_no_cached_count_survives(
     run(engine, account, ResetScope(coupling="7"))
 
     assert version(engine, account) == before + 2
+
+
+@pytest.mark.parametrize("scope", [EVERYTHING, ResetScope(coupling="7")], ids=["all", "coupling"])
+def test_a_reset_forgets_the_accounts_idempotency_keys(engine: Engine, scope: ResetScope) -> None:
+    account = admin.create_account(engine, name="Shop").id
+    other = admin.create_account(engine, name="Other").id
+    build(engine, account)
+    remember_key(engine, account, "order-17")
+    remember_key(engine, other, "order-17")
+
+    run(engine, account, scope)
+
+    assert remembered_keys(engine, account) == set()  # a replay would name rows that are gone
+    assert remembered_keys(engine, other) == {"order-17"}
 
 
 def test_an_unknown_account_is_refused(engine: Engine) -> None:

@@ -25,7 +25,15 @@ from optiply.server.storage.account_data import ACCOUNTS, UnknownAccount, data_s
 from optiply.server.storage.engine import make_engine
 from optiply.server.storage.migrate import upgrade
 from optiply.server.storage.reset import ResetScope, reset_account
-from small_shop import T0, build, create, private_database, rows
+from small_shop import (
+    T0,
+    build,
+    create,
+    private_database,
+    remember_key,
+    remembered_keys,
+    rows,
+)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -122,6 +130,16 @@ def test_a_restore_brings_back_exactly_what_was_saved(engine: Engine, account: i
     assert any(row["deleted_at"] for row in saved_rows["products"])
     assert saved_rows["products"][0]["remote_id_map"] == {"7": "m"}
     assert len(shop.ids["sellOrderLines"]) == 2
+
+
+def test_a_restore_forgets_the_accounts_idempotency_keys(engine: Engine, account: int) -> None:
+    build(engine, account)
+    data = save(engine, account)
+    remember_key(engine, account, "made-after-the-save")
+
+    restore(engine, account, data)
+
+    assert remembered_keys(engine, account) == set()
 
 
 def test_the_file_says_what_it_holds(engine: Engine, account: int) -> None:

@@ -28,7 +28,7 @@ from optiply.server.demo.rows import DEMO_COUPLING
 from optiply.server.demo.sales import SalesJob, SalesProcess
 from optiply.server.demo.shops import SHOPS, Shop
 from optiply.server.demo.simulation import Simulation
-from optiply.server.storage import bulk, repository
+from optiply.server.storage import account_data, bulk, repository
 from optiply.server.storage.repository import Connection, Engine
 
 SPLIT_FROM = 200_000
@@ -184,12 +184,12 @@ def shop_named(name: str) -> Shop:
 
 def _check_account(connection: Connection, account_id: int, seed: int) -> str:
     """The account's uuid; DemoError when it does not exist or holds demo rows."""
-    account_uuid = bulk.live_account_uuid(connection, account_id)
+    account_uuid = account_data.live_account_uuid(connection, account_id)
     if account_uuid is None:
         raise DemoError(f"account {account_id} does not exist")
-    loaded = bulk.types_with_coupling(connection, account_id, DEMO_COUPLING)
+    loaded = account_data.types_with_coupling(connection, account_id, DEMO_COUPLING)
     first_product = uuid4(uuid_stream(seed, account_id, PRODUCTS))
-    if loaded or bulk.uuid_taken(connection, PRODUCTS, first_product):
+    if loaded or account_data.uuid_taken(connection, PRODUCTS, first_product):
         shown = ", ".join(loaded[:2]) + (f" and {len(loaded) - 2} more" if len(loaded) > 2 else "")
         held = f" ({shown})" if loaded else " (deleted rows of an earlier load)"
         raise DemoError(

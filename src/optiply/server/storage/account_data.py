@@ -136,3 +136,40 @@ def indexes_set_aside(connection: Connection, table_: Table, account_id: int) ->
     yield
     for _, statement in found:
         driver.execute(statement)
+
+
+def live_account_uuid(connection: Connection, account_id: int) -> str | None:
+    """The uuid of account ``account_id``, or None when there is no such live account."""
+    statement = select(ACCOUNTS.c.uuid).where(
+        ACCOUNTS.c.id == account_id, ACCOUNTS.c.deleted_at.is_(None)
+    )
+    found = connection.execute(statement).scalar()
+    return None if found is None else str(found)
+
+
+def types_with_coupling(connection: Connection, account_id: int, coupling: str) -> list[str]:
+    """The resource types with live rows of ``account_id`` whose ``remoteIdMap`` has the key
+    ``coupling``, parents first (``data_specs``)."""
+    found = []
+    for spec in data_specs():
+        t = table(spec)
+        if "remote_id_map" not in t.c:
+            continue
+        statement = (
+            select(t.c.id)
+            .where(
+                t.c.account_id == account_id,
+                t.c.deleted_at.is_(None),
+                t.c.remote_id_map[coupling].as_string().is_not(None),
+            )
+            .limit(1)
+        )
+        if connection.execute(statement).first() is not None:
+            found.append(spec.type)
+    return found
+
+
+def uuid_taken(connection: Connection, spec: ResourceSpec, uuid: str) -> bool:
+    """Whether a row of ``spec`` (deleted or not, of any account) has this uuid."""
+    t = table(spec)
+    return connection.execute(select(t.c.id).where(t.c.uuid == uuid).limit(1)).first() is not None

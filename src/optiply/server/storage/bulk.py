@@ -29,26 +29,22 @@ Usage::
 from __future__ import annotations
 
 import queue
-import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC
 from functools import cache, cached_property
 from itertools import islice
 from operator import itemgetter
 from typing import Any
 
-import orjson
-from sqlalchemy import JSON, Boolean, Connection, Dialect, Table, func, select, text
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import Connection, Dialect, Table, func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from optiply.resources import ResourceSpec
+from optiply.server.storage import bulk_values as values
 from optiply.server.storage import repository
-from optiply.server.storage.columns import Money, UtcDateTime
 from optiply.server.storage.tables import RESOURCE_TABLES
 
 Target = ResourceSpec | Table
@@ -65,8 +61,6 @@ SQLITE_CACHE_KIB = 256 * 1024
 
 DEFER_FROM = 50_000
 """Rows announced by ``expect`` from which SQLite's indexes are made after the rows."""
-
-_Converter = Callable[[Any], Any]
 
 
 _TABLES = {table.name: table for table in RESOURCE_TABLES.values()}
@@ -89,7 +83,7 @@ class Layout:
 
     def binder(self) -> Callable[[Mapping[str, Any]], list[Any]]:
         """A function from a row (column to value) to the values the driver binds."""
-        shape = _make_shape(self, _sqlite_dialect())  # PostgreSQL's shapes need no dialect
+        shape = _make_shape(self, values.sqlite_dialect())  # PostgreSQL's shapes need no dialect
         return lambda row: _bound(row, shape)
 
 
@@ -98,7 +92,7 @@ class _Shape:
     """How the rows of one table with one set of columns are written."""
 
     columns: tuple[str, ...]
-    converters: tuple[tuple[int, _Converter], ...]  # (column index, value -> driver value)
+    converters: tuple[tuple[int, values.Converter], ...]  # (column index, value -> driver value)
     statement: str  # SQLite: the INSERT; PostgreSQL: the COPY
     pg_types: tuple[int, ...] = ()  # PostgreSQL: the column type oids, for the binary COPY
 
@@ -222,7 +216,7 @@ class BulkWriter:
         if not self.postgresql:
             return Layout(table.name, tuple(columns), "sqlite")
         self.wait()  # the column types are read on the connection
-        oids = _pg_type_oids(self.connection, table.name)
+        oids = values.pg_type_oids(self.connection, table.name)
         return Layout(table.name, tuple(columns), "postgresql", tuple(oids[c] for c in columns))
 
     def insert_bound(self, layout: Layout, rows: Sequence[list[Any]]) -> int:
@@ -427,13 +421,15 @@ def _make_shape(layout: Layout, dialect: Dialect) -> _Shape:
     names = ", ".join(f'"{column}"' for column in columns)
     if layout.dialect == "postgresql":
         converters = tuple(
-            (index, _jsonb()) for index, oid in enumerate(layout.pg_types) if oid in _JSON_OIDS
+            (index, values.jsonb())
+            for index, oid in enumerate(layout.pg_types)
+            if oid in values.JSON_OIDS
         )
         statement = f'COPY "{table.name}" ({names}) FROM STDIN (FORMAT BINARY)'
         return _Shape(columns, converters, statement, layout.pg_types)
     processors = []
     for index, column in enumerate(columns):
-        converter = _sqlite_converter(table.c[column].type, dialect)
+        converter = values.sqlite_converter(table.c[column].type, dialect)
         if converter is not None:
             processors.append((index, converter))
     placeholders = ", ".join("?" for _ in columns)
@@ -441,132 +437,6 @@ def _make_shape(layout: Layout, dialect: Dialect) -> _Shape:
     return _Shape(columns, tuple(processors), statement)
 
 
-@cache
-def _sqlite_dialect() -> Dialect:
-    """SQLite's dialect with SQLAlchemy's defaults (as ``make_engine``'s engines have it)."""
-    dialect: Dialect = sqlite.dialect()
-    return dialect
-
-
-def _sqlite_converter(column_type: Any, dialect: Dialect) -> _Converter | None:
-    """What the column's type binds on SQLite, with faster paths for the common values."""
-    processor = column_type.dialect_impl(dialect).bind_processor(dialect)
-    if processor is None:
-        return None
-    if isinstance(column_type, Boolean):
-        return _true_bools(processor)  # sqlite3 binds True and False as 1 and 0 itself
-    if isinstance(column_type, UtcDateTime):
-        return _utc_text(processor)
-    if isinstance(column_type, Money):
-        return _cents_text(processor)
-    if isinstance(column_type, JSON):  # dicts and lists: mutable, so no memo
-        default = getattr(dialect, "_json_serializer", None) is None  # json.dumps
-        return _flat_json(processor) if default else processor
-    return _last_one(processor)
-
-
-def _true_bools(processor: _Converter) -> _Converter | None:
-    """None (no conversion) when the processor binds True as 1 and False as 0, as sqlite3
-    itself does."""
-    return None if (processor(True), processor(False)) == (1, 0) else processor
-
-
-def _utc_text(processor: _Converter) -> _Converter:
-    """``sqlite_timestamp`` of a UTC datetime, without converting it to UTC first.
-
-    >>> from datetime import datetime
-    >>> _utc_text(print)(datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC))
-    '2024-01-02T03:04:05.000000Z'
-    """
-
-    last: list[Any] = [None, None]  # the previous value and its text: a row's created_at
-    # and updated_at are often one object, and so is an order's time on each of its lines
-
-    def convert(value: Any) -> Any:
-        if value is not last[0]:
-            if value.tzinfo is UTC:
-                last[1] = value.isoformat(timespec="microseconds")[:-6] + "Z"
-            else:
-                last[1] = processor(value)
-            last[0] = value
-        return last[1]
-
-    return convert
-
-
-def _cents_text(processor: _Converter) -> _Converter:
-    """``Money`` on SQLite: a decimal with two places is its own text already.
-
-    >>> from decimal import Decimal
-    >>> _cents_text(print)(Decimal("12.50")), _cents_text(str)(Decimal("7"))
-    ('12.50', '7')
-    """
-
-    def convert(value: Any) -> Any:
-        text = str(value)
-        return text if text[-3:-2] == "." else processor(value)  # plain, two places
-
-    return convert
-
-
-_PLAIN = re.compile(r"[ !#-\[\]-~]*")  # printable ASCII but " and \: JSON as it is
-
-
-def _flat_json(processor: _Converter) -> _Converter:
-    """``json.dumps`` of a one-member object of plain strings (a ``remoteIdMap``), by hand.
-
-    >>> _flat_json(print)({"demo": "SO-1"})
-    '{"demo": "SO-1"}'
-    """
-
-    def convert(value: Any) -> Any:
-        if type(value) is dict and len(value) == 1:
-            ((key, item),) = value.items()
-            if type(key) is str and type(item) is str:
-                if _PLAIN.fullmatch(key) and _PLAIN.fullmatch(item):
-                    return f'{{"{key}": "{item}"}}'
-        return processor(value)
-
-    return convert
-
-
-def _last_one(convert: _Converter) -> _Converter:
-    """``convert``, answering at once for the same object as the previous call (a row's
-    ``created_at`` and ``updated_at``, an order's time on each of its lines)."""
-    last: list[Any] = [object(), None]
-
-    def converted(value: Any) -> Any:
-        if value is not last[0]:
-            last[0], last[1] = value, convert(value)
-        return last[1]
-
-    return converted
-
-
-_JSON_OIDS = frozenset({114, 3802})  # json, jsonb
-
-
-def _pg_type_oids(connection: Connection, table: str) -> dict[str, int]:
-    found = connection.execute(_COLUMN_TYPES, {"table": table})
-    return {str(name): int(oid) for name, oid in found}
-
-
-@cache
-def _jsonb() -> _Converter:
-    """dicts and lists as psycopg's ``Jsonb``, by orjson (psycopg is there only with the
-    postgres extra; jsonb keeps no formatting, so the serializer does not matter)."""
-    from psycopg.types.json import Jsonb
-
-    def convert(value: Any) -> Any:
-        return Jsonb(value, dumps=orjson.dumps)
-
-    return convert
-
-
-_COLUMN_TYPES = text(
-    "SELECT attname, atttypid FROM pg_attribute "
-    "WHERE attrelid = CAST(:table AS regclass) AND attnum > 0 AND NOT attisdropped"
-)
 _SQLITE_INDEXES = (
     "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
     "AND sql IS NOT NULL ORDER BY name"
@@ -582,44 +452,3 @@ _ADVANCE = text(
     "FROM (SELECT pg_get_serial_sequence(:table, 'id') AS name) AS s "
     "WHERE :largest > COALESCE(pg_sequence_last_value(CAST(s.name AS regclass)), 0)"
 )
-
-
-# Checks before a bulk load.
-
-
-def live_account_uuid(connection: Connection, account_id: int) -> str | None:
-    """The uuid of account ``account_id``, or None when there is no such live account."""
-    accounts = RESOURCE_TABLES["accounts"]
-    statement = select(accounts.c.uuid).where(
-        accounts.c.id == account_id, accounts.c.deleted_at.is_(None)
-    )
-    found = connection.execute(statement).scalar()
-    return None if found is None else str(found)
-
-
-def types_with_coupling(connection: Connection, account_id: int, coupling: str) -> list[str]:
-    """The resource types with live rows of ``account_id`` whose ``remoteIdMap`` has the key
-    ``coupling``, in registry order."""
-    found = []
-    for spec_type, table in RESOURCE_TABLES.items():
-        if "account_id" not in table.c or "remote_id_map" not in table.c:
-            continue
-        statement = (
-            select(table.c.id)
-            .where(
-                table.c.account_id == account_id,
-                table.c.deleted_at.is_(None),
-                table.c.remote_id_map[coupling].as_string().is_not(None),
-            )
-            .limit(1)
-        )
-        if connection.execute(statement).first() is not None:
-            found.append(spec_type)
-    return found
-
-
-def uuid_taken(connection: Connection, target: Target, uuid: str) -> bool:
-    """Whether a row of ``target`` (deleted or not) has this uuid."""
-    table = table_for(target)
-    statement = select(table.c.id).where(table.c.uuid == uuid).limit(1)
-    return connection.execute(statement).first() is not None

@@ -118,6 +118,16 @@ def purge(connection: Connection, now: datetime) -> int:
     return int(result.rowcount or 0)
 
 
+def forget_account(connection: Connection, account_id: int) -> int:
+    """Delete the account's keys, in flight or answered; how many went.
+
+    A reset or a restore replaces the data their answers describe: replayed, a key would
+    answer 201 with a row that is gone (or, after a restore, a different row with its id).
+    """
+    result = connection.execute(delete(_TABLE).where(_TABLE.c.account_id == account_id))
+    return int(result.rowcount or 0)
+
+
 def _upsert(connection: Connection, row: dict[str, Any], now: datetime) -> bool:
     statement = _upsert_statement(connection.dialect.name, tuple(row))
     return connection.execute(statement, {**row, "expired_by": now}).first() is not None

@@ -3,6 +3,8 @@
 One transaction, one set-based ``DELETE`` per table (children before parents), so a million
 rows take seconds. The account's row, users, OAuth clients and tokens, journal and sandbox
 controls stay. Rows are removed for good, including rows deleted earlier through the API.
+The account's ``Idempotency-Key`` records go too (``idempotency.forget_account``): a key
+replayed after a reset would otherwise answer with a row that is gone.
 
 A scoped reset (``coupling``, ``created_from_public_api``; both: rows matching both) selects
 the account's rows that carry the coupling's key in ``remoteIdMap`` and/or
@@ -41,7 +43,7 @@ from sqlalchemy import (
 
 from optiply.resources import ResourceSpec
 from optiply.resources import get as get_spec
-from optiply.server.storage import account_data
+from optiply.server.storage import account_data, idempotency
 from optiply.server.storage.account_data import data_specs, references, table
 
 
@@ -84,6 +86,7 @@ def reset_account(
         UnknownAccount: when there is no such account.
     """
     account_data.lock(connection, account_id)
+    idempotency.forget_account(connection, account_id)
     with account_data.roomy_cache(connection):
         if scope.everything or _covers_everything(connection, account_id, scope):
             return ResetResult(account_id, delete_all(connection, account_id))

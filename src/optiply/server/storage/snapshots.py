@@ -38,7 +38,7 @@ from sqlalchemy.exc import IntegrityError
 from optiply import __version__
 from optiply.resources import ResourceSpec
 from optiply.resources import find as find_spec
-from optiply.server.storage import account_data, bulk
+from optiply.server.storage import account_data, bulk, idempotency
 from optiply.server.storage.account_data import ACCOUNTS, data_specs, references, table
 from optiply.server.storage.columns import Money, UtcDateTime, sqlite_timestamp
 from optiply.server.storage.reset import delete_all
@@ -229,6 +229,7 @@ def restore_snapshot(connection: Connection, account_id: int, source: IO[bytes])
     account_uuid = account_data.lock(connection, account_id)
     with account_data.roomy_cache(connection):
         delete_all(connection, account_id)
+        idempotency.forget_account(connection, account_id)
         try:
             _load(connection, plan, reader, account_id, account_uuid)
         except Exception as error:
