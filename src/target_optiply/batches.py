@@ -299,6 +299,7 @@ class Writer(Batches):
             run=settings.job_id or uuid.uuid4().hex,
         )
         self.bulk = Bulk(upsert=self.upsert, api=api, references=references, mode=settings.bulk)
+        self._proven: set[str] = set()  # streams with a batch written in this run
         if offered:
             logger.info(
                 "server extensions: %s; atomic batches %s",
@@ -319,10 +320,14 @@ class Writer(Batches):
         chunks, rest = chunks_of(items)
         done = [False] * len(items)
         tasks = [self._chunk_task(items, chunk, done, final) for chunk in chunks]
-        # The first chunk alone: a failure that stops the job (a 401, a missing scope) stops
-        # it after one batch, not after as many as run at once; then the others together.
-        self._run_tasks(tasks[:1])
-        self._run_tasks(tasks[1:])
+        # The first chunk alone until each stream here has had a batch written in this run: a
+        # failure that stops the job (a 401, a missing scope) stops it after one batch, not
+        # after as many as run at once; then (and from then on) the others together.
+        if all(items[chunk[0]].stream in self._proven for chunk in chunks):
+            self._run_tasks(tasks)
+        else:
+            self._run_tasks(tasks[:1])
+            self._run_tasks(tasks[1:])
         if rest:
             first_done: dict[str, bool] = {}
             for index, item in enumerate(items):
@@ -361,6 +366,7 @@ class Writer(Batches):
                     settle=settle,
                     stop=stop,
                 )
+                self._proven.add(stream)
             finally:
                 for _ in open_:  # not written (the job stops): their clocks stop too
                     self.report.stopped(stream)

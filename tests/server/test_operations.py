@@ -15,8 +15,9 @@ import pytest
 
 from live import BACKENDS, JSONAPI, LiveServer, Login, make_login
 from optiply.jsonapi.extensions import ATOMIC, ATOMIC_MEDIA_TYPE, advertised
+from optiply.resources import get as get_spec
 from optiply.server.auth import admin
-from support import create
+from support import create, required_attributes
 
 HEADERS = {"Content-Type": ATOMIC_MEDIA_TYPE, "Accept": ATOMIC_MEDIA_TYPE}
 
@@ -234,6 +235,102 @@ def test_a_missing_row_is_404_naming_the_operation(api: httpx.Client) -> None:
     assert error["source"]["pointer"] == "/atomic:operations/1"
     assert error["code"] == "NOT_FOUND"
     assert count(api, "products", name="never") == 0
+
+
+def test_adds_of_one_type_in_a_row_end_as_one_by_one_would(api: httpx.Client) -> None:
+    """A run of adds goes in with one statement: ids still follow the operations, lids
+    resolve, differing attribute sets and rows rendered as GET renders them."""
+    supplier = add("suppliers", "s", name="Potter", deliveryTime=2)
+    products = [
+        add("products", "a", name="A", stockLevel=1),
+        add("products", "b", name="B", stockLevel=2, skuCode="SKU-B", price="9.50"),
+        add("products", name="C", stockLevel=3),
+        add("products", "d", name="D", stockLevel=4, remoteId="r-d"),
+    ]
+    pair = add("supplierProducts", name="B from the potter", price="2.50")
+    pair["data"]["relationships"] = {
+        "product": link("products", "b"),
+        "supplier": link("suppliers", "s"),
+    }
+    response = send(api, [supplier, *products, pair])
+    assert response.status_code == 200, response.text
+    results = [result["data"] for result in response.json()["atomic:results"]]
+    made = results[1:5]
+    assert [row["attributes"]["name"] for row in made] == ["A", "B", "C", "D"]
+    ids = [int(row["id"]) for row in made]
+    assert ids == sorted(ids) and len(set(ids)) == 4
+    assert results[5]["attributes"]["productId"] == ids[1]
+    assert made[1]["attributes"]["price"] == "9.50" and made[0]["attributes"]["skuCode"] is None
+    for row in results:
+        assert api.get(f"/{row['type']}/{row['id']}").json()["data"] == row
+
+
+def test_a_failing_add_in_a_run_of_adds_names_its_operation(api: httpx.Client) -> None:
+    supplier = int(create(api, "suppliers")["id"])
+    orders = [
+        add("buyOrders", placed="2024-03-01T00:00:00Z", totalValue="1.00", supplierId=supplier),
+        add("buyOrders", placed="2024-03-01T00:00:00Z", totalValue="2.00", supplierId=999999999),
+        add("buyOrders", placed="2024-03-01T00:00:00Z", totalValue="3.00", supplierId=supplier),
+    ]
+    before = count(api, "buyOrders")
+    response = send(api, orders)
+    assert response.status_code == 404, response.text
+    pointer = response.json()["errors"][0]["source"]["pointer"]
+    assert pointer == "/atomic:operations/1/data/attributes/supplierId"
+    assert count(api, "buyOrders") == before
+
+
+def test_orders_in_a_run_get_their_own_lines(api: httpx.Client) -> None:
+    product, other = (int(create(api, "products")["id"]) for _ in range(2))
+
+    def order(*quantities: int) -> dict[str, Any]:
+        lines = [{"productId": product, "quantity": q, "subtotalValue": "1.00"} for q in quantities]
+        lines[-1]["productId"] = other
+        return add("sellOrders", placed="2024-03-01T00:00:00Z", totalValue="3.00", orderLines=lines)
+
+    response = send(api, [order(1, 2), order(3), order(4, 5, 6)])
+    assert response.status_code == 200, response.text
+    results = response.json()["atomic:results"]
+    for result, quantities in zip(results, [(1, 2), (3,), (4, 5, 6)], strict=True):
+        line_ids = result["meta"]["orderLineIds"]
+        assert len(line_ids) == len(quantities)
+        lines = [api.get(f"/sellOrderLines/{i}").json()["data"]["attributes"] for i in line_ids]
+        assert [line["quantity"] for line in lines] == list(quantities)
+        assert {line["sellOrderId"] for line in lines} == {int(result["data"]["id"])}
+        assert lines[-1]["productId"] == other
+    every = [int(i) for result in results for i in result["meta"]["orderLineIds"]]
+    assert every == sorted(every)
+
+
+def test_a_missing_line_reference_in_a_run_names_its_operation_and_line(api: httpx.Client) -> None:
+    product = int(create(api, "products")["id"])
+    line = {"productId": product, "quantity": 1, "subtotalValue": "1.00"}
+    orders = [
+        add("sellOrders", placed="2024-03-01T00:00:00Z", totalValue="1.00", orderLines=[line]),
+        add(
+            "sellOrders",
+            placed="2024-03-01T00:00:00Z",
+            totalValue="1.00",
+            orderLines=[line, {**line, "productId": 999999999}],
+        ),
+    ]
+    before = count(api, "sellOrders"), count(api, "sellOrderLines")
+    response = send(api, orders)
+    assert response.status_code == 404, response.text
+    pointer = response.json()["errors"][0]["source"]["pointer"]
+    assert pointer == "/atomic:operations/1/data/attributes/orderLines/1/productId"
+    assert (count(api, "sellOrders"), count(api, "sellOrderLines")) == before
+
+
+def test_rules_after_an_insert_run_for_every_add_of_a_run(api: httpx.Client) -> None:
+    create(api, "products")
+    required = required_attributes(api, get_spec("promotions"))
+    promotions = [add("promotions", **{**required, "entireShop": True}) for _ in range(2)]
+    response = send(api, promotions)
+    assert response.status_code == 200, response.text
+    products = count(api, "products")
+    for result in response.json()["atomic:results"]:
+        assert result["data"]["attributes"]["productCount"] == products
 
 
 def test_a_missing_reference_points_at_the_relationship(api: httpx.Client) -> None:

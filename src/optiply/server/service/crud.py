@@ -121,6 +121,22 @@ def create(
     lines: Sequence[Mapping[str, Any]] = (),
 ) -> Created:
     """Insert one row (and its embedded lines) after the account, reference and pair checks."""
+    row = prepare(connection, spec, context, values)
+    try:
+        row_id, rendered = repository.insert_rendered(connection, spec, row)
+    except repository.UniqueViolation:
+        raise conflicts.raced(spec, row) from None
+    row["id"] = row_id
+    changed = rules.after_insert(connection, spec, row, context.now)
+    line_ids = _create_lines(connection, spec, context, row_id, row, lines)
+    return Created(row_id, line_ids, None if changed else rendered)
+
+
+def prepare(
+    connection: Connection, spec: ResourceSpec, context: Context, values: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The row ``create`` inserts for ``values``: its account (locked), references, computed
+    values and pair checks done; nothing written yet but the lock."""
     account_id = _owning_account(connection, spec, context, values)
     repository.lock_account(connection, account_id)  # the parent is checked again below
     row = _new_row(spec, context, values)
@@ -130,14 +146,82 @@ def create(
     row.update(_references(connection, spec, values, account_id))
     rules.before_insert(connection, spec, row)
     conflicts.check(connection, spec, row)
-    try:
-        row_id, rendered = repository.insert_rendered(connection, spec, row)
-    except repository.UniqueViolation:
-        raise conflicts.raced(spec, row) from None
-    row["id"] = row_id
-    changed = rules.after_insert(connection, spec, row, context.now)
-    line_ids = _create_lines(connection, spec, context, row_id, row, lines)
-    return Created(row_id, line_ids, None if changed else rendered)
+    return row
+
+
+def insertable_together(spec: ResourceSpec) -> bool:
+    """Whether ``create_together`` can insert rows of ``spec`` with one statement and end as
+    ``create`` one by one would: no unique pair (a row could clash with one before it), no
+    rule after an insert (it could see the rows after it), no parent row to read."""
+    return spec.parent is None and not spec.unique and not rules.acts_after_insert(spec)
+
+
+class RowFailed(Exception):
+    """The ``DomainError`` of row ``index`` of a ``create_together``."""
+
+    def __init__(self, index: int, error: DomainError) -> None:
+        super().__init__(index)
+        self.index = index
+        self.error = error
+
+
+def create_together(
+    connection: Connection,
+    spec: ResourceSpec,
+    context: Context,
+    many: Sequence[tuple[Mapping[str, Any], Sequence[Mapping[str, Any]]]],
+) -> list[Created]:
+    """``create`` of each (values, lines) of ``many`` in turn, for a type
+    ``insertable_together``: every row checked first, in order, then the rows with one
+    statement per run of rows with the same columns, their lines likewise. Ids come out as
+    one by one (each table's in input order).
+
+    Raises:
+        RowFailed: the first row that failed, as ``create`` would have raised it.
+    """
+    rows = []
+    for index, (values, _lines) in enumerate(many):
+        try:
+            rows.append(prepare(connection, spec, context, values))
+        except DomainError as error:
+            raise RowFailed(index, error) from None
+    created = []
+    for run in _same_columns(rows):
+        try:
+            inserted = repository.insert_rendered_many(connection, spec, run)
+        except repository.UniqueViolation:
+            raise RowFailed(rows.index(run[0]), conflicts.raced(spec, run[0])) from None
+        for row, (row_id, rendered) in zip(run, inserted, strict=True):
+            row["id"] = row_id
+            created.append(Created(row_id, (), rendered))
+    if spec.embedded is None or not any(lines for _values, lines in many):
+        return created
+    line_spec = get_spec(spec.embedded.target)
+    every_line = [line for _values, lines in many for line in lines]
+    (account_id,) = {row["account_id"] for row in rows}  # one account: the batch's
+    known = _lookup(connection, line_spec, every_line, account_id)
+    line_rows = []
+    for index, (row, (_values, lines)) in enumerate(zip(rows, many, strict=True)):
+        try:
+            line_rows.append(_line_rows(connection, spec, context, row, lines, known))
+        except DomainError as error:
+            raise RowFailed(index, error) from None
+    line_ids = iter(_insert_lines(connection, line_spec, [r for rs in line_rows for r in rs]))
+    return [
+        Created(made.id, tuple(next(line_ids) for _ in made_lines), made.rendered)
+        for made, made_lines in zip(created, line_rows, strict=True)
+    ]
+
+
+def _same_columns(rows: Sequence[dict[str, Any]]) -> list[Sequence[dict[str, Any]]]:
+    """``rows`` cut into runs of rows with the same columns, in order."""
+    runs: list[list[dict[str, Any]]] = []
+    for row in rows:
+        if runs and runs[-1][0].keys() == row.keys():
+            runs[-1].append(row)
+        else:
+            runs.append([row])
+    return list(runs)
 
 
 def update(
@@ -290,26 +374,67 @@ def _references(
     spec: ResourceSpec,
     values: Mapping[str, Any],
     account_id: int,
-    prefix: str = "/data/attributes/",
+    prefix: str = ATTRIBUTES,
 ) -> dict[str, Any]:
     """Check that referenced rows exist in ``account_id``; returns their ``*_uuid`` columns."""
-    found: dict[str, Any] = {}
-    problems: list[Problem] = []
+    return _references_of_many(connection, spec, [values], account_id, [prefix])[0]
+
+
+def _references_of_many(
+    connection: Connection,
+    spec: ResourceSpec,
+    many: Sequence[Mapping[str, Any]],
+    account_id: int,
+    prefixes: Sequence[str],
+) -> list[dict[str, Any]]:
+    """``_references`` of several rows (an order's lines) with one query per referenced type;
+    every missing reference is reported, each at its row's ``prefixes`` entry."""
+    return _resolve(spec, many, _lookup(connection, spec, many, account_id), prefixes)
+
+
+Known = dict[str, dict[int, str]]
+"""Per reference attribute, the uuids of the rows it names that exist, by id."""
+
+
+def _lookup(
+    connection: Connection, spec: ResourceSpec, many: Sequence[Mapping[str, Any]], account_id: int
+) -> Known:
+    """The rows of ``account_id`` that the references of ``many`` name, one query per
+    reference attribute."""
+    known: Known = {}
     for attribute in spec.references:
-        if attribute.name == "accountId" or attribute.name not in values:
-            continue
-        value = values[attribute.name]
-        uuid_column = attribute.column.removesuffix("_id") + "_uuid"
-        if value is None:
-            found[uuid_column] = None
+        if attribute.name == "accountId" or not any(attribute.name in v for v in many):
             continue
         assert attribute.references is not None
+        ids = {values[attribute.name] for values in many if attribute.name in values} - {None}
         target = get_spec(attribute.references)
-        row = repository.find(connection, target, value, (account_id,))
-        if row is None:
-            problems.extend(_missing_reference(target, attribute.name, value, prefix).problems)
-        else:
-            found[uuid_column] = row["uuid"]
+        known[attribute.name] = repository.find_uuids(connection, target, ids, account_id)
+    return known
+
+
+def _resolve(
+    spec: ResourceSpec, many: Sequence[Mapping[str, Any]], known: Known, prefixes: Sequence[str]
+) -> list[dict[str, Any]]:
+    """The ``*_uuid`` columns of each of ``many`` from ``known``; a DomainError naming every
+    reference that is not there."""
+    found: list[dict[str, Any]] = []
+    problems: list[Problem] = []
+    for values, prefix in zip(many, prefixes, strict=True):
+        columns: dict[str, Any] = {}
+        for attribute in spec.references:
+            if attribute.name not in known or attribute.name not in values:
+                continue
+            value = values[attribute.name]
+            uuid_column = attribute.column.removesuffix("_id") + "_uuid"
+            if value is None:
+                columns[uuid_column] = None
+            elif value in known[attribute.name]:
+                columns[uuid_column] = known[attribute.name][value]
+            else:
+                assert attribute.references is not None
+                target = get_spec(attribute.references)
+                problems.extend(_missing_reference(target, attribute.name, value, prefix).problems)
+        found.append(columns)
     if problems:
         raise DomainError(*problems)
     return found
@@ -335,33 +460,50 @@ def _create_lines(
     parent: Mapping[str, Any],
     lines: Sequence[Mapping[str, Any]],
 ) -> tuple[int, ...]:
+    """Insert an order's embedded lines; their ids in line order."""
     if not lines or spec.embedded is None:
         return ()
     line_spec = get_spec(spec.embedded.target)
+    known = _lookup(connection, line_spec, lines, parent["account_id"])
+    rows = _line_rows(connection, spec, context, {**parent, "id": parent_id}, lines, known)
+    return tuple(_insert_lines(connection, line_spec, rows))
+
+
+def _line_rows(
+    connection: Connection,
+    spec: ResourceSpec,
+    context: Context,
+    parent: Mapping[str, Any],
+    lines: Sequence[Mapping[str, Any]],
+    known: Known,
+) -> list[dict[str, Any]]:
+    """The rows of the embedded ``lines`` of ``parent`` (an inserted order), references
+    resolved from ``known`` (every missing one reported)."""
+    assert spec.embedded is not None
+    line_spec = get_spec(spec.embedded.target)
     parent_column = get_attribute(line_spec, spec.embedded.parent_attribute).column
-    ids = []
-    problems: list[Problem] = []
-    for index, line in enumerate(lines):
+    base = f"{ATTRIBUTES}{spec.embedded.attribute}/"
+    prefixes = [f"{base}{index}/" for index in range(len(lines))]
+    rows = []
+    for line, references in zip(lines, _resolve(line_spec, lines, known, prefixes), strict=True):
         row = _new_row(line_spec, context, line)
-        row[parent_column] = parent_id
+        row[parent_column] = parent["id"]
         row[parent_column.removesuffix("_id") + "_uuid"] = parent["uuid"]
         row["account_id"] = parent["account_id"]
-        try:
-            row.update(
-                _references(
-                    connection,
-                    line_spec,
-                    line,
-                    parent["account_id"],
-                    f"{ATTRIBUTES}{spec.embedded.attribute}/{index}/",
-                )
-            )
-        except DomainError as error:
-            problems.extend(error.problems)
-            continue
+        row.update(references)
         rules.before_insert(connection, line_spec, row, parent)
-        row["id"] = repository.insert_row(connection, line_spec, row)
-        ids.append(row["id"])
-    if problems:
-        raise DomainError(*problems)
-    return tuple(ids)
+        rows.append(row)
+    return rows
+
+
+def _insert_lines(
+    connection: Connection, line_spec: ResourceSpec, rows: Sequence[dict[str, Any]]
+) -> list[int]:
+    """Insert line rows, one statement per run of rows with the same columns; their ids."""
+    ids: list[int] = []
+    for run in _same_columns(rows):
+        if len(run) == 1:
+            ids.append(repository.insert_row(connection, line_spec, run[0]))
+        else:
+            ids.extend(repository.insert_rows(connection, line_spec, run))
+    return ids

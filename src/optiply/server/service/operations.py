@@ -109,13 +109,64 @@ def run(connection: Connection, context: Context, operations: Sequence[Operation
         )
     repository.lock_account(connection, account_id)
     ids: dict[str, int] = {}
-    outcomes = []
-    for index, operation in enumerate(operations):
+    outcomes: list[Outcome] = []
+    index = 0
+    while index < len(operations):
+        group = _adds_together(operations, index)
+        if len(group) > 1:
+            outcomes.extend(_run_adds(connection, context, index, group, ids))
+            index += len(group)
+            continue
+        operation = operations[index]
         try:
             outcomes.append(_run_one(connection, context, operation, ids))
         except DomainError as error:
             raise within(error, index, operation.pointers) from None
+        index += 1
     return outcomes
+
+
+def _adds_together(operations: Sequence[Operation], start: int) -> Sequence[Operation]:
+    """The adds from ``start`` on that can be inserted together: of one type that allows it
+    (``crud.insertable_together``), none naming a ``lid``."""
+    first = operations[start]
+    if not _alone_add(first) or not crud.insertable_together(first.spec):
+        return operations[start : start + 1]
+    end = start + 1
+    while end < len(operations) and operations[end].spec is first.spec:
+        if not _alone_add(operations[end]):
+            break
+        end += 1
+    return operations[start:end]
+
+
+def _alone_add(operation: Operation) -> bool:
+    return operation.op is Op.ADD and not operation.linked
+
+
+def _run_adds(
+    connection: Connection,
+    context: Context,
+    start: int,
+    group: Sequence[Operation],
+    ids: dict[str, int],
+) -> list[Outcome]:
+    """Adds of ``_adds_together``, by ``crud.create_together``."""
+    spec = group[0].spec
+    try:
+        created = crud.create_together(
+            connection, spec, context, [(op.values, op.lines) for op in group]
+        )
+    except crud.RowFailed as failed:
+        raise within(failed.error, start + failed.index, group[failed.index].pointers) from None
+    for operation, made in zip(group, created, strict=True):
+        if operation.lid is not None:
+            ids[operation.lid] = made.id
+    embedded = spec.embedded is not None
+    return [
+        Outcome(spec, made.id, made.rendered, made.line_ids if embedded else None)
+        for made in created
+    ]
 
 
 def within(

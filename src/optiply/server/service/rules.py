@@ -42,6 +42,14 @@ def before_insert(
         promotions.check_dates(row)
 
 
+def acts_after_insert(spec: ResourceSpec) -> bool:
+    """Whether ``after_insert`` does anything for rows of ``spec``."""
+    return spec.type in _AFTER_INSERT
+
+
+_AFTER_INSERT = frozenset({"supplierProducts", "promotions", "promotionProducts"})
+
+
 def after_insert(
     connection: Connection, spec: ResourceSpec, row: Mapping[str, Any], now: datetime
 ) -> bool:

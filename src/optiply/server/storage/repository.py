@@ -173,10 +173,24 @@ def lock_account(connection: Connection, account_id: int) -> None:
     On PostgreSQL the UPDATE locks the account's row; on SQLite it starts the transaction as
     the database's one writer. Either way the statements after it see every write committed
     before, and no other write of the account runs until this one commits or rolls back.
+
+    Once per transaction and account: a batch of operations, or a create that checks its
+    parent, asks again and is answered from ``connection.info`` (one bump marks the change).
     """
+    held = connection.info.get(_LOCKED)
+    transaction = connection.get_transaction()  # None before the first statement
+    if transaction is not None and held is not None and held[0] is transaction:
+        if account_id in held[1]:
+            return
     connection.execute(_BUMP, {"account_id": account_id})
+    transaction = connection.get_transaction()
+    if held is not None and held[0] is transaction:
+        held[1].add(account_id)
+    else:
+        connection.info[_LOCKED] = (transaction, {account_id})
 
 
+_LOCKED = "optiply_locked_accounts"  # connection.info: (transaction, account ids it locked)
 _ACCOUNTS = RESOURCE_TABLES["accounts"]
 _BUMP = (
     update(_ACCOUNTS)
@@ -221,6 +235,25 @@ def find(
     statement = _find_statement(spec, for_update and connection.dialect.name == "postgresql")
     parameters = {"row_id": row_id, "accounts": list(account_ids)}
     return connection.execute(statement, parameters).mappings().first()
+
+
+def find_uuids(
+    connection: Connection, spec: ResourceSpec, row_ids: Collection[int], account_id: int
+) -> dict[int, str]:
+    """The uuids of those of ``row_ids`` that are visible in ``account_id``, by id."""
+    if not row_ids:
+        return {}
+    parameters = {"row_ids": list(row_ids), "accounts": [account_id]}
+    found = connection.execute(_find_uuids_statement(spec), parameters)
+    return {int(row_id): str(row_uuid) for row_id, row_uuid in found}
+
+
+@cache
+def _find_uuids_statement(spec: ResourceSpec) -> Any:
+    table = table_of(spec)
+    visible = _visible(table)[1:]  # the account and not deleted; the ids are a list here
+    ids = table.c.id.in_(bindparam("row_ids", expanding=True))
+    return select(table.c.id, table.c.uuid).where(ids, *visible)
 
 
 def _visible(table: Table) -> list[ColumnElement[bool]]:
@@ -275,6 +308,21 @@ def insert_row(connection: Connection, spec: ResourceSpec, values: Mapping[str, 
     return int(result.scalar_one())
 
 
+def insert_rows(
+    connection: Connection, spec: ResourceSpec, rows: Sequence[Mapping[str, Any]]
+) -> list[int]:
+    """Insert rows that all have the same columns, in one statement; their ids, in order."""
+    with _unique_violations():
+        result = connection.execute(_insert_many_statement(spec), [dict(row) for row in rows])
+    return [int(row_id) for row_id in result.scalars()]
+
+
+@cache
+def _insert_many_statement(spec: ResourceSpec) -> Any:
+    table = table_of(spec)
+    return insert(table).returning(table.c.id, sort_by_parameter_order=True)
+
+
 def insert_rendered(
     connection: Connection, spec: ResourceSpec, values: Mapping[str, Any]
 ) -> tuple[int, str]:
@@ -285,11 +333,24 @@ def insert_rendered(
     return int(row_id), str(rendered)
 
 
+def insert_rendered_many(
+    connection: Connection, spec: ResourceSpec, rows: Sequence[Mapping[str, Any]]
+) -> list[tuple[int, str]]:
+    """``insert_rendered`` of rows that all have the same columns, in one statement; their
+    ids and attributes JSON, in order."""
+    if len(rows) == 1:
+        return [insert_rendered(connection, spec, rows[0])]
+    statement = _insert_rendered_statement(spec, connection.dialect.name, ordered=True)
+    with _unique_violations():
+        found = connection.execute(statement, [dict(row) for row in rows])
+        return [(int(row_id), str(rendered)) for row_id, rendered in found]
+
+
 @cache
-def _insert_rendered_statement(spec: ResourceSpec, dialect: str) -> Any:
+def _insert_rendered_statement(spec: ResourceSpec, dialect: str, ordered: bool = False) -> Any:
     table = table_of(spec)
     rendered: Any = literal_column(attributes_sql(spec, dialect))
-    return insert(table).returning(table.c.id, rendered)
+    return insert(table).returning(table.c.id, rendered, sort_by_parameter_order=ordered)
 
 
 @cache
