@@ -221,6 +221,13 @@ SETTINGS: tuple[Setting, ...] = (
         default=8,
     ),
     Setting(
+        "max_retries",
+        "integer",
+        "Times a request that failed on a transient error (a timeout, a reset, 429/5xx) is "
+        "sent again, with exponential backoff, before its record fails; 0 = never.",
+        default=4,
+    ),
+    Setting(
         "bulk",
         "string",
         "Write up to 100 records per request as atomic operations: auto (when the server "

@@ -66,6 +66,7 @@ class Settings:
     systemic_failure_share: float  # 0: off
     fail_on_unknown_stream: bool
     max_concurrency: int
+    max_retries: int
     bulk: str  # auto, on, off: atomic batches (target_optiply.bulk)
     max_requests_per_second: float | None
     state_write_interval: float
@@ -292,6 +293,10 @@ def resolve(config: Mapping[str, Any], environ: Mapping[str, str] | None = None)
         systemic_failure_share=_share(read("systemic_failure_share")),
         fail_on_unknown_stream=bool(read("fail_on_unknown_stream")),
         max_concurrency=int(read("max_concurrency") or _default("max_concurrency")),
+        max_retries=_non_negative_int(
+            _default("max_retries") if _missing(read("max_retries")) else read("max_retries"),
+            "max_retries",
+        ),
         bulk=_choice(read("bulk"), "bulk"),
         max_requests_per_second=float(rate) if rate else None,
         state_write_interval=float(

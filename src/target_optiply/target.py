@@ -140,6 +140,7 @@ class TargetOptiply(Target):
                 auth=self._auth(settings),
                 account_id=settings.account_id,
                 coupling_id=settings.coupling_id,
+                max_retries=settings.max_retries,
             )
         self._api = api
         return Writer(

@@ -22,6 +22,7 @@ def test_transient_failures_in_a_row_stop_the_job(login, tmp_path, run_target):
         optiply_base_url=f"http://127.0.0.1:{closed_port()}/v1",  # nothing listens: refused
         max_consecutive_transient_failures=5,
         max_concurrency=1,
+        max_retries=0,  # each record fails at its first refused connection, not after backoff
     )
     products = [{"externalId": f"P{i}", "name": f"Mug {i}", "stockLevel": 1} for i in range(30)]
 

@@ -33,7 +33,7 @@ from optiply.server.sandbox.faults import FaultMiddleware
 from optiply.server.sandbox.journal import JournalMiddleware, JournalWriter
 from optiply.server.settings import Settings
 from optiply.server.storage import repository
-from optiply.server.storage.engine import make_engine
+from optiply.server.storage.engine import make_engine, reader
 from optiply.server.storage.migrate import upgrade
 
 TITLE = "Optiply Public API v1 (self-hosted)"
@@ -67,14 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         exception_handlers=dict(HANDLERS),  # type: ignore[arg-type]
     )
     app.state.engine = engine
-    # For single reads (the token endpoint's throttle check): autocommit saves PostgreSQL a
-    # BEGIN/ROLLBACK round trip (205 → 112 µs), while on SQLite switching a connection's
-    # isolation level costs more than it saves (32 µs plain, 67 µs autocommit).
-    app.state.reader = (
-        engine
-        if engine.dialect.name == "sqlite"
-        else engine.execution_options(isolation_level="AUTOCOMMIT")
-    )
+    app.state.reader = reader(engine)  # single reads (the token endpoint's throttle check)
     app.state.settings = settings
     app.state.journal = writer
     controls = app.state.controls = Controls(engine)

@@ -39,6 +39,7 @@ from optiply.server.sandbox.rules import InputError, checked_rule
 from optiply.server.service.errors import DomainError
 from optiply.server.service.tenancy import request_scope
 from optiply.server.storage import journal, sandbox
+from optiply.server.storage.engine import reader
 from optiply.server.storage.repository import Connection, Engine
 
 JSONL = "application/x-ndjson"
@@ -100,7 +101,7 @@ class SandboxEndpoints:
     def __init__(self, engine: Engine, controls: Controls) -> None:
         self.engine = engine
         self.controls = controls
-        self.reader = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.reader = reader(engine)  # reads need no transaction
 
     def routes(self) -> list[BaseRoute]:
         return [

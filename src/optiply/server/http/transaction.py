@@ -21,6 +21,7 @@ from optiply.server.sandbox.controls import Controls
 from optiply.server.sandbox.journal import note_of
 from optiply.server.service.crud import Context
 from optiply.server.service.tenancy import request_scope
+from optiply.server.storage.engine import reader
 from optiply.server.storage.repository import Connection, Engine
 
 Write = Callable[[Connection, Context], Response]
@@ -36,8 +37,7 @@ class Transactions:
         self.engine = engine
         self.controls = controls
         self.idempotency = idempotency  # None: Idempotency-Key is ignored (not offered)
-        # Reads need no transaction: autocommit saves PostgreSQL a BEGIN/COMMIT round trip.
-        self.reader = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.reader = reader(engine)  # reads need no transaction
 
     @contextmanager
     def open(

@@ -80,6 +80,8 @@ class Controls:
     """The sandbox controls of one worker process."""
 
     def __init__(self, engine: Engine) -> None:
+        # Autocommit on every database: the counts of matching rules and the rate cells are
+        # written statement by statement, each committed at once (no transaction to end).
         self.reader = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._snapshot = Snapshot()
         self._checked = float("-inf")
