@@ -3,7 +3,9 @@
 Incremental (the default) streams read the rows changed since the bookmark in (``updatedAt``,
 ``id``) order (``walk``); the bookmark is the pair, kept in the stream's state as
 ``replication_key_value`` (text) and ``replication_key_id``, and it never moves past the run's
-start minus ``settle_seconds`` (see ``bookmark``). Full-table streams (catalog
+start minus ``settle_seconds`` (see ``bookmark``). On a server that offers the deleted-rows
+extension they then read the rows deleted since, emitted with ``_sdc_deleted_at`` under a
+bookmark of their own (``deletions``). Full-table streams (catalog
 ``replication-method: FULL_TABLE``) read every row by ``id`` and keep no bookmark.
 
 Records are written a page at a time (``output``) unless stream maps or a property selection
@@ -12,6 +14,8 @@ are in play, in which case the SDK's own per-record path runs.
 
 from __future__ import annotations
 
+import copy
+import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -23,6 +27,14 @@ from typing_extensions import override
 
 from optiply.query import format_value
 from optiply.resources import ResourceSpec
+from tap_optiply.deletions import (
+    DELETED_PROPERTY,
+    DELETED_SCHEMA,
+    DELETED_VALUE,
+    deleted_record,
+    deletions_start,
+    keep,
+)
 from tap_optiply.output import dumps, write_lines
 from tap_optiply.schemas import REPLICATION_KEY, has_replication_key, json_schema
 from tap_optiply.settings import parse_datetime
@@ -42,11 +54,11 @@ def bookmark(position: Position, ceiling: datetime) -> Position:
 
     >>> at = datetime(2024, 1, 1, tzinfo=UTC)
     >>> bookmark(Position(at, 7), at + timedelta(seconds=1))
-    Position(updated_at=datetime.datetime(2024, 1, 1, 0, 0, tzinfo=datetime.timezone.utc), id=7)
+    Position(at=datetime.datetime(2024, 1, 1, 0, 0, tzinfo=datetime.timezone.utc), id=7)
     >>> bookmark(Position(at, 7), at).id
     0
     """
-    return position if position.updated_at < ceiling else Position(ceiling, 0)
+    return position if position.at < ceiling else Position(ceiling, 0)
 
 
 def start_position(state: Mapping[str, Any], start_date: datetime | None) -> Position | None:
@@ -80,41 +92,87 @@ class ResourceStream(Stream):
         self.replication_key = REPLICATION_KEY if has_replication_key(spec) else None
         self._pending: list[bytes] = []
         self._fast: bool | None = None
+        self._declared = False  # whether the schema has _sdc_deleted_at yet
 
     @property
     def incremental(self) -> bool:
         """Whether this run reads the stream incrementally."""
         return self.replication_method == "INCREMENTAL"
 
+    @property
+    def deletions(self) -> bool:
+        """Whether this run reads the stream's deleted rows too (``deletions``): incremental,
+        rows of the type can be deleted (not ``accounts``), and the server lists them (one
+        ``GET /v1`` per run, asked only from here)."""
+        wanted = self.incremental and self.replication_key and self.spec.deletable
+        return bool(wanted and self._tap.deletions_offered())
+
+    def ceiling(self) -> datetime:
+        """The run's start minus ``settle_seconds``: no bookmark goes past it."""
+        return self._tap.started_at - timedelta(seconds=self._tap.settings.settle_seconds)
+
     def batches(self) -> Iterable[Batch]:
-        """The pages this run reads (what ``Prefetch`` runs on its thread)."""
+        """The pages this run reads (what ``Prefetch`` runs on its thread): the live rows, then
+        (``deletions``) the deleted ones up to the ceiling."""
         tap = self._tap
         settings = tap.settings
         walk = Walk(tap.client, self.spec, tap.filters(self.spec.type), settings.page_size)
         if not self.incremental:
             return walk.everything()
-        start = start_position(self.get_context_state(None), settings.start_date)
-        return walk.changed(start, tap.started_at)
+        state = self.get_context_state(None)
+        start = start_position(state, settings.start_date)
+        changed = walk.changed(start, tap.started_at)
+        since = deletions_start(state, start) if self.deletions else None
+        if since is None:
+            return changed
+        return itertools.chain(changed, walk.deleted(since, self.ceiling()))
 
     @override
     def get_records(self, context: Mapping[str, Any] | None) -> Iterator[dict[str, Any]]:
-        """Every row of the run's read, as a flat record; the bookmark follows each page."""
-        ceiling = self._tap.started_at - timedelta(seconds=self._tap.settings.settle_seconds)
+        """Every row of the run's read, as a flat record; the bookmarks follow each page."""
+        ceiling = self.ceiling()
         state = self.get_context_state(context)
         start = start_position(state, None)
+        bookmarked = self.incremental and self.replication_key
         for batch in self._tap.read(self):
             kind = self.spec.type
-            for row in batch.rows:
-                yield {"id": str(row.id), "type": kind, **row.attributes}
+            if batch.deleted:
+                yield from (deleted_record(row) for row in batch.rows)
+            else:
+                for row in batch.rows:
+                    yield {"id": str(row.id), "type": kind, **row.attributes}
             self._flush()
-            if self.incremental and self.replication_key:
-                mark = bookmark(batch.last, ceiling)
-                if start is None or mark > start:
-                    state["replication_key"] = self.replication_key
-                    state["replication_key_value"] = format_value(mark.updated_at)
-                    state[BOOKMARK_ID] = mark.id
-                    state.pop(LEGACY_BOOKMARK, None)
-                    start = mark
+            if not bookmarked:
+                continue
+            if batch.deleted:  # in (deletedAt, id) order, never past the ceiling
+                keep(state, batch.last)
+                continue
+            mark = bookmark(batch.last, ceiling)
+            if start is None or mark > start:
+                state["replication_key"] = self.replication_key
+                state["replication_key_value"] = format_value(mark.at)
+                state[BOOKMARK_ID] = mark.id
+                state.pop(LEGACY_BOOKMARK, None)
+                start = mark
+        if self.deletions and DELETED_VALUE not in state:
+            keep(state, Position(ceiling, 0))  # a first sync: deletions from here on
+
+    def _declare_deletions(self) -> None:
+        """Add ``_sdc_deleted_at`` to the schema when this run reads deleted rows, and to the
+        schema the stream maps were built from (the SDK built them at start, from the catalog),
+        so every SCHEMA message lists it. Once per run, before the first SCHEMA message."""
+        if self._declared or not self.deletions:
+            return
+        self._declared = True
+        self.schema["properties"][DELETED_PROPERTY] = dict(DELETED_SCHEMA)
+        mapper = self._tap.mapper
+        maps = mapper.stream_maps.get(self.name)
+        if maps:
+            raw = copy.deepcopy(maps[0].raw_schema)
+            raw["properties"][DELETED_PROPERTY] = dict(DELETED_SCHEMA)
+            mapper.register_raw_stream_schema(self.name, raw, maps[0].raw_key_properties)
+            self._stream_maps = None  # the SDK takes them from the mapper again
+        self._fast = None
 
     def _fast_path(self) -> bool:
         """Whether records can be written as they are: no stream maps, every property kept."""
@@ -143,6 +201,11 @@ class ResourceStream(Stream):
         if self._pending:
             write_lines(b"".join(self._pending))
             self._pending.clear()
+
+    @override
+    def _write_schema_message(self) -> None:
+        self._declare_deletions()
+        super()._write_schema_message()
 
     @override
     def _write_state_message(self) -> None:

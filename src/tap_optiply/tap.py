@@ -4,6 +4,8 @@ One stream per readable type of the registry, named as the existing tap-optiply 
 (``products``, ``sellOrderLines``, ... plus ``accounts``). One ``OptiplyClient`` (one OAuth
 token, refreshed before expiry and on a 401) serves every stream; during ``sync_all`` the
 streams are read ahead concurrently (``prefetch``) while the SDK writes them one after another.
+Incremental streams also read the rows deleted since their bookmark when the server offers the
+deleted-rows extension (``deletions``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing_extensions import override
 
 from optiply import __version__
 from optiply.client import OptiplyAuth, OptiplyClient
+from optiply.jsonapi.extensions import DELETED_ROWS
 from optiply.query import ListQuery
 from tap_optiply.config import config_jsonschema
 from tap_optiply.output import LineWriter
@@ -55,6 +58,7 @@ class TapOptiply(Tap):
         self._client: OptiplyClient | None = None
         self._prefetch: Prefetch | None = None
         self._prefetch_names: set[str] = set()
+        self._deletions: bool | None = None
         self.started_at = datetime.now(UTC)
 
     @override
@@ -96,6 +100,15 @@ class TapOptiply(Tap):
                 coupling_id=settings.coupling_id,
             )
         return self._client
+
+    def deletions_offered(self) -> bool:
+        """Whether the server lists deleted rows (the deleted-rows extension at ``GET /v1``);
+        asked once per tap, and only when an incremental stream wants to know."""
+        if self._deletions is None:
+            self._deletions = DELETED_ROWS.uri in self.client.extensions()
+            if self._deletions:
+                self.logger.info("The server lists deleted rows: emitted with _sdc_deleted_at")
+        return self._deletions
 
     def filters(self, resource_type: str) -> ListQuery:
         """The stream's own filters from ``stream_filters`` (none: an empty query)."""

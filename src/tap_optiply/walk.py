@@ -1,4 +1,6 @@
-"""Reading a collection in (``updatedAt``, ``id``) order by key, so no row is skipped or looped.
+"""Reading a collection in (``updatedAt``, ``id``) order by key, so no row is skipped or looped;
+and, on a server with the deleted-rows extension, the rows deleted since, in (``deletedAt``,
+``id``) order the same way.
 
 Offset paging over rows that change while they are read skips rows: a row updated mid-walk moves
 to the end of an ``updatedAt`` order and every row behind it moves one place forward. So every
@@ -16,6 +18,11 @@ request here says *where to continue* by key, never by offset:
   changing; rows changed after it are the next sync's.
 
 A full-table walk goes by ``id`` alone (``id > I``), which no update moves.
+
+``deleted`` walks the rows deleted after a position exactly so, with ``filter[deletedAt]`` and
+``sort=deletedAt,id`` (an extension of this server, docs/extensions.md; the hosted API has no
+such filter): its positions are (``deletedAt``, ``id``), read from each row's
+``meta.deletedAt``, and its batches are marked ``deleted``.
 """
 
 from __future__ import annotations
@@ -25,26 +32,29 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from optiply.client import OptiplyClient, Resource
-from optiply.query import Filter, ListQuery, Operator, Page, SortKey
-from optiply.resources import ResourceSpec
+from optiply.query import DELETED_AT, Filter, ListQuery, Operator, Page, SortKey
+from optiply.resources import Attribute, ResourceSpec
 
 _KEYSET_MARKERS = ("page[after]=", "page%5Bafter%5D=", "page%5bafter%5d=")
 
 
 @dataclass(frozen=True, slots=True, order=True)
 class Position:
-    """Every row up to ``(updated_at, id)`` was read; ``id == 0``: none at ``updated_at``."""
+    """Every row up to ``(at, id)`` was read; ``id == 0``: none at ``at``. ``at`` is an
+    ``updatedAt`` (or, in a walk of deleted rows, a ``deletedAt``)."""
 
-    updated_at: datetime
+    at: datetime
     id: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class Batch:
-    """One page of rows, in walk order, and the position after its last row."""
+    """One page of rows, in walk order, and the position after its last row; ``deleted``: the
+    rows are deleted ones (``meta.deletedAt`` says when)."""
 
     rows: tuple[Resource, ...]
     last: Position
+    deleted: bool = False
 
 
 def parse_timestamp(text: str) -> datetime:
@@ -93,11 +103,21 @@ class Walk:
 
     def changed(self, start: Position | None, until: datetime | None) -> Iterator[Batch]:
         """The rows after ``start`` (all when None) up to ``until``, oldest change first."""
+        return self._by_key(self._updated, start, until)
+
+    def deleted(self, start: Position | None, until: datetime | None) -> Iterator[Batch]:
+        """The rows deleted after ``start`` up to ``until``, oldest deletion first (only on a
+        server that offers the deleted-rows extension: elsewhere the filter is refused)."""
+        return self._by_key(DELETED_AT, start, until)
+
+    def _by_key(
+        self, key: Attribute, start: Position | None, until: datetime | None
+    ) -> Iterator[Batch]:
         position = start
         while True:
             resume = None
-            for query in self._phases(position, until):
-                resume = yield from self._follow(query)
+            for query in self._phases(key, position, until):
+                resume = yield from self._follow(query, key)
                 if resume is not None:
                     break
             if resume is None:
@@ -109,49 +129,51 @@ class Walk:
         after = 0
         while True:
             conditions = (Filter(self._id, Operator.GT, (after,)),) if after else ()
-            resume = yield from self._follow(self._query(conditions, (SortKey(self._id),)))
+            query = self._query(conditions, (SortKey(self._id),))
+            resume = yield from self._follow(query, self._updated)
             if resume is None:
                 return
             after = resume.id
 
-    def _phases(self, position: Position | None, until: datetime | None) -> Iterator[ListQuery]:
-        bound = () if until is None else (Filter(self._updated, Operator.LE, (until,)),)
-        by_key = (SortKey(self._updated), SortKey(self._id))
+    def _phases(
+        self, key: Attribute, position: Position | None, until: datetime | None
+    ) -> Iterator[ListQuery]:
+        bound = () if until is None else (Filter(key, Operator.LE, (until,)),)
+        by_key = (SortKey(key), SortKey(self._id))
         if position is None:
             yield self._query(bound, by_key)
             return
-        at = position.updated_at
+        at = position.at
         if position.id:
-            tie = (
-                Filter(self._updated, Operator.EQ, (at,)),
-                Filter(self._id, Operator.GT, (position.id,)),
-            )
+            tie = (Filter(key, Operator.EQ, (at,)), Filter(self._id, Operator.GT, (position.id,)))
             yield self._query(tie, (SortKey(self._id),))
-            yield self._query((Filter(self._updated, Operator.GT, (at,)), *bound), by_key)
+            yield self._query((Filter(key, Operator.GT, (at,)), *bound), by_key)
         else:
-            yield self._query((Filter(self._updated, Operator.GE, (at,)), *bound), by_key)
+            yield self._query((Filter(key, Operator.GE, (at,)), *bound), by_key)
 
     def _query(self, conditions: tuple[Filter, ...], sort: tuple[SortKey, ...]) -> ListQuery:
         return ListQuery(
             filters=(*self.extra, *conditions), sort=sort, page=Page(limit=self.page_size)
         )
 
-    def _follow(self, query: ListQuery) -> Generator[Batch, None, Position | None]:
+    def _follow(self, query: ListQuery, key: Attribute) -> Generator[Batch, None, Position | None]:
         """Yield the pages of ``query`` while ``links.next`` resumes by key; return the
-        position to ask again from when it does not (None: the query is exhausted)."""
+        position to ask again from when it does not (None: the query is exhausted). Positions
+        are (``key``, ``id``) of a page's last row."""
         self.requests += 1
+        deleted = key is DELETED_AT
         for page in self.client.pages(self.spec.type, query):
             position = None
             if page.data:
                 last = page.data[-1]
-                stamp = last.attributes.get("updatedAt")
+                stamp = (last.meta if deleted else last.attributes).get(key.name)
                 moment = (
                     parse_timestamp(stamp)
                     if isinstance(stamp, str)
                     else datetime.min.replace(tzinfo=UTC)
                 )
                 position = Position(moment, last.id)
-                yield Batch(page.data, position)
+                yield Batch(page.data, position, deleted)
             next_url = page.next_url
             if not next_url or not page.data:  # an empty page ends the walk, next or not
                 return None

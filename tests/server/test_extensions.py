@@ -60,7 +60,12 @@ def test_v1_lists_the_extensions_without_a_token(login: Login) -> None:
     body = response.json()
     assert advertised(body) == URIS
     assert [e["uri"] for e in body["meta"]["extensions"]] == [e.uri for e in SERVER_EXTENSIONS]
-    assert {e["name"] for e in body["meta"]["extensions"]} == {"idempotency", "remote-id", "atomic"}
+    assert {e["name"] for e in body["meta"]["extensions"]} == {
+        "idempotency",
+        "remote-id",
+        "atomic",
+        "deleted-rows",
+    }
     assert body["links"] == {
         "self": f"{login.url}/v1",
         "describedby": f"{login.url}/openapi.json",
@@ -107,5 +112,6 @@ def test_without_extensions_documents_are_plain_v1(plain: Login) -> None:
 def test_without_extensions_the_openapi_document_is_the_v1_one(plain: Login) -> None:
     served = httpx.get(f"{plain.url}/openapi.json").content
     assert served == orjson.dumps(openapi_document(version=__version__, extensions=False))
-    for marker in (b"x-optiply-extension", b"Idempotency-Key", b"RemoteIdFilter", b'"/v1"'):
+    markers = (b"x-optiply-extension", b"Idempotency-Key", b"RemoteIdFilter", b"DeletedAt")
+    for marker in (*markers, b'"/v1"'):
         assert marker not in served

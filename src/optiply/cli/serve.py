@@ -60,7 +60,8 @@ def serve(
             "--extensions/--no-extensions",
             envvar="OPTIPLY_EXTENSIONS",
             show_envvar=True,
-            help="Offer Idempotency-Key and filter[remoteId] (docs/extensions.md); "
+            help="Offer Idempotency-Key, filter[remoteId], filter[deletedAt] and atomic "
+            "operations (docs/extensions.md); "
             "--no-extensions behaves exactly like the hosted API v1.",
         ),
     ] = True,

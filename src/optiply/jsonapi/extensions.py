@@ -48,8 +48,15 @@ ATOMIC = Extension(
     "or nothing, as the JSON:API Atomic Operations extension specifies; lid links a row to "
     "one created earlier in the same request.",
 )
+DELETED_ROWS = Extension(
+    "https://optiply-selfhosted.dev/ext/deleted-rows",
+    "deleted-rows",
+    "filter[deletedAt][GT]=T (or GE, LT, LE, EQ) lists the rows deleted after T instead of "
+    "the live ones, each with meta.deletedAt, on every type whose rows can be deleted; "
+    "sort=deletedAt,id and page[after] walk them by key.",
+)
 
-SERVER_EXTENSIONS: tuple[Extension, ...] = (IDEMPOTENCY, REMOTE_ID, ATOMIC)
+SERVER_EXTENSIONS: tuple[Extension, ...] = (IDEMPOTENCY, REMOTE_ID, ATOMIC, DELETED_ROWS)
 """What this server offers unless started with ``--no-extensions``, in advertising order."""
 
 IDEMPOTENCY_KEY = "Idempotency-Key"

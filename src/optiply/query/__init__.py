@@ -3,6 +3,7 @@
 from optiply.jsonapi.errors import Problem
 from optiply.query.ast import (
     DEFAULT_LIMIT,
+    DELETED_AT,
     MAX_LIMIT,
     Filter,
     ListQuery,
@@ -16,6 +17,7 @@ from optiply.query.parse import parse
 
 __all__ = [
     "DEFAULT_LIMIT",
+    "DELETED_AT",
     "MAX_LIMIT",
     "Filter",
     "ListQuery",

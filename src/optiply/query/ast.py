@@ -12,10 +12,22 @@ from typing import Any
 
 from optiply.jsonapi.errors import Problem
 from optiply.query.operators import Operator
-from optiply.resources.spec import Attribute
+from optiply.resources.spec import Access, Attribute, Kind
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
+
+DELETED_AT = Attribute(
+    "deletedAt",
+    Kind.DATETIME,
+    nullable=False,  # a deleted row always has it: keyset cursors may resume on it
+    access=Access.READ_ONLY,
+    description="When the row was deleted (the deleted-rows extension; never an attribute).",
+)
+"""``filter[deletedAt]`` and ``sort=deletedAt`` (an extension of this server, the deleted-rows
+one): no attribute of any resource, but the ``deleted_at`` column every resource table has. A
+query that filters on it lists deleted rows only (``ListQuery.deleted``), each with
+``meta.deletedAt``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +79,11 @@ class ListQuery:
     filters: tuple[Filter, ...] = ()
     sort: tuple[SortKey, ...] = ()
     page: Page = Page()
+
+    @property
+    def deleted(self) -> bool:
+        """Whether the query lists deleted rows (it filters on ``DELETED_AT``), not live ones."""
+        return any(condition.attribute is DELETED_AT for condition in self.filters)
 
 
 class QueryError(Exception):

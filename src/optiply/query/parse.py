@@ -14,6 +14,10 @@ The grammar, in one place:
   repeat the key for IN; never split on commas, no ``null``) on a type with ``remoteIdMap``
   matches the rows whose map holds X under that key. Without one it is refused like any
   write-only attribute (v1).
+- With ``deleted_rows`` (the deleted-rows extension is on), ``filter[deletedAt][OP]=T`` (EQ,
+  LT, LE, GT or GE; no ``null``) on a type whose rows can be deleted makes the query one of
+  deleted rows (``ListQuery.deleted``), which ``sort=deletedAt`` may then order. Without it
+  ``deletedAt`` is an unknown attribute (v1).
 
 Every fault of the whole query string is collected and raised together in one ``QueryError``.
 """
@@ -27,6 +31,7 @@ from typing import Any
 from optiply.jsonapi.errors import Problem
 from optiply.query.ast import (
     DEFAULT_LIMIT,
+    DELETED_AT,
     MAX_LIMIT,
     Filter,
     ListQuery,
@@ -47,10 +52,15 @@ _LIKE_ONLY = (Kind.EMAILS, Kind.OBJECT)
 _UNORDERED = (Kind.BOOLEAN, Kind.EMAILS, Kind.OBJECT)
 REMOTE_ID = "remoteId"
 MAX_REMOTE_ID = 255  # the longest remoteId a write takes, and the longest coupling key looked up
+DELETED_OPERATORS = (Operator.EQ, Operator.LT, Operator.LE, Operator.GT, Operator.GE)  # deletedAt
 
 
 def parse(
-    params: Iterable[tuple[str, str]], spec: ResourceSpec, *, remote_id_key: str | None = None
+    params: Iterable[tuple[str, str]],
+    spec: ResourceSpec,
+    *,
+    remote_id_key: str | None = None,
+    deleted_rows: bool = False,
 ) -> ListQuery:
     """Parse the decoded query items of a collection GET on ``spec``.
 
@@ -59,6 +69,8 @@ def parse(
         spec: The resource the collection belongs to.
         remote_id_key: The ``remoteIdMap`` key ``filter[remoteId]`` matches under (the
             request's ``couplingId``, else ``publicApi``); None refuses that filter (v1).
+        deleted_rows: Whether ``filter[deletedAt]`` (deleted rows) is offered; False refuses
+            it as an unknown attribute (v1).
 
     Returns:
         The filters, sort keys and page the request asks for.
@@ -89,9 +101,18 @@ def parse(
     ...               remote_id_key="42").filters[0]
     >>> (found.attribute.name, found.operator.value, found.values, found.key)
     ('remoteId', 'EQ', ('A,1', 'B'), '42')
+    >>> gone = parse([("filter[deletedAt][gt]", "2024-01-02"), ("sort", "deletedAt,id")],
+    ...              products, deleted_rows=True)
+    >>> gone.deleted, [key.attribute.name for key in gone.sort]
+    (True, ['deletedAt', 'id'])
     """
     problems: list[Problem] = []
-    filters = _Filters(spec, problems, remote_id_key if spec.has_remote_ids else None)
+    filters = _Filters(
+        spec,
+        problems,
+        remote_id_key if spec.has_remote_ids else None,
+        deleted_rows=deleted_rows and spec.deletable,
+    )
     sorts: list[str] = []
     paging: dict[str, list[str]] = {}
     for key, value in params:
@@ -101,7 +122,7 @@ def parse(
             sorts.append(value)
         elif _in_family(key, "page"):
             paging.setdefault(key, []).append(value)
-    sort = _sort(sorts, spec, problems)
+    sort = _sort(sorts, spec, problems, filters.deleted_used if filters.deleted_rows else None)
     page = _page(paging, problems)
     if "page[after]" in paging and not any(p.parameter == "page[after]" for p in problems):
         page = _after(paging["page[after]"][0], sort, spec, page, problems)
@@ -144,11 +165,18 @@ class _Filters:
     """Accumulates the filters of one query string, merging repeated EQ/NEQ keys."""
 
     def __init__(
-        self, spec: ResourceSpec, problems: list[Problem], remote_id_key: str | None = None
+        self,
+        spec: ResourceSpec,
+        problems: list[Problem],
+        remote_id_key: str | None = None,
+        *,
+        deleted_rows: bool = False,
     ) -> None:
         self._spec = spec
         self._problems = problems
         self._remote_id_key = remote_id_key  # None: filter[remoteId] is refused (v1)
+        self.deleted_rows = deleted_rows  # False: filter[deletedAt] is unknown (v1)
+        self.deleted_used = False  # whether a filter[deletedAt] parameter was read
         self._entries: list[tuple[Attribute, Operator, list[Any]]] = []
         self._merged: dict[tuple[str, Operator], list[Any]] = {}
         self.remote_ids_used = False  # whether a filter[remoteId] parameter was read
@@ -195,6 +223,8 @@ class _Filters:
             )
             return None
         name = segments[0]
+        if name == DELETED_AT.name and self.deleted_rows:
+            return self._deleted_target(key, segments)
         attribute = spec.attribute(name)
         if attribute is None:
             self._problem(key, f"unknown attribute {_show(name)} of {spec.type}")
@@ -226,11 +256,23 @@ class _Filters:
         assert attribute is not None
         return attribute, Operator.EQ
 
+    def _deleted_target(self, key: str, segments: list[str]) -> tuple[Attribute, Operator] | None:
+        """``filter[deletedAt][OP]`` (the deleted-rows extension): the query lists deleted rows."""
+        self.deleted_used = True
+        operator = Operator.EQ if len(segments) == 1 else Operator.lookup(segments[1])
+        if operator not in DELETED_OPERATORS:
+            self._problem(key, "filter[deletedAt] takes EQ, LT, LE, GT or GE")
+            return None
+        return DELETED_AT, operator
+
     def _values(
         self, key: str, attribute: Attribute, operator: Operator, value: str
     ) -> list[Any] | None:
         if attribute.name == REMOTE_ID:
             return self._remote_id_values(key, value)
+        if attribute is DELETED_AT and value.strip().lower() == "null":
+            self._problem(key, "filter[deletedAt] takes a date-time: every deleted row has one")
+            return None
         texts = [value]
         if operator in EQUALITY and attribute.kind in _SPLIT_ON_COMMAS:
             texts = value.split(",")
@@ -269,8 +311,11 @@ class _Filters:
         return None
 
 
-def _sort(values: list[str], spec: ResourceSpec, problems: list[Problem]) -> tuple[SortKey, ...]:
-    """The sort keys of the (single) ``sort`` parameter; blank means none."""
+def _sort(
+    values: list[str], spec: ResourceSpec, problems: list[Problem], deleted: bool | None = None
+) -> tuple[SortKey, ...]:
+    """The sort keys of the (single) ``sort`` parameter; blank means none. ``deleted``: whether
+    ``deletedAt`` may be a key (the query lists deleted rows); None: the extension is off."""
     if len(values) > 1:
         problems.append(
             Problem.query("sort", "sort must be given at most once; separate keys by ','")
@@ -283,8 +328,10 @@ def _sort(values: list[str], spec: ResourceSpec, problems: list[Problem]) -> tup
     for item in values[0].split(","):
         text = item.strip()
         name = text.removeprefix("-")
-        attribute = spec.attribute(name)
-        if not name:
+        attribute = DELETED_AT if deleted and name == DELETED_AT.name else spec.attribute(name)
+        if deleted is False and name == DELETED_AT.name:
+            problems.append(Problem.query("sort", "sort=deletedAt needs a filter[deletedAt]"))
+        elif not name:
             problems.append(Problem.query("sort", f"empty sort key in {_show(values[0])}"))
         elif attribute is None:
             problems.append(

@@ -180,6 +180,12 @@ class ResourceSpec:
         return "remoteIdMap" in self._by_name
 
     @cached_property
+    def deletable(self) -> bool:
+        """Whether rows can be deleted (DELETE; the server keeps them, marked deleted), so a
+        server that offers the deleted-rows extension lists them with ``filter[deletedAt]``."""
+        return "DELETE" in self.methods
+
+    @cached_property
     def readable(self) -> tuple[Attribute, ...]:
         """Attributes rendered in responses, in declaration order."""
         return tuple(a for a in self.attributes if a.readable and a.kind is not Kind.ID)

@@ -39,8 +39,9 @@ class Settings(BaseSettings):
     )
     extensions: bool = Field(
         default=True,
-        description="Offer this server's extensions (Idempotency-Key, filter[remoteId]; "
-        "docs/extensions.md) and advertise them; off, the server behaves exactly like v1.",
+        description="Offer this server's extensions (Idempotency-Key, filter[remoteId], "
+        "filter[deletedAt], atomic operations; docs/extensions.md) and advertise them; off, "
+        "the server behaves exactly like v1.",
     )
     idempotency_ttl: int = Field(
         default=86400, gt=0, description="How long an Idempotency-Key's answer is kept (s)."

@@ -853,7 +853,13 @@ def test_list_parameters(spec: ResourceSpec) -> None:
     for name in (a.name for a in spec.attributes if a.sortable):
         assert name in by_name["sort"]["description"]
     remote_id = ["remoteId"] if spec.has_remote_ids else []  # an extension
-    assert set(resolve(filters["schema"])["properties"]) == {*filterable, spec.type, *remote_id}
+    deleted_at = ["deletedAt"] if spec.deletable else []  # an extension
+    assert set(resolve(filters["schema"])["properties"]) == {
+        *filterable,
+        spec.type,
+        *remote_id,
+        *deleted_at,
+    }
 
 
 def test_filter_schema_accepts_the_grammar() -> None:

@@ -1,17 +1,20 @@
 """The extensions in the OpenAPI document (docs/extensions.md): every write of /v1 documents
 Idempotency-Key with its 409, 422 and replay marker; every type with remoteIdMap documents
-filter[remoteId] as the parser reads it; everything added is labelled an extension; without
-extensions the document is the v1 one."""
+filter[remoteId] as the parser reads it, and every type whose rows can be deleted
+filter[deletedAt], sort=deletedAt and meta.deletedAt; everything added is labelled an
+extension; without extensions the document is the v1 one."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
-from optiply.jsonapi.extensions import IDEMPOTENCY, REMOTE_ID, SERVER_EXTENSIONS
+from optiply.jsonapi.extensions import DELETED_ROWS, IDEMPOTENCY, REMOTE_ID, SERVER_EXTENSIONS
 from optiply.query import QueryError, parse
 from optiply.resources import REGISTRY, ResourceSpec
 from optiply.server.http.openapi import openapi_document
@@ -144,3 +147,66 @@ def test_the_remote_id_schema_allows_what_the_parser_reads(value: str, read: boo
         assert not read
     else:
         assert read
+
+
+@pytest.mark.parametrize("spec", [pytest.param(s, id=s.type) for s in REGISTRY])
+def test_deleted_at_where_rows_can_be_deleted(spec: ResourceSpec) -> None:
+    schemas = DOCUMENT["components"]["schemas"]
+    properties = schemas[f"{spec.label}Filter"]["properties"]
+    assert ("deletedAt" in properties) is spec.deletable
+    assert ("deletedAt" in properties[spec.type]["properties"]) is spec.deletable
+    assert ("meta" in schemas[spec.label]["properties"]) is spec.deletable
+    assert "deletedAt" not in PLAIN["components"]["schemas"][f"{spec.label}Filter"]["properties"]
+    parameters = DOCUMENT["paths"][f"/v1/{spec.type}"]["get"]["parameters"]
+    by_name = {p["name"]: p for p in parameters if "name" in p}
+    assert ("filter[deletedAt]" in by_name["filter"]["description"]) is spec.deletable
+    assert ("deletedAt" in by_name["sort"]["schema"]["pattern"]) is spec.deletable
+    if spec.deletable:
+        assert resolve(properties["deletedAt"])[LABEL] == DELETED_ROWS.uri
+        meta = resolve(schemas[spec.label]["properties"]["meta"])
+        assert meta[LABEL] == DELETED_ROWS.uri and meta["required"] == ["deletedAt"]
+
+
+@pytest.mark.parametrize(
+    ("value", "read"),
+    [
+        ({"GT": "2024-01-02T03:04:05Z"}, True),
+        ({"LE": "2024-01-02T03:04:05.123456+01:00"}, True),
+        ("2024-01-02T03:04:05Z", True),  # EQ
+        ({"NEQ": "2024-01-02T03:04:05Z"}, False),
+        ({"LIKE": "2024"}, False),
+        ("null", False),
+        ({"GT": "yesterday"}, False),
+    ],
+)
+def test_the_deleted_at_schema_allows_what_the_parser_reads(value: Any, read: bool) -> None:
+    root = {"$ref": "#/components/schemas/DeletedAtFilter", "components": DOCUMENT["components"]}
+    assert Draft202012Validator(root).is_valid(value) is read
+    items = (
+        [(f"filter[deletedAt][{op}]", text) for op, text in value.items()]
+        if isinstance(value, dict)
+        else [("filter[deletedAt]", value)]
+    )
+    products = next(s for s in REGISTRY if s.type == "products")
+    try:
+        parse(items, products, deleted_rows=True)
+    except QueryError:
+        assert not read
+    else:
+        assert read
+
+
+@pytest.mark.parametrize("operator", ["EQ", "LT", "LE", "GT", "GE"])
+def test_every_deleted_at_value_the_schema_allows_is_read(operator: str) -> None:
+    forms = DOCUMENT["components"]["schemas"]["DeletedAtFilterOperators"]["properties"]
+    pattern = resolve(forms[operator])["pattern"]
+    products = next(s for s in REGISTRY if s.type == "products")
+
+    @settings(max_examples=20, derandomize=True, database=None, deadline=None)
+    @given(text=st.from_regex(pattern, fullmatch=True))
+    def read(text: str) -> None:
+        assert parse(
+            [(f"filter[deletedAt][{operator}]", text)], products, deleted_rows=True
+        ).deleted
+
+    read()

@@ -6,8 +6,9 @@ with SQLite a thread pool only adds GIL hand-offs, and one process serves about 
 database allows. Scale out with ``--workers`` on PostgreSQL.
 
 Unless the server runs with ``--no-extensions``, writes honour ``Idempotency-Key``
-(``http/idempotency.py``), lists take ``filter[remoteId]``, and every document ends with the
-``jsonapi`` member that advertises them (``http/extensions.py``).
+(``http/idempotency.py``), lists take ``filter[remoteId]`` and ``filter[deletedAt]`` (deleted
+rows, each with ``meta.deletedAt``), and every document ends with the ``jsonapi`` member that
+advertises them (``http/extensions.py``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from optiply.jsonapi.errors import ErrorCode
-from optiply.jsonapi.extensions import ATOMIC, IDEMPOTENCY, REMOTE_ID, Extension
+from optiply.jsonapi.extensions import ATOMIC, DELETED_ROWS, IDEMPOTENCY, REMOTE_ID, Extension
 from optiply.jsonapi.media import MEDIA_TYPE
 from optiply.query import ListQuery, parse
 from optiply.query.cursor import encode
@@ -47,7 +48,8 @@ from optiply.server.sandbox.controls import Controls
 from optiply.server.service import crud
 from optiply.server.service.crud import PUBLIC_API_KEY, Context
 from optiply.server.settings import Settings
-from optiply.server.storage.repository import Connection, Engine, Listing
+from optiply.server.storage.listing import Listing
+from optiply.server.storage.repository import Connection, Engine
 
 
 def _row_id(request: Request) -> int:
@@ -87,6 +89,7 @@ class ResourceEndpoints:
         self._transaction = transactions.open
         self.member = document_member(extensions)  # the jsonapi member ending each document
         self.remote_ids = REMOTE_ID in extensions
+        self.deleted_rows = DELETED_ROWS in extensions
         self.public_url = configured_base(settings.public_url)
 
     def routes(self) -> list[BaseRoute]:
@@ -105,9 +108,11 @@ class ResourceEndpoints:
         ]
 
     def _query(self, request: Request, spec: ResourceSpec, context: Context) -> ListQuery:
-        """The parsed list query; ``filter[remoteId]`` only where the extension is offered."""
+        """The parsed list query; ``filter[remoteId]`` and ``filter[deletedAt]`` only where
+        their extensions are offered."""
         key = (context.coupling_id or PUBLIC_API_KEY) if self.remote_ids else None
-        return parse(request.query_params.multi_items(), spec, remote_id_key=key)
+        items = request.query_params.multi_items()
+        return parse(items, spec, remote_id_key=key, deleted_rows=self.deleted_rows)
 
     def _base(self, request: Request) -> str:
         """The base of absolute links: the configured public URL, else scheme and Host."""
@@ -130,7 +135,7 @@ class ResourceEndpoints:
             more=listing.more,
             cursor=cursor,
         )
-        resources = self._writer(request, spec).resources(listing.rows)
+        resources = self._writer(request, spec).resources(listing.rows, listing.deleted_at)
         return _jsonapi(list_document(resources, links, listing.total), member=self.member)
 
     async def collection(self, request: Request) -> Response:
@@ -199,7 +204,8 @@ class ResourceEndpoints:
         found = self._follow(request, with_row=False)
         if found.listing is not None:
             ids = [row_id for row_id, _ in found.listing.rows]
-            return _jsonapi(identifiers_document(found.target.type, ids), member=self.member)
+            document = identifiers_document(found.target.type, ids, found.listing.deleted_at)
+            return _jsonapi(document, member=self.member)
         return _jsonapi(
             identifiers_document(found.target.type, found.target_id), member=self.member
         )

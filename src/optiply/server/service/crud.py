@@ -29,8 +29,9 @@ from optiply.server.auth.principal import Principal
 from optiply.server.service import cascades, conflicts, rules
 from optiply.server.service.errors import DomainError
 from optiply.server.service.tenancy import AccountScope, account_for_create
-from optiply.server.storage import repository
-from optiply.server.storage.repository import Connection, Listing
+from optiply.server.storage import listing, repository
+from optiply.server.storage.listing import Listing
+from optiply.server.storage.repository import Connection
 
 PUBLIC_API_KEY = "publicApi"  # the remoteIdMap key without a couplingId (Q13)
 ATTRIBUTES = "/data/attributes/"
@@ -65,7 +66,7 @@ def list_rows(
 ) -> Listing:
     """A page of visible rows and the total count."""
     scope = context.scope
-    return repository.list_page(connection, spec, scope.account_ids, query, versions=scope.versions)
+    return listing.list_page(connection, spec, scope.account_ids, query, versions=scope.versions)
 
 
 def get_row(connection: Connection, spec: ResourceSpec, context: Context, row_id: int) -> str:
@@ -108,7 +109,7 @@ def related_to_many(
         raise not_found(spec, row_id)
     column = get_attribute(target, attribute).column
     scope = context.scope
-    return repository.list_page(
+    return listing.list_page(
         connection, target, scope.account_ids, query, (column, row_id), scope.versions
     )
 

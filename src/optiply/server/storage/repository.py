@@ -1,14 +1,14 @@
 """Row access for the resources: every statement the service layer needs, and nothing else.
 
 Functions take a ``Connection`` (the caller owns the transaction) and an account set: the rows
-of other accounts and soft-deleted rows are never read or written here.
+of other accounts and soft-deleted rows are never read or written here. Pages of lists are read
+by ``listing``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -29,11 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from optiply.query import ListQuery
-from optiply.query.cursor import keyset_keys
 from optiply.resources import ResourceSpec
-from optiply.server.storage import caches
-from optiply.server.storage.compile import after, order_by, sort_columns, where
 from optiply.server.storage.render import attributes_sql
 from optiply.server.storage.tables import RESOURCE_TABLES
 
@@ -42,7 +38,6 @@ Rendered = tuple[int, str]  # (id, attributes JSON text)
 __all__ = [
     "Connection",
     "Engine",
-    "Listing",
     "Rendered",
     "RowMapping",
 ]  # re-exported types for the service layer
@@ -51,119 +46,6 @@ __all__ = [
 def table_of(spec: ResourceSpec) -> Table:
     """The table holding ``spec``'s rows."""
     return RESOURCE_TABLES[spec.type]
-
-
-def _scope(table: Table, account_ids: Collection[int]) -> list[ColumnElement[bool]]:
-    owner = table.c.account_id if "account_id" in table.c else table.c.id
-    ids = list(account_ids)
-    owned = owner == ids[0] if len(ids) == 1 else owner.in_(ids)
-    return [owned, table.c.deleted_at.is_(None)]
-
-
-@dataclass(frozen=True, slots=True)
-class Listing:
-    """One page of rows, the total, and the sort-key values of the last row (for a cursor)."""
-
-    total: int
-    rows: list[Rendered]
-    last: tuple[Any, ...] | None  # None when the order can't resume by key, or no more rows
-    more: bool = False  # whether rows follow this page
-
-
-def list_page(
-    connection: Connection,
-    spec: ResourceSpec,
-    account_ids: Collection[int],
-    query: ListQuery,
-    related: tuple[str, int] | None = None,
-    versions: tuple[int, ...] = (),
-) -> Listing:
-    """One rendered page of the rows matching ``query``, with the total count.
-
-    ``related`` (column, id) narrows to the rows pointing at one parent (related endpoints).
-    With a keyset position (``page[after]``) the page starts after it and the total is the one
-    the cursor carries, so every page of a walk costs the same however deep it is.
-    """
-    table = table_of(spec)
-    dialect = connection.dialect.name
-    conditions = [*_scope(table, account_ids), *where(table, query, dialect, account_ids)]
-    if related is not None:
-        conditions.append(table.c[related[0]] == related[1])
-    keys = keyset_keys(query.sort, spec)
-    page = query.page
-    versions = _versions(connection, account_ids, versions)
-    database = str(connection.engine.url)
-    counted = (database, spec.type, tuple(account_ids), versions, query.filters, related)
-    total: int | None
-    if page.after is not None and keys is not None:
-        conditions.append(after(table, keys, page.after, dialect))
-        total, offset = page.total or 0, 0
-    else:
-        # A first page that holds every match is its own count: no COUNT for a lookup (by
-        # ids, by remote ids) or a short list.
-        offset = page.offset
-        total = None if offset == 0 else _count(connection, table, conditions, counted)
-        if total is not None and offset >= total:
-            return Listing(total, [], None)
-    # Find the page's ids (index-only where possible, one row more to know whether another
-    # page follows), then render just those rows: rendering never runs for skipped rows.
-    statement = (
-        select(table.c.id, *sort_columns(table, keys or ()))
-        .where(*conditions)
-        .order_by(*order_by(table, query, dialect))
-        .limit(page.limit + 1)
-        .offset(offset)
-    )
-    found = connection.execute(statement).all()
-    more = len(found) > page.limit
-    found = found[: page.limit]
-    if total is None:
-        total = _count(connection, table, conditions, counted) if more else len(found)
-    ids = [row[0] for row in found]
-    scope_key = (database, spec.type, tuple(account_ids), versions)
-    rendered: dict[int, str] = {}
-    for row_id in ids:
-        hit = caches.RENDERED.get((scope_key, row_id))
-        if hit is not None:
-            rendered[row_id] = hit
-    missing = [row_id for row_id in ids if row_id not in rendered]
-    if missing:
-        statement = _render_many_statement(spec, dialect)
-        for row_id, text in connection.execute(statement, {"ids": missing}):
-            rendered[row_id] = text
-            caches.RENDERED.put((scope_key, row_id), text)
-    last = tuple(found[-1][1:]) if found and keys is not None and more else None
-    return Listing(total, [(row_id, rendered[row_id]) for row_id in ids], last, more)
-
-
-def _count(
-    connection: Connection,
-    table: Table,
-    conditions: Sequence[ColumnElement[bool]],
-    key: tuple[Any, ...],
-) -> int:
-    """COUNT(*) of the matching rows, cached under the accounts' data versions (``caches``)."""
-    total = caches.COUNTS.get(key)
-    if total is None:
-        statement = select(func.count()).select_from(table).where(*conditions)
-        total = int(connection.execute(statement).scalar_one())
-        caches.COUNTS.put(key, total)
-    return total
-
-
-def _versions(
-    connection: Connection, account_ids: Collection[int], versions: tuple[int, ...]
-) -> tuple[int, ...]:
-    """The accounts' data versions: as read with the token, or read now."""
-    if len(versions) == len(account_ids):
-        return versions
-    accounts = RESOURCE_TABLES["accounts"]
-    statement = (
-        select(accounts.c.data_version)
-        .where(accounts.c.id.in_(list(account_ids)))
-        .order_by(accounts.c.id)
-    )
-    return tuple(row[0] for row in connection.execute(statement))
 
 
 def lock_account(connection: Connection, account_id: int) -> None:
@@ -271,13 +153,6 @@ def _find_statement(spec: ResourceSpec, for_update: bool) -> Any:
     table = table_of(spec)
     statement = select(table).where(*_visible(table))
     return statement.with_for_update() if for_update else statement
-
-
-@cache
-def _render_many_statement(spec: ResourceSpec, dialect: str) -> Any:
-    table = table_of(spec)
-    rendered: Any = literal_column(attributes_sql(spec, dialect))
-    return select(table.c.id, rendered).where(table.c.id.in_(bindparam("ids", expanding=True)))
 
 
 @cache

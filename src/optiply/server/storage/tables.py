@@ -97,6 +97,13 @@ def _resource_table(spec: ResourceSpec) -> Table:
             sqlite_where=live,
             postgresql_where=live,
         )
+    if "account_id" in table.c and spec.deletable:
+        # The lists of deleted rows (the deleted-rows extension, filter[deletedAt]) read only
+        # the deleted rows of an account, in deletedAt order: a partial index of just those.
+        gone = text("deleted_at IS NOT NULL")
+        Index(
+            None, table.c.account_id, table.c.deleted_at, sqlite_where=gone, postgresql_where=gone
+        )
     for attribute in spec.references:
         if attribute.name != "accountId":
             Index(None, table.c[attribute.column])

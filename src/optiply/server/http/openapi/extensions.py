@@ -2,7 +2,8 @@
 
 ``add_extensions`` changes a finished v1 document in place: the ``Idempotency-Key`` header,
 its 409 and 422 answers and the ``Idempotent-Replayed`` header on every write of ``/v1``;
-``filter[remoteId]`` on every type with ``remoteIdMap``; the ``jsonapi`` member of documents;
+``filter[remoteId]`` on every type with ``remoteIdMap``; ``filter[deletedAt]`` (``deleted_rows``)
+on every type whose rows can be deleted; the ``jsonapi`` member of documents;
 ``GET /v1``; and ``source.header`` in errors. Everything it adds carries ``x-optiply-extension``
 (the extension's URI) and says in words that it is not part of the hosted API. Without
 extensions (``--no-extensions``) the document is the v1 one, unchanged. Atomic operations
@@ -36,6 +37,8 @@ from optiply.server.http.openapi.common import (
     parameter_ref,
     schema_ref,
 )
+from optiply.server.http.openapi.deleted_rows import DESCRIPTION as DELETED_ROWS_DESCRIPTION
+from optiply.server.http.openapi.deleted_rows import add_deleted_rows
 from optiply.server.http.openapi.operations import operations_components, operations_path
 from optiply.server.http.openapi.patterns import NULL, anchored
 
@@ -53,7 +56,7 @@ to a user and the accounts of the request; 2xx and 4xx answers are stored, 5xx n
 `filter[remoteId]=X` (repeat the key for IN) finds the rows whose `remoteIdMap` holds X under \
 the request's `couplingId` (`publicApi` without one). `POST /v1/operations` runs up to 100 \
 add, update and remove operations in one transaction, all or nothing (JSON:API Atomic \
-Operations, `{ATOMIC_MEDIA_TYPE}`)."""
+Operations, `{ATOMIC_MEDIA_TYPE}`). {DELETED_ROWS_DESCRIPTION}"""
 
 
 def add_extensions(document: Schema) -> None:
@@ -84,6 +87,7 @@ def add_extensions(document: Schema) -> None:
                 if method in item:
                     _idempotent(item[method])
     _remote_id_filters(document)
+    add_deleted_rows(document)
 
 
 def _labelled(extension: Extension, schema: Schema) -> Schema:

@@ -116,7 +116,8 @@ def filter_schema(spec: ResourceSpec) -> Schema:
     return {"type": "object", "properties": properties, "additionalProperties": False}
 
 
-def sort_schema(spec: ResourceSpec) -> Schema:
-    names = [a.name for a in spec.attributes if a.sortable or a.kind is Kind.ID]
+def sort_schema(spec: ResourceSpec, extra: tuple[str, ...] = ()) -> Schema:
+    """The ``sort`` parameter's schema: ``spec``'s sortable attributes and ``extra`` keys."""
+    names = [a.name for a in spec.attributes if a.sortable or a.kind is Kind.ID] + list(extra)
     key = f"-?(?:{'|'.join(names)})"
     return {"type": "string", "pattern": f"^(?:{key}(?:,{key})*)?$", "examples": ["-updatedAt,id"]}
