@@ -26,7 +26,8 @@ from optiply.query import ListQuery
 from optiply.resources import Access, Attribute, Kind, ResourceSpec
 from optiply.resources import get as get_spec
 from optiply.server.auth.principal import Principal
-from optiply.server.service import cascades, conflicts, rules
+from optiply.server.service import cascades, conflicts, references, rules
+from optiply.server.service import lines as order_lines
 from optiply.server.service.errors import DomainError
 from optiply.server.service.tenancy import AccountScope, account_for_create
 from optiply.server.storage import listing, repository
@@ -129,7 +130,9 @@ def create(
         raise conflicts.raced(spec, row) from None
     row["id"] = row_id
     changed = rules.after_insert(connection, spec, row, context.now)
-    line_ids = _create_lines(connection, spec, context, row_id, row, lines)
+    line_ids = order_lines.create_lines(
+        connection, spec, _row_maker(context), {**row, "id": row_id}, lines
+    )
     return Created(row_id, line_ids, None if changed else rendered)
 
 
@@ -144,7 +147,7 @@ def prepare(
     row["account_id"] = account_id
     if spec.has_account:
         row["account_uuid"] = repository.account_uuid(connection, account_id)
-    row.update(_references(connection, spec, values, account_id))
+    row.update(references.check(connection, spec, values, account_id))
     rules.before_insert(connection, spec, row)
     conflicts.check(connection, spec, row)
     return row
@@ -187,7 +190,7 @@ def create_together(
         except DomainError as error:
             raise RowFailed(index, error) from None
     created = []
-    for run in _same_columns(rows):
+    for run in order_lines.same_columns(rows):
         try:
             inserted = repository.insert_rendered_many(connection, spec, run)
         except repository.UniqueViolation:
@@ -199,30 +202,21 @@ def create_together(
         return created
     line_spec = get_spec(spec.embedded.target)
     every_line = [line for _values, lines in many for line in lines]
+    make = _row_maker(context)
     (account_id,) = {row["account_id"] for row in rows}  # one account: the batch's
-    known = _lookup(connection, line_spec, every_line, account_id)
+    known = references.lookup(connection, line_spec, every_line, account_id)
     line_rows = []
-    for index, (row, (_values, lines)) in enumerate(zip(rows, many, strict=True)):
+    for index, (row, (_values, given)) in enumerate(zip(rows, many, strict=True)):
         try:
-            line_rows.append(_line_rows(connection, spec, context, row, lines, known))
+            line_rows.append(order_lines.line_rows(connection, spec, make, row, given, known))
         except DomainError as error:
             raise RowFailed(index, error) from None
-    line_ids = iter(_insert_lines(connection, line_spec, [r for rs in line_rows for r in rs]))
+    every_row = [line for rows_of_one in line_rows for line in rows_of_one]
+    line_ids = iter(order_lines.insert_lines(connection, line_spec, every_row))
     return [
         Created(made.id, tuple(next(line_ids) for _ in made_lines), made.rendered)
         for made, made_lines in zip(created, line_rows, strict=True)
     ]
-
-
-def _same_columns(rows: Sequence[dict[str, Any]]) -> list[Sequence[dict[str, Any]]]:
-    """``rows`` cut into runs of rows with the same columns, in order."""
-    runs: list[list[dict[str, Any]]] = []
-    for row in rows:
-        if runs and runs[-1][0].keys() == row.keys():
-            runs[-1].append(row)
-        else:
-            runs.append([row])
-    return list(runs)
 
 
 def update(
@@ -243,7 +237,7 @@ def update(
         changes["remote_id_map"] = remote_id_map(
             current.get("remote_id_map"), context.coupling_id, values["remoteId"]
         )
-    changes.update(_references(connection, spec, values, current.get("account_id", row_id)))
+    changes.update(references.check(connection, spec, values, current.get("account_id", row_id)))
     rules.before_update(spec, current, changes)
     if spec.unique:
         conflicts.check(connection, spec, {**current, **changes}, exclude_id=row_id)
@@ -309,12 +303,17 @@ def _owning_account(
         connection, parent_spec, values[spec.parent], context.scope.account_ids
     )
     if parent is None:
-        raise _missing_reference(parent_spec, spec.parent, values[spec.parent])
+        raise references.missing(parent_spec, spec.parent, values[spec.parent])
     return int(parent["account_id"])
 
 
 def _new_row(spec: ResourceSpec, context: Context, values: Mapping[str, Any]) -> dict[str, Any]:
     return new_row(spec, values, now=context.now, coupling_id=context.coupling_id)
+
+
+def _row_maker(context: Context) -> order_lines.NewRow:
+    """``new_row`` for the request of ``context`` (its time and coupling)."""
+    return lambda spec, values: _new_row(spec, context, values)
 
 
 def new_row(
@@ -368,143 +367,3 @@ def remote_id_map(current: Any, coupling_id: str | None, remote_id: Any) -> dict
     else:
         mapping[key] = str(remote_id)
     return mapping
-
-
-def _references(
-    connection: Connection,
-    spec: ResourceSpec,
-    values: Mapping[str, Any],
-    account_id: int,
-    prefix: str = ATTRIBUTES,
-) -> dict[str, Any]:
-    """Check that referenced rows exist in ``account_id``; returns their ``*_uuid`` columns."""
-    return _references_of_many(connection, spec, [values], account_id, [prefix])[0]
-
-
-def _references_of_many(
-    connection: Connection,
-    spec: ResourceSpec,
-    many: Sequence[Mapping[str, Any]],
-    account_id: int,
-    prefixes: Sequence[str],
-) -> list[dict[str, Any]]:
-    """``_references`` of several rows (an order's lines) with one query per referenced type;
-    every missing reference is reported, each at its row's ``prefixes`` entry."""
-    return _resolve(spec, many, _lookup(connection, spec, many, account_id), prefixes)
-
-
-Known = dict[str, dict[int, str]]
-"""Per reference attribute, the uuids of the rows it names that exist, by id."""
-
-
-def _lookup(
-    connection: Connection, spec: ResourceSpec, many: Sequence[Mapping[str, Any]], account_id: int
-) -> Known:
-    """The rows of ``account_id`` that the references of ``many`` name, one query per
-    reference attribute."""
-    known: Known = {}
-    for attribute in spec.references:
-        if attribute.name == "accountId" or not any(attribute.name in v for v in many):
-            continue
-        assert attribute.references is not None
-        ids = {values[attribute.name] for values in many if attribute.name in values} - {None}
-        target = get_spec(attribute.references)
-        known[attribute.name] = repository.find_uuids(connection, target, ids, account_id)
-    return known
-
-
-def _resolve(
-    spec: ResourceSpec, many: Sequence[Mapping[str, Any]], known: Known, prefixes: Sequence[str]
-) -> list[dict[str, Any]]:
-    """The ``*_uuid`` columns of each of ``many`` from ``known``; a DomainError naming every
-    reference that is not there."""
-    found: list[dict[str, Any]] = []
-    problems: list[Problem] = []
-    for values, prefix in zip(many, prefixes, strict=True):
-        columns: dict[str, Any] = {}
-        for attribute in spec.references:
-            if attribute.name not in known or attribute.name not in values:
-                continue
-            value = values[attribute.name]
-            uuid_column = attribute.column.removesuffix("_id") + "_uuid"
-            if value is None:
-                columns[uuid_column] = None
-            elif value in known[attribute.name]:
-                columns[uuid_column] = known[attribute.name][value]
-            else:
-                assert attribute.references is not None
-                target = get_spec(attribute.references)
-                problems.extend(_missing_reference(target, attribute.name, value, prefix).problems)
-        found.append(columns)
-    if problems:
-        raise DomainError(*problems)
-    return found
-
-
-def _missing_reference(
-    target: ResourceSpec, attribute: str, value: Any, pointer_base: str = ATTRIBUTES
-) -> DomainError:
-    return DomainError(
-        Problem(
-            ErrorCode.REFERENCE_NOT_FOUND,
-            f"{target.label} with id {value} not found",
-            pointer=pointer_base + attribute,
-        )
-    )
-
-
-def _create_lines(
-    connection: Connection,
-    spec: ResourceSpec,
-    context: Context,
-    parent_id: int,
-    parent: Mapping[str, Any],
-    lines: Sequence[Mapping[str, Any]],
-) -> tuple[int, ...]:
-    """Insert an order's embedded lines; their ids in line order."""
-    if not lines or spec.embedded is None:
-        return ()
-    line_spec = get_spec(spec.embedded.target)
-    known = _lookup(connection, line_spec, lines, parent["account_id"])
-    rows = _line_rows(connection, spec, context, {**parent, "id": parent_id}, lines, known)
-    return tuple(_insert_lines(connection, line_spec, rows))
-
-
-def _line_rows(
-    connection: Connection,
-    spec: ResourceSpec,
-    context: Context,
-    parent: Mapping[str, Any],
-    lines: Sequence[Mapping[str, Any]],
-    known: Known,
-) -> list[dict[str, Any]]:
-    """The rows of the embedded ``lines`` of ``parent`` (an inserted order), references
-    resolved from ``known`` (every missing one reported)."""
-    assert spec.embedded is not None
-    line_spec = get_spec(spec.embedded.target)
-    parent_column = get_attribute(line_spec, spec.embedded.parent_attribute).column
-    base = f"{ATTRIBUTES}{spec.embedded.attribute}/"
-    prefixes = [f"{base}{index}/" for index in range(len(lines))]
-    rows = []
-    for line, references in zip(lines, _resolve(line_spec, lines, known, prefixes), strict=True):
-        row = _new_row(line_spec, context, line)
-        row[parent_column] = parent["id"]
-        row[parent_column.removesuffix("_id") + "_uuid"] = parent["uuid"]
-        row["account_id"] = parent["account_id"]
-        row.update(references)
-        rules.before_insert(connection, line_spec, row, parent)
-        rows.append(row)
-    return rows
-
-
-def _insert_lines(
-    connection: Connection, line_spec: ResourceSpec, rows: Sequence[dict[str, Any]]
-) -> list[int]:
-    """Insert line rows, one statement per run of rows with the same columns; their ids."""
-    ids: list[int] = []
-    for run in _same_columns(rows):
-        if len(run) == 1:
-            ids.append(repository.insert_row(connection, line_spec, run[0]))
-        else:
-            ids.extend(repository.insert_rows(connection, line_spec, run))
-    return ids
