@@ -1,7 +1,10 @@
-"""A live server on a real socket, and fresh logins on it (used by conftest.py and tests)."""
+"""What the tests share: a live server on a real socket and fresh logins on it, real databases,
+``optiply`` commands run and read, and ``optiply serve`` as a process (used by conftest.py and
+tests)."""
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import socket
@@ -11,11 +14,12 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import httpx
 import uvicorn
@@ -24,10 +28,14 @@ from sqlalchemy import Engine, create_engine, update
 from optiply.client import OptiplyAuth, OptiplyClient
 from optiply.server.app import create_app
 from optiply.server.auth import admin
-from optiply.server.auth.tokens import digest
+from optiply.server.auth.tokens import AuthError, authenticate, digest
 from optiply.server.settings import Settings
 from optiply.server.storage.engine import make_engine
+from optiply.server.storage.migrate import alembic_config
 from optiply.server.storage.tables import oauth_tokens
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 JSONAPI = "application/vnd.api+json"
 POSTGRES_URL = os.environ.get("OPTIPLY_TEST_POSTGRES_URL")
@@ -64,6 +72,32 @@ def drop_postgres_database(url: str, admin_engine: Engine) -> None:
     with admin_engine.connect() as connection:
         connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin_engine.dispose()
+
+
+def migrate(engine: Engine, step: Callable[[Config, str], object], revision: str) -> None:
+    """Alembic's ``step`` (``command.upgrade`` or ``command.downgrade``) to ``revision``."""
+    with engine.begin() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        step(config, revision)
+
+
+@contextmanager
+def empty_database(backend: str, directory: Path) -> Iterator[str]:
+    """The URL of an empty database (not migrated) of ``backend`` for the block.
+
+    "sqlite": a file in ``directory``; "postgresql": a new database on the server of
+    ``OPTIPLY_TEST_POSTGRES_URL``, dropped when the block ends.
+    """
+    if backend == "sqlite":
+        yield tmp_sqlite_url(directory)
+        return
+    assert POSTGRES_URL
+    url, admin_engine = fresh_postgres_database(POSTGRES_URL)
+    try:
+        yield url
+    finally:
+        drop_postgres_database(url, admin_engine)
 
 
 class LiveServer:
@@ -146,15 +180,55 @@ class Login:
             f"{self.url}/v1", auth=self.optiply_auth(), account_id=self.account_id, **options
         )
 
-    def client(self, token: str | None = None) -> httpx.Client:
-        """An httpx client for /v1 carrying the bearer token and the JSON:API media type."""
+    def add_fault(self, **rule: Any) -> dict[str, Any]:
+        """POST a fault rule (docs/sandbox.md) to the account's sandbox; the rule as stored."""
+        response = httpx.post(
+            f"{self.url}/sandbox/faults",
+            json=rule,
+            headers={"Authorization": f"Bearer {self.access_token}"},
+        )
+        assert response.status_code == 201, response.text
+        fault: dict[str, Any] = response.json()["fault"]
+        return fault
+
+    def journal(self, **params: Any) -> list[dict[str, Any]]:
+        """The request journal's rows that ``params`` select, as ``GET /sandbox/requests``
+        lists them once the server wrote down every request it holds."""
+        rows: list[dict[str, Any]] = self._journal("", params)["requests"]
+        return rows
+
+    def journal_count(self, **params: Any) -> int:
+        """How many rows of the request journal ``params`` select (``/sandbox/requests/count``)."""
+        count: int = self._journal("/count", params)["count"]
+        return count
+
+    def _journal(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
+        assert self.server.app.state.journal.flush()
+        response = httpx.get(
+            f"{self.url}/sandbox/requests{path}",
+            params=params,
+            headers={"Authorization": f"Bearer {self.access_token}"},
+        )
+        assert response.status_code == 200, response.text
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    def client(
+        self, token: str | None = None, *, url: str | None = None, **options: Any
+    ) -> httpx.Client:
+        """An httpx client for /v1 carrying the bearer token and the JSON:API media type.
+
+        ``url``: another server's, on the same database (default: the login's server);
+        ``options`` go to ``httpx.Client``.
+        """
         return httpx.Client(
-            base_url=f"{self.url}/v1",
+            base_url=f"{url or self.url}/v1",
             headers={
                 "Authorization": f"Bearer {token or self.access_token}",
                 "Content-Type": JSONAPI,
                 "Accept": JSONAPI,
             },
+            **options,
         )
 
 
@@ -201,6 +275,16 @@ def expire_access_token(engine: Engine, token: str) -> None:
         )
 
 
+def token_works(engine: Engine, token: str) -> bool:
+    """Whether ``token`` authenticates now, as an access token of a request would."""
+    with engine.connect() as connection:
+        try:
+            authenticate(connection, f"Bearer {token}", now=datetime.now(UTC))
+        except AuthError:
+            return False
+    return True
+
+
 def tmp_sqlite_url(directory: Path) -> str:
     """A SQLite URL in ``directory``."""
     return f"sqlite:///{directory / 'optiply.db'}"
@@ -237,6 +321,64 @@ def run_cli(
     return subprocess.CompletedProcess([*OPTIPLY, *args], result.exit_code, result.stdout, stderr)
 
 
+def last_json(result: subprocess.CompletedProcess[str]) -> Any:
+    """What a command printed with ``--json``: the JSON of its last line, once it exited 0."""
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def cli_json(database_url: str, *args: str, env: Mapping[str, str] | None = None) -> Any:
+    """``optiply ARGS --json --database-url DATABASE_URL`` run by ``run_cli``; its JSON line."""
+    return last_json(run_cli([*args, "--json", "--database-url", database_url], env=env))
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> None:
+    """The command failed with one line on stderr (no traceback) holding every one of ``words``."""
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for word in words:
+        assert word in lines[0]
+
+
+def bad_input_misses(
+    cases: Mapping[str, tuple[Sequence[str], Sequence[str]]],
+    *,
+    database_url: str,
+    fill: Callable[[str], str],
+) -> dict[str, Any]:
+    """The cases of bad input that ``optiply`` did not refuse as it should (empty: none).
+
+    Each case is ``name: (arguments, words)``; ``fill`` turns each argument into the word run
+    (placeholders into ids and paths), and ``--database-url URL`` is added. Refused means: exit
+    status 1 by a clean exit (not a crash), nothing on stdout and one line on stderr that starts
+    with "error: " and holds every one of ``words``. The commands run in this process by Typer's
+    test runner: the error is decided inside the command, and an interpreter per case would cost
+    a second each. A miss maps to its exit status, stdout, stderr and exception.
+    """
+    from typer.testing import CliRunner
+
+    from optiply.cli.main import app
+
+    runner = CliRunner()
+    misses: dict[str, Any] = {}
+    for name, (arguments, words) in cases.items():
+        command = [fill(word) for word in arguments]
+        result = runner.invoke(app, [*command, "--database-url", database_url])
+        lines = result.stderr.strip().splitlines()
+        if (
+            result.exit_code != 1
+            or not isinstance(result.exception, SystemExit)  # not a crash
+            or result.stdout
+            or len(lines) != 1
+            or not lines[0].startswith("error: ")
+            or not all(word in lines[0] for word in words)
+        ):
+            misses[name] = (result.exit_code, result.stdout, result.stderr, result.exception)
+    return misses
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -245,9 +387,20 @@ def free_port() -> int:
 
 
 class ServeProcess:
-    """A server command as a subprocess: stdout lines arrive on a queue, stderr goes to a file."""
+    """A server command as a subprocess: stdout lines arrive on a queue, stderr goes to a file.
 
-    def __init__(self, command: list[str], *, log: Path, env: dict[str, str] | None = None) -> None:
+    ``url`` is where it serves, when the caller says (``serving`` does).
+    """
+
+    def __init__(
+        self,
+        command: list[str],
+        *,
+        log: Path,
+        env: dict[str, str] | None = None,
+        url: str = "",
+    ) -> None:
+        self.url = url
         self.log = log
         self._log = log.open("w")
         self.process = subprocess.Popen(
@@ -278,7 +431,10 @@ class ServeProcess:
                 continue
         return seen
 
-    def wait_for_health(self, base_url: str, timeout: float = 30) -> None:
+    def wait_for_health(self, base_url: str | None = None, timeout: float = 30) -> None:
+        """Until ``BASE_URL/health`` (default: the process's ``url``) answers 200."""
+        base_url = base_url or self.url
+        assert base_url, "where does it serve?"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.process.poll() is None, "the server exited"
@@ -300,3 +456,47 @@ class ServeProcess:
             self.process.wait()
         self._log.close()
         return self.log.read_text()
+
+
+def serving(
+    command: Sequence[str], *args: str, log: Path, env: Mapping[str, str] | None = None
+) -> ServeProcess:
+    """``COMMAND --port P ARGS`` started on a free port P (not yet up: see ``wait_for_health``).
+
+    Its ``url`` is ``http://127.0.0.1:P``; ``env`` is added to ``process_env()``.
+    """
+    port = free_port()
+    return ServeProcess(
+        [*command, "--port", str(port), *args],
+        log=log,
+        env=process_env(**(env or {})),
+        url=f"http://127.0.0.1:{port}",
+    )
+
+
+@contextmanager
+def serve_workers(
+    database_url: str,
+    *args: str,
+    log: Path,
+    env: Mapping[str, str] | None = None,
+    workers: int = 2,
+) -> Iterator[ServeProcess]:
+    """``optiply serve --workers 2 --database-url URL ARGS`` on a free port, for the block.
+
+    Up (its ``/health`` answers, within 30 s) when the block starts, stopped when it ends (see
+    ``ServeProcess.stop``; stopping it in the block is fine too); what it wrote on stderr stays
+    in ``log``. ``env`` is added to ``process_env()``. Several processes of one server answer,
+    so races between them show, which one worker's event loop would hide.
+    """
+    process = serving(
+        [*OPTIPLY, "serve"],
+        *("--workers", str(workers), "--database-url", database_url, *args),
+        log=log,
+        env=env,
+    )
+    try:
+        process.wait_for_health()
+        yield process
+    finally:
+        process.stop()

@@ -6,23 +6,24 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
-from live import (
-    BACKENDS,
-    POSTGRES_URL,
-    drop_postgres_database,
-    fresh_postgres_database,
-    tmp_sqlite_url,
-)
+from live import BACKENDS, empty_database
+from optiply.server.storage.engine import make_engine
+from optiply.server.storage.migrate import upgrade
 
 
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database (not migrated: the CLI does that) per test and backend."""
-    if request.param == "sqlite":
-        yield tmp_sqlite_url(tmp_path)
-        return
-    assert POSTGRES_URL
-    url, admin_engine = fresh_postgres_database(POSTGRES_URL)
-    yield url
-    drop_postgres_database(url, admin_engine)
+    with empty_database(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """An engine on ``database_url``, migrated first."""
+    engine = make_engine(database_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()

@@ -22,7 +22,9 @@ from live import (
     OPTIPLY,
     LiveServer,
     ServeProcess,
+    assert_one_line_error,
     free_port,
+    last_json,
     process_env,
     run_cli,
     tmp_sqlite_url,
@@ -58,11 +60,6 @@ def optiply(
     )
 
 
-def last_json(result: subprocess.CompletedProcess[str]) -> Any:
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 def count(url: str, table: Any) -> int:
     engine = make_engine(url)
     try:
@@ -70,15 +67,6 @@ def count(url: str, table: Any) -> int:
             return int(connection.scalar(select(func.count()).select_from(table)) or 0)
     finally:
         engine.dispose()
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> None:
-    assert result.returncode != 0
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.stderr
-    for word in words:
-        assert word in lines[0]
 
 
 def test_each_command_prints_its_json_contract(database_url: str) -> None:

@@ -6,32 +6,16 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 import zstandard
 from sqlalchemy import Engine
-from typer.testing import CliRunner
 
-from live import OPTIPLY, process_env
-from optiply.cli.main import app
+from live import OPTIPLY, bad_input_misses, cli_json, process_env, run_cli
 from optiply.server.auth import admin
-from optiply.server.storage.engine import make_engine
-from optiply.server.storage.migrate import upgrade
 from small_shop import T0, build, counts, rows
-
-runner = CliRunner()
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture
@@ -41,27 +25,20 @@ def account(engine: Engine) -> int:
     return account
 
 
-def invoke(database_url: str, *args: str) -> Any:
-    """Run ``optiply ARGS --database-url URL --json`` in this process; its JSON."""
-    result = runner.invoke(app, [*args, "--database-url", database_url, "--json"])
-    assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 def test_reset_deletes_the_data_and_prints_counts(
     database_url: str, engine: Engine, account: int
 ) -> None:
     build(engine, account, coupling="8", tag="8")
-    result = runner.invoke(
-        app, ["accounts", "reset", str(account), "--coupling", "8", "--database-url", database_url]
+    result = run_cli(
+        ["accounts", "reset", str(account), "--coupling", "8", "--database-url", database_url]
     )
-    assert result.exit_code == 0, result.stderr
+    assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == f"Reset account {account}: 15 rows deleted."
     assert "  products                        3" in result.stdout.splitlines()
     assert counts(engine, account)["products"] == 3
     before = counts(engine, account)
 
-    shown = invoke(database_url, "accounts", "reset", str(account), "--created-from-public-api")
+    shown = cli_json(database_url, "accounts", "reset", str(account), "--created-from-public-api")
     assert shown == {"accountId": account, "deleted": before, "keptAsDeleted": {}}
     assert set(counts(engine, account).values()) == {0}
 
@@ -73,9 +50,9 @@ def test_snapshot_save_then_restore_brings_the_data_back(
     (tmp_path / "files").mkdir()
     file = tmp_path / "files" / "shop.jsonl.zst"
 
-    shown = invoke(database_url, "snapshot", "save", "--account", str(account), str(file))
-    invoke(database_url, "accounts", "reset", str(account))
-    restored = invoke(database_url, "snapshot", "restore", "--account", str(account), str(file))
+    shown = cli_json(database_url, "snapshot", "save", "--account", str(account), str(file))
+    cli_json(database_url, "accounts", "reset", str(account))
+    restored = cli_json(database_url, "snapshot", "restore", "--account", str(account), str(file))
 
     assert rows(engine, account) == saved
     assert shown["rows"] == restored["rows"] == {k: len(v) for k, v in saved.items()}
@@ -85,12 +62,12 @@ def test_snapshot_save_then_restore_brings_the_data_back(
 
 
 def test_shift_dates_by_days_and_to_today(database_url: str, engine: Engine, account: int) -> None:
-    shown = invoke(database_url, "demo", "shift-dates", "--account", str(account), "--days", "-2")
+    shown = cli_json(database_url, "demo", "shift-dates", "--account", str(account), "--days", "-2")
     assert (shown["accountId"], shown["days"]) == (account, -2)
     [order] = rows(engine, account)["sellOrders"]
     assert order["placed"] == T0 - timedelta(days=2)
 
-    shown = invoke(database_url, "demo", "shift-dates", "--account", str(account), "--to-today")
+    shown = cli_json(database_url, "demo", "shift-dates", "--account", str(account), "--to-today")
 
     [order] = rows(engine, account)["sellOrders"]
     assert order["placed"].date() == datetime.now(UTC).date()
@@ -157,7 +134,9 @@ def test_bad_input_is_one_line_on_stderr_and_changes_nothing(
 ) -> None:
     tmp_path = tmp_path / "files"  # not the SQLite database's folder
     tmp_path.mkdir()
-    invoke(database_url, "snapshot", "save", "--account", str(account), str(tmp_path / "good.zst"))
+    cli_json(
+        database_url, "snapshot", "save", "--account", str(account), str(tmp_path / "good.zst")
+    )
     (tmp_path / "foreign.csv").write_text("id,name\n1,mug\n")
     zstd = zstandard.ZstdCompressor()
     (tmp_path / "foreign.zst").write_bytes(zstd.compress(b'{"rows": []}\n'))
@@ -166,23 +145,11 @@ def test_bad_input_is_one_line_on_stderr_and_changes_nothing(
     files = sorted(p.name for p in tmp_path.iterdir())
     before = rows(engine, account)
     values = {"ACCOUNT": str(account)}
-    wrong = {}
 
-    for name, (arguments, words) in BAD_INPUT.items():
-        command = [values.get(w, w.replace("DIR", str(tmp_path))) for w in arguments]
-        result = runner.invoke(app, [*command, "--database-url", database_url])
-        lines = result.stderr.strip().splitlines()
-        if (
-            result.exit_code != 1
-            or not isinstance(result.exception, SystemExit)  # not a crash
-            or result.stdout
-            or len(lines) != 1
-            or not lines[0].startswith("error: ")
-            or not all(word in lines[0] for word in words)
-        ):
-            wrong[name] = (result.exit_code, result.stdout, result.stderr, result.exception)
+    def fill(word: str) -> str:
+        return values.get(word, word.replace("DIR", str(tmp_path)))
 
-    assert wrong == {}
+    assert bad_input_misses(BAD_INPUT, database_url=database_url, fill=fill) == {}
     assert rows(engine, account) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == files
 
@@ -191,8 +158,8 @@ def test_a_real_process_restores(
     database_url: str, engine: Engine, account: int, tmp_path: Path
 ) -> None:
     file = tmp_path / "shop.zst"
-    invoke(database_url, "snapshot", "save", "--account", str(account), str(file))
-    invoke(database_url, "accounts", "reset", str(account))
+    cli_json(database_url, "snapshot", "save", "--account", str(account), str(file))
+    cli_json(database_url, "accounts", "reset", str(account))
 
     command = [*OPTIPLY, "snapshot", "restore", "--account", str(account), str(file)]
     done = subprocess.run(

@@ -10,9 +10,9 @@ import subprocess
 from typing import Any
 
 import pytest
-from test_cli import assert_one_line_error, count, last_json, optiply
+from test_cli import count, optiply
 
-from live import OPTIPLY, process_env, tmp_sqlite_url
+from live import OPTIPLY, assert_one_line_error, last_json, process_env, tmp_sqlite_url
 from optiply.server.auth import admin
 from optiply.server.storage.engine import make_engine
 from optiply.server.storage.migrate import upgrade

@@ -5,41 +5,22 @@ stderr, exits 1 and writes nothing (the controls' version, which servers poll, s
 
 from __future__ import annotations
 
-import json
 import subprocess
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
-from typer.testing import CliRunner
 
-from live import process_env, run_cli
-from optiply.cli.main import app
+from live import bad_input_misses, last_json, process_env, run_cli
 from optiply.server.auth import admin
 from optiply.server.sandbox.rules import checked_rule
 from optiply.server.storage import sandbox
-from optiply.server.storage.engine import make_engine
-from optiply.server.storage.migrate import upgrade
 
 
 def optiply(*args: str, url: str) -> subprocess.CompletedProcess[str]:
     """Run ``optiply ARGS --database-url URL``; a wide terminal, so tables are not cut."""
     return run_cli([*args, "--database-url", url], env=process_env(COLUMNS="200"))
-
-
-def last_json(result: subprocess.CompletedProcess[str]) -> Any:
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture
@@ -414,24 +395,12 @@ def test_bad_input_is_one_line_on_stderr_and_writes_nothing(
     mine = add_rule(engine, account, action="drop")
     before = (version(engine), listed(engine, account), listed(engine, other))
     values = {"ACCOUNT": str(account), "RULE": str(foreign["id"])}
-    runner = CliRunner()
-    wrong = {}
 
-    for name, (arguments, words) in BAD_INPUT.items():
-        command = [values.get(word, word) for word in arguments]
-        result = runner.invoke(app, [*command, "--database-url", database_url])
-        lines = result.stderr.strip().splitlines()
-        if (
-            result.exit_code != 1
-            or not isinstance(result.exception, SystemExit)  # not a crash
-            or result.stdout
-            or len(lines) != 1
-            or not lines[0].startswith("error: ")
-            or not all(word in lines[0] for word in words)
-        ):
-            wrong[name] = (result.exit_code, result.stdout, result.stderr, result.exception)
+    misses = bad_input_misses(
+        BAD_INPUT, database_url=database_url, fill=lambda word: values.get(word, word)
+    )
 
-    assert wrong == {}
+    assert misses == {}
     assert (version(engine), listed(engine, account), listed(engine, other)) == before
     assert listed(engine, account) == [mine]
     assert settings(engine, account)["rateLimit"] is None

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from live import JSONAPI, OPTIPLY, ServeProcess, free_port, process_env, tmp_sqlite_url
+from live import JSONAPI, OPTIPLY, serving, tmp_sqlite_url
 from optiply.server.auth import admin
 from optiply.server.storage.engine import make_engine
 from optiply.server.storage.migrate import upgrade
@@ -38,19 +38,19 @@ def test_serve_options_switch_the_extensions_and_set_the_ttl(tmp_path: Path) -> 
     engine = make_engine(database_url)
     upgrade(engine)
     engine.dispose()
-    servers = {}
-    for name, options in (("plain", ["--no-extensions"]), ("short", ["--idempotency-ttl", "1"])):
-        port = free_port()
-        command = [*OPTIPLY, "serve", "--port", str(port), "--database-url", database_url, *options]
-        env = process_env(OPTIPLY_PASSWORD_HASH_PROFILE="test")
-        servers[name] = (
-            f"http://127.0.0.1:{port}",
-            ServeProcess(command, log=tmp_path / f"{name}.log", env=env),
+    servers = {
+        name: serving(
+            [*OPTIPLY, "serve"],
+            *("--database-url", database_url, *options),
+            log=tmp_path / f"{name}.log",
+            env={"OPTIPLY_PASSWORD_HASH_PROFILE": "test"},
         )
+        for name, options in (("plain", ["--no-extensions"]), ("short", ["--idempotency-ttl", "1"]))
+    }
     try:
-        for base, process in servers.values():
-            process.wait_for_health(base)
-        plain, short = (base for base, _ in servers.values())
+        for process in servers.values():
+            process.wait_for_health()
+        plain, short = (process.url for process in servers.values())
         assert httpx.get(f"{plain}/v1").status_code == 404
         assert httpx.get(f"{short}/v1").status_code == 200
         for base in (plain, short):
@@ -68,5 +68,5 @@ def test_serve_options_switch_the_extensions_and_set_the_ttl(tmp_path: Path) -> 
                 # plain: the key means nothing; short: it expired after 1 s, so no 422
                 assert [first.status_code, replay.status_code, after.status_code] == [201, 201, 201]
     finally:
-        for _, process in servers.values():
+        for process in servers.values():
             assert "Traceback" not in process.stop()

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select, update
 
-from live import run_cli
+from live import assert_one_line_error, last_json, run_cli, token_works
 from optiply.server.auth import passwords, tokens
 from optiply.server.auth.tokens import IssuedTokens
 from optiply.server.storage.engine import make_engine
@@ -22,6 +22,7 @@ from optiply.server.storage.tables import oauth_clients, oauth_grants, oauth_tok
 
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
+    """An engine on ``database_url``, not migrated (unlike conftest's): the CLI does that."""
     engine = make_engine(database_url)
     yield engine
     engine.dispose()
@@ -32,19 +33,6 @@ def optiply(*args: str, url: str) -> subprocess.CompletedProcess[str]:
     words = list(args)
     at = words.index("--") if "--" in words else len(words)
     return run_cli([*words[:at], "--database-url", url, *words[at:]])
-
-
-def last_json(result: subprocess.CompletedProcess[str]) -> Any:
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> None:
-    assert result.returncode != 0
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    for word in words:
-        assert word in lines[0]
 
 
 @pytest.fixture
@@ -78,15 +66,6 @@ def issue(engine: Engine, setup: dict[str, Any]) -> IssuedTokens:
             refresh_ttl=600,
             now=datetime.now(UTC),
         )
-
-
-def works(engine: Engine, token: str) -> bool:
-    with engine.connect() as connection:
-        try:
-            tokens.authenticate(connection, f"Bearer {token}", now=datetime.now(UTC))
-        except tokens.AuthError:
-            return False
-    return True
 
 
 def starting_with(engine: Engine, token: str, prefix: str) -> str:
@@ -127,7 +106,7 @@ def test_a_token_starting_with_a_dash_is_revoked(
 ) -> None:
     issued = issue(engine, setup)
     token = starting_with(engine, issued.access_token, prefix)
-    assert works(engine, token)
+    assert token_works(engine, token)
     args = {
         "bare": [token, "--json"],
         "bare-then-json": ["--json", token],
@@ -139,7 +118,7 @@ def test_a_token_starting_with_a_dash_is_revoked(
     result = optiply("tokens", "revoke", *args, url=database_url)
 
     assert last_json(result) == {"revoked": True}
-    assert not works(engine, token)
+    assert not token_works(engine, token)
 
 
 def test_a_client_id_starting_with_a_dash_can_be_rotated_and_deleted(
@@ -194,7 +173,7 @@ def test_users_update_prints_its_json_contract_and_changes_the_user(
     }
     assert disabled == {**scoped, "disabled": True, "revoked_grants": 1}
     assert enabled == {**scoped, "disabled": False, "revoked_grants": 0}
-    assert not works(engine, issued.access_token)
+    assert not token_works(engine, issued.access_token)
     with engine.connect() as connection:
         row = connection.execute(
             select(users.c.password_hash, users.c.scopes, users.c.disabled_at).where(
@@ -227,7 +206,7 @@ def test_clients_rotate_secret_prints_the_new_secret_once(
         )
     assert passwords.verify_secret(stored, as_json["client_secret"])
     assert not passwords.verify_secret(stored, setup["client"]["client_secret"])
-    assert not works(engine, issued.access_token)
+    assert not token_works(engine, issued.access_token)
 
 
 def test_tokens_revoke_for_a_user_or_a_client(
@@ -246,7 +225,7 @@ def test_tokens_revoke_for_a_user_or_a_client(
     assert by_user == {"username": "alice", "revoked_grants": 2}
     assert by_client == {"client_id": client_id, "revoked_grants": 1}
     assert nothing_left.returncode == 0 and "No live tokens" in nothing_left.stdout
-    assert not any(works(engine, t.access_token) for t in (first, second, third))
+    assert not any(token_works(engine, t.access_token) for t in (first, second, third))
 
 
 @pytest.mark.parametrize(
@@ -282,7 +261,7 @@ def test_bad_input_is_one_line_and_writes_nothing(
     assert_one_line_error(result, *words)
     assert "Traceback" not in result.stderr
     assert snapshot(engine) == before
-    assert works(engine, issued.access_token)
+    assert token_works(engine, issued.access_token)
 
 
 def test_a_deleted_client_can_not_be_deleted_twice(

@@ -8,7 +8,6 @@ import asyncio
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from live import Login, make_login
@@ -25,27 +24,9 @@ from optiply.client import (
 from optiply.jsonapi.extensions import ATOMIC, IDEMPOTENCY, REMOTE_ID
 
 
-def add_fault(login: Login, **rule: Any) -> int:
-    response = httpx.post(
-        f"{login.url}/sandbox/faults",
-        json=rule,
-        headers={"Authorization": f"Bearer {login.access_token}"},
-    )
-    assert response.status_code == 201, response.text
-    rule_id: int = response.json()["fault"]["id"]
-    return rule_id
-
-
 def journal(login: Login, **params: Any) -> list[dict[str, Any]]:
     """The journal's rows of the login's account, oldest first."""
-    assert login.server.app.state.journal.flush()
-    response = httpx.get(
-        f"{login.url}/sandbox/requests",
-        params=params,
-        headers={"Authorization": f"Bearer {login.access_token}"},
-    )
-    rows: list[dict[str, Any]] = response.json()["requests"]
-    return sorted(rows, key=lambda row: row["id"])
+    return sorted(login.journal(**params), key=lambda row: row["id"])
 
 
 @pytest.fixture
@@ -55,21 +36,21 @@ def plain(start_server: Any) -> Iterator[Login]:
 
 
 def test_a_committed_then_failed_post_is_answered_by_the_replay_of_the_clients_retry(login):
-    rule = add_fault(login, method="POST", path="/v1/products", action="commit-then-fail", times=1)
+    rule = login.add_fault(method="POST", path="/v1/products", action="commit-then-fail", times=1)
+    rule_id = rule["id"]
     with login.optiply_client() as client:
         created = client.create("products", {"name": "Mug", "stockLevel": 1})
         rows = list(client.iterate("products"))
         assert client.extensions() >= {IDEMPOTENCY.uri, REMOTE_ID.uri}
     assert [row.id for row in rows] == [created.id]  # one row, and it is the one answered
     posts = journal(login, method="POST", path="/v1/products")
-    assert len(posts) == 2 and posts[0]["fault"] == rule
+    assert len(posts) == 2 and posts[0]["fault"] == rule_id
     keys = {row["requestHeaders"]["idempotency-key"] for row in posts}
     assert len(keys) == 1 and posts[0]["requestBody"] == posts[1]["requestBody"]
 
 
 def test_a_dropped_answer_is_replayed_too_and_the_async_client_does_the_same(login):
-    add_fault(
-        login,
+    login.add_fault(
         method="POST",
         path="/v1/products",
         action="commit-then-fail",
@@ -89,7 +70,7 @@ def test_a_dropped_answer_is_replayed_too_and_the_async_client_does_the_same(log
 
 
 def test_without_the_extension_an_ambiguous_post_is_never_sent_again(plain):
-    add_fault(plain, method="POST", path="/v1/products", action="commit-then-fail", times=1)
+    plain.add_fault(method="POST", path="/v1/products", action="commit-then-fail", times=1)
     with plain.optiply_client() as client:
         with pytest.raises(AmbiguousWriteError):
             client.create("products", {"name": "Mug", "stockLevel": 1})
@@ -201,7 +182,7 @@ def test_an_operations_error_names_its_operation_and_nothing_is_written(login):
 
 
 def test_a_committed_then_failed_batch_is_replayed_once(login):
-    add_fault(login, method="POST", path="/v1/operations", action="commit-then-fail", times=1)
+    login.add_fault(method="POST", path="/v1/operations", action="commit-then-fail", times=1)
     with login.optiply_client() as client:
         ops = Operations()
         for n in range(5):

@@ -21,7 +21,7 @@ import pytest
 from benchmarks import soak
 from sqlalchemy import select, update
 
-from live import BACKENDS, POSTGRES_URL, drop_postgres_database, fresh_postgres_database
+from live import BACKENDS, empty_database
 from optiply.server.storage.engine import make_engine
 from optiply.server.storage.tables import RESOURCE_TABLES
 
@@ -31,13 +31,8 @@ CYCLES = {"sqlite": 2, "postgresql": 1}
 @pytest.fixture(params=BACKENDS)
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
     """An empty database of each backend: (backend, URL)."""
-    if request.param == "sqlite":
-        yield "sqlite", f"sqlite:///{tmp_path / 'crash.db'}"
-        return
-    assert POSTGRES_URL
-    url, admin_engine = fresh_postgres_database(POSTGRES_URL)
-    yield "postgresql", url
-    drop_postgres_database(url, admin_engine)
+    with empty_database(request.param, tmp_path) as url:
+        yield request.param, url
 
 
 def test_kill_9_under_writers_loses_duplicates_and_half_applies_nothing(

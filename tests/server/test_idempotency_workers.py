@@ -23,24 +23,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from live import JSONAPI, OPTIPLY, LiveServer, Login, ServeProcess, free_port, make_login
-from live import process_env as server_env
+from live import JSONAPI, LiveServer, Login, make_login
 
 REPLAYED = "idempotent-replayed"
-
-
-@pytest.fixture(scope="module")
-def two_workers(server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``optiply serve --workers 2`` on the database of ``server``; yields its base URL."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("idempotency-workers") / "serve.log"
-    command = [*OPTIPLY, "serve", "--workers", "2", "--port", str(port)]
-    command += ["--database-url", server.settings.database_url]
-    process = ServeProcess(command, log=log, env=server_env(OPTIPLY_PASSWORD_HASH_PROFILE="test"))
-    base = f"http://127.0.0.1:{port}"
-    process.wait_for_health(base)
-    yield base
-    assert "Traceback" not in process.stop()
 
 
 def send(base: str, login: Login, key: str, name: str) -> httpx.Response:

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from live import OPTIPLY, LiveServer, Login, ServeProcess, free_port, make_login
-from live import process_env as server_env
+from live import LiveServer, Login, make_login
 from optiply.jsonapi.extensions import ATOMIC_MEDIA_TYPE
 
 REPLAYED = "idempotent-replayed"
@@ -66,20 +64,6 @@ def post(base: str, login: Login, body: Any, key: str | None = None) -> httpx.Re
         headers["Idempotency-Key"] = key
     with httpx.Client(base_url=f"{base}/v1", headers=headers, timeout=60) as client:
         return client.post("/operations", json=body)
-
-
-@pytest.fixture(scope="module")
-def two_workers(server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``optiply serve --workers 2`` on the database of ``server``; yields its base URL."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("operations-workers") / "serve.log"
-    command = [*OPTIPLY, "serve", "--workers", "2", "--port", str(port)]
-    command += ["--database-url", server.settings.database_url]
-    process = ServeProcess(command, log=log, env=server_env(OPTIPLY_PASSWORD_HASH_PROFILE="test"))
-    base = f"http://127.0.0.1:{port}"
-    process.wait_for_health(base)
-    yield base
-    assert "Traceback" not in process.stop()
 
 
 def test_two_workers_run_two_batches_of_one_account_each_whole(
@@ -139,16 +123,9 @@ def test_a_refused_keyed_batch_is_replayed_as_refused(api: httpx.Client) -> None
     assert again.json() == first.json()
 
 
-def add_fault(login: Login, **rule: Any) -> None:
-    headers = {"Authorization": f"Bearer {login.access_token}"}
-    answer = httpx.post(f"{login.url}/sandbox/faults", json=rule, headers=headers)
-    assert answer.status_code == 201, answer.text
-
-
 @pytest.mark.parametrize("drop", [False, True], ids=["answers 500", "drops the connection"])
 def test_commit_then_fail_then_the_keyed_retry_is_a_replay(login: Login, drop: bool) -> None:
-    add_fault(
-        login,
+    login.add_fault(
         action="commit-then-fail",
         method="POST",
         path="/v1/operations",
@@ -169,7 +146,7 @@ def test_commit_then_fail_then_the_keyed_retry_is_a_replay(login: Login, drop: b
 
 
 def test_a_fault_rule_on_the_path_answers_for_the_whole_batch(login: Login) -> None:
-    add_fault(login, action="status", status=503, method="POST", path="/v1/operations", times=1)
+    login.add_fault(action="status", status=503, method="POST", path="/v1/operations", times=1)
     tag = f"faulted-{uuid.uuid4().hex[:6]}"
     answer = post(login.url, login, batch(tag, 3))
     assert answer.status_code == 503

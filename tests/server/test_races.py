@@ -18,8 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from live import JSONAPI, OPTIPLY, LiveServer, Login, ServeProcess, free_port, make_login
-from live import process_env as server_env
+from live import LiveServer, Login, make_login
 from optiply.resources import REGISTRY, Kind, ResourceSpec
 from optiply.resources import get as get_spec
 from support import SAMPLE, SPECIAL
@@ -40,44 +39,10 @@ CASCADES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def two_workers(server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``optiply serve --workers 2`` on the database of ``server``; yields its base URL."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("workers") / "serve.log"
-    command = [
-        *OPTIPLY,
-        "serve",
-        "--workers",
-        "2",
-        "--port",
-        str(port),
-        "--database-url",
-        server.settings.database_url,
-    ]
-    process = ServeProcess(command, log=log, env=server_env(OPTIPLY_PASSWORD_HASH_PROFILE="test"))
-    base = f"http://127.0.0.1:{port}"
-    process.wait_for_health(base)
-    yield base
-    process.stop()
-
-
 @pytest.fixture
 def racer(server: LiveServer, two_workers: str) -> Iterator[Login]:
     """A login whose token is used against the two-worker server (same database)."""
     yield make_login(server)
-
-
-def client(base: str, login: Login) -> httpx.Client:
-    return httpx.Client(
-        base_url=f"{base}/v1",
-        headers={
-            "Authorization": f"Bearer {login.access_token}",
-            "Content-Type": JSONAPI,
-            "Accept": JSONAPI,
-        },
-        timeout=30,
-    )
 
 
 def build(api: httpx.Client, resource_type: str, **given: Any) -> int:
@@ -135,7 +100,7 @@ def test_a_child_created_while_its_parent_is_deleted_never_outlives_it(
     child_type: str,
     attribute: str,
 ):
-    clients = [client(two_workers, racer) for _ in range(THREADS)]
+    clients = [racer.client(url=two_workers, timeout=30) for _ in range(THREADS)]
     api = clients[0]
     child_spec = get_spec(child_type)
     outcomes: dict[int, int] = {}
@@ -193,7 +158,7 @@ def test_a_child_created_while_its_parent_is_deleted_never_outlives_it(
 def test_concurrent_children_of_one_parent_all_land(
     racer: Login, two_workers: str, parent_type: str, child_type: str, attribute: str
 ):
-    clients = [client(two_workers, racer) for _ in range(THREADS)]
+    clients = [racer.client(url=two_workers, timeout=30) for _ in range(THREADS)]
     api = clients[0]
     spec = get_spec(child_type)
     for _ in range(ROUNDS):

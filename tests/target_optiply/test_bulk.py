@@ -29,26 +29,6 @@ def login(server: LiveServer) -> Login:
     return make_login(server)
 
 
-def add_fault(login: Login, **rule: Any) -> None:
-    response = httpx.post(
-        f"{login.url}/sandbox/faults",
-        json=rule,
-        headers={"Authorization": f"Bearer {login.access_token}"},
-    )
-    assert response.status_code == 201, response.text
-
-
-def journal_count(login: Login, **params: Any) -> int:
-    assert login.server.app.state.journal.flush()
-    response = httpx.get(
-        f"{login.url}/sandbox/requests/count",
-        params=params,
-        headers={"Authorization": f"Bearer {login.access_token}"},
-    )
-    count: int = response.json()["count"]
-    return count
-
-
 def shop(products: int, suppliers: int, orders: int) -> list[str]:
     lines = singer(
         "Products",
@@ -103,7 +83,7 @@ def test_batches_write_each_record_once_in_a_few_requests(login, api, tmp_path, 
     # 3 lookups by remote id and 3 batches for 250 products; 1 + 1 for 30 orders
     assert requests_made(run.stderr, "Products") == 6
     assert requests_made(run.stderr, "BuyOrders") == 2
-    assert journal_count(login, method="POST", path="/v1/operations") == 3 + 1 + 1
+    assert login.journal_count(method="POST", path="/v1/operations") == 3 + 1 + 1
     assert len(rows(api, "/products")) == 250
     lines = rows(api, "/buyOrderLines")
     assert len(lines) == 60
@@ -135,6 +115,36 @@ def test_one_bad_record_fails_alone_with_its_path_and_the_rest_land(
     assert "writing them one by one" in run.stderr
 
 
+def test_a_failure_that_stops_the_job_stops_it_after_one_batch(server, login, tmp_path, run_target):
+    """A token without the write scope: the first batch is refused (403), and the others of
+    the flush are never sent; a later flush of a stream that has had a batch written sends
+    its batches at once (``Writer._proven``: only faster, not tested here)."""
+    reader = make_login(server, scopes=("read",))
+    products = [{"externalId": f"P{n}", "name": f"P{n}", "stockLevel": 1} for n in range(250)]
+
+    run = run_target(target_config(reader, tmp_path), singer("Products", *products))
+
+    assert run.returncode != 0
+    assert reader.journal_count(method="POST", path="/v1/operations") == 1
+
+
+@pytest.mark.parametrize("retries", [0, 2])
+def test_max_retries_bounds_the_attempts_at_a_transient_failure(
+    login, tmp_path, run_target, retries
+):
+    login.add_fault(action="status", status=503, retryAfter=0, method="POST", path="/v1/products")
+    config = target_config(login, tmp_path, bulk="off", max_retries=retries)
+    product = {"externalId": "P1", "name": "Mug", "stockLevel": 1}
+
+    run = run_target(config, singer("Products", product))
+
+    assert not run.entries("Products")["P1"]["success"]
+    # The POST is sent 1 + max_retries times; its outcome unknown, the record looks itself up
+    # by remote id and is POSTed again as many times.
+    sent = login.journal_count(method="POST", path="/v1/products")
+    assert sent == 2 * (1 + retries), run.stderr
+
+
 def test_rows_found_by_remote_id_are_updated_not_created_again(login, api, tmp_path, run_target):
     made = {
         n: create(api, "products", name=f"Old {n}", stockLevel=1, remoteId=f"P{n}")
@@ -160,9 +170,9 @@ def test_under_faults_every_record_lands_exactly_once(server, tmp_path, run_targ
     login = make_login(server)
     short = admin.create_client(server.engine, name=f"ttl30-{login.username}", access_token_ttl=30)
     login.client_id, login.client_secret = short.client_id, short.client_secret
-    add_fault(login, method="POST", action="commit-then-fail", probability=0.1, seed=1)
-    add_fault(login, method="POST", action="status", status=503, probability=0.05, seed=2)
-    add_fault(login, action="expired-token", probability=0.05, seed=3)
+    login.add_fault(method="POST", action="commit-then-fail", probability=0.1, seed=1)
+    login.add_fault(method="POST", action="status", status=503, probability=0.05, seed=2)
+    login.add_fault(action="expired-token", probability=0.05, seed=3)
 
     run = run_target(target_config(login, tmp_path), shop(250, 5, 40))
 
@@ -179,7 +189,7 @@ def test_under_faults_every_record_lands_exactly_once(server, tmp_path, run_targ
     assert len(lines) == 80
     for stream in ("Products", "Suppliers", "BuyOrders"):
         assert all(entry["success"] for entry in run.entries(stream).values())
-    assert journal_count(login, status="500") > 0  # the faults did fire
+    assert login.journal_count(status="500") > 0  # the faults did fire
 
 
 def _upsert(run: str, path: Path) -> Upsert:
@@ -221,7 +231,7 @@ def test_bulk_off_sends_one_request_a_record_and_bad_values_are_refused(
     products = [{"externalId": f"P{n}", "name": f"P{n}", "stockLevel": 1} for n in range(12)]
     run = run_target(target_config(login, tmp_path, bulk="off"), singer("Products", *products))
     assert run.returncode == 0, run.stderr
-    assert journal_count(login, method="POST", path="/v1/operations") == 0
-    assert journal_count(login, method="POST", path="/v1/products") == 12
+    assert login.journal_count(method="POST", path="/v1/operations") == 0
+    assert login.journal_count(method="POST", path="/v1/products") == 12
     with pytest.raises(ValueError, match="bulk must be one of auto, on, off"):
         resolve({"access_token": "t", "bulk": "sometimes"}, environ={})

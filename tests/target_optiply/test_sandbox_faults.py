@@ -9,35 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from target_support import extensions_on, singer, target_config
 
 from live import Login
 
 PRODUCTS = [{"externalId": f"P{n}", "name": f"Product {n}", "stockLevel": n} for n in range(1, 6)]
-
-
-def add_fault(login: Login, **rule: Any) -> int:
-    response = httpx.post(
-        f"{login.url}/sandbox/faults",
-        json=rule,
-        headers={"Authorization": f"Bearer {login.access_token}"},
-    )
-    assert response.status_code == 201, response.text
-    rule_id: int = response.json()["fault"]["id"]
-    return rule_id
-
-
-def product_posts(login: Login, **params: Any) -> list[dict[str, Any]]:
-    assert login.server.app.state.journal.flush()
-    response = httpx.get(
-        f"{login.url}/sandbox/requests",
-        params={"method": "POST", "path": "/v1/products", **params},
-        headers={"Authorization": f"Bearer {login.access_token}"},
-    )
-    rows: list[dict[str, Any]] = response.json()["requests"]
-    return rows
 
 
 def stored_names(login: Login) -> list[str]:
@@ -59,13 +36,13 @@ def stored_names(login: Login) -> list[str]:
 def test_every_product_is_written_exactly_once_through_faults(
     login: Login, tmp_path: Path, run_target: Any, rule: dict[str, Any]
 ) -> None:
-    rule_id = add_fault(login, method="POST", path="/v1/products", **rule)
+    rule_id = login.add_fault(method="POST", path="/v1/products", **rule)["id"]
     run = run_target(target_config(login, tmp_path, bulk="off"), singer("Products", *PRODUCTS))
     assert run.returncode == 0, run.stderr
     assert stored_names(login) == sorted(p["name"] for p in PRODUCTS)  # no duplicate, none lost
     for product in PRODUCTS:
         run.id("Products", product["externalId"])  # each record succeeded in the state
-    posts = product_posts(login)
+    posts = login.journal(method="POST", path="/v1/products")
     faulted = [row for row in posts if row["fault"] == rule_id]
     assert len(faulted) == 1
     committed = rule["action"] == "commit-then-fail"

@@ -4,13 +4,12 @@ token expired" once they have passed; its refresh token still works and gets ano
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 
 import httpx
 
-from live import JSONAPI, LiveServer, run_cli
+from live import JSONAPI, LiveServer, cli_json
 from optiply.server.auth import admin
 from optiply.server.auth.principal import TOKEN_PATH
 
@@ -19,9 +18,7 @@ TTL = 2
 
 def test_a_clients_own_token_lifetime_holds(server: LiveServer) -> None:
     command = ["clients", "create", "--name", "short-lived", "--access-token-ttl", str(TTL)]
-    result = run_cli([*command, "--json", "--database-url", server.settings.database_url])
-    assert result.returncode == 0, result.stderr
-    client = json.loads(result.stdout.strip().splitlines()[-1])
+    client = cli_json(server.settings.database_url, *command)
     assert client["access_token_ttl"] == TTL
     tag = uuid.uuid4().hex[:10]
     account = admin.create_account(server.engine, name=f"Shop {tag}")

@@ -10,7 +10,6 @@ change the same requests succeed (whatever a worker might have cached is warm).
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,8 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from live import JSONAPI, OPTIPLY, LiveServer, Login, ServeProcess, free_port, make_login, run_cli
-from live import process_env as server_env
+from live import JSONAPI, LiveServer, Login, cli_json, make_login, serve_workers
 from optiply.server.auth import throttle
 
 TOKEN_PATH = "/api/auth/oauth/token"
@@ -32,24 +30,17 @@ REQUESTS = 16
 @pytest.fixture(scope="module")
 def workers(server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``optiply serve --workers 2`` on the database of ``server``; yields its base URL."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("withdrawal") / "serve.log"
-    command = [*OPTIPLY, "serve", "--workers", "2", "--port", str(port)]
-    command += ["--database-url", server.settings.database_url]
-    process = ServeProcess(
-        command, log=log, env=server_env(OPTIPLY_PASSWORD_HASH_PROFILE="default")
-    )
-    base = f"http://127.0.0.1:{port}"
-    process.wait_for_health(base)
-    yield base
-    process.stop()
+    with serve_workers(
+        server.settings.database_url,
+        log=tmp_path_factory.mktemp("withdrawal") / "serve.log",
+        env={"OPTIPLY_PASSWORD_HASH_PROFILE": "default"},
+    ) as process:
+        yield process.url
 
 
 def optiply(server: LiveServer, *args: str) -> dict[str, Any]:
     """Run ``optiply ARGS --json`` on the server's database; its JSON line."""
-    result = run_cli([*args, "--json", "--database-url", server.settings.database_url])
-    assert result.returncode == 0, result.stderr
-    answer: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    answer: dict[str, Any] = cli_json(server.settings.database_url, *args)
     return answer
 
 

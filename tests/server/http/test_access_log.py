@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from live import JSONAPI, OPTIPLY, REPO, ServeProcess, free_port, process_env, tmp_sqlite_url
+from live import JSONAPI, OPTIPLY, REPO, serving, tmp_sqlite_url
 from optiply.server.http.access_log import AccessLog
 from optiply.server.sandbox.faults import FaultMiddleware
 from optiply.server.sandbox.redact import redact_query
@@ -36,12 +36,12 @@ def _request_lines(log: str) -> list[str]:
 
 
 def test_scripts_serve_logs_each_request_with_secrets_hidden(tmp_path: Path) -> None:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    serve = [*SCRIPTS_SERVE, "--port", str(port), "--workers", "2"]
-    server = ServeProcess(
-        [*serve, "--database-url", tmp_sqlite_url(tmp_path)], log=tmp_path / "stderr.log"
+    server = serving(
+        SCRIPTS_SERVE,
+        *("--workers", "2", "--database-url", tmp_sqlite_url(tmp_path)),
+        log=tmp_path / "stderr.log",
     )
+    base = server.url
     try:
         shown = _credentials(server.read_until("/v1/products", timeout=300))
         server.wait_for_health(base)
@@ -111,13 +111,10 @@ def test_scripts_serve_logs_each_request_with_secrets_hidden(tmp_path: Path) -> 
 def test_without_the_access_log_no_request_is_logged(
     tmp_path: Path, command: list[str], env: dict[str, str]
 ) -> None:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = ServeProcess(
-        [*command, "--port", str(port), "--database-url", tmp_sqlite_url(tmp_path)],
-        log=tmp_path / "stderr.log",
-        env=process_env(**env),
+    server = serving(
+        command, "--database-url", tmp_sqlite_url(tmp_path), log=tmp_path / "stderr.log", env=env
     )
+    base = server.url
     try:
         server.wait_for_health(base)
         assert httpx.get(f"{base}/health?password=pw-7f3a").status_code == 200

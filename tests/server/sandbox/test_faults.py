@@ -12,17 +12,6 @@ import pytest
 from live import JSONAPI, Login, make_login
 
 
-def add_fault(login: Login, **rule: Any) -> dict[str, Any]:
-    response = httpx.post(
-        f"{login.url}/sandbox/faults",
-        json=rule,
-        headers={"Authorization": f"Bearer {login.access_token}"},
-    )
-    assert response.status_code == 201, response.text
-    fault: dict[str, Any] = response.json()["fault"]
-    return fault
-
-
 def faults(login: Login) -> list[dict[str, Any]]:
     response = httpx.get(
         f"{login.url}/sandbox/faults", headers={"Authorization": f"Bearer {login.access_token}"}
@@ -51,21 +40,15 @@ def journal(login: Login, at_least: int = 0, **params: Any) -> list[dict[str, An
     server may still be closing a connection the client saw dropped."""
     deadline = time.monotonic() + 5
     while True:
-        assert login.server.app.state.journal.flush()
-        response = httpx.get(
-            f"{login.url}/sandbox/requests",
-            params=params,
-            headers={"Authorization": f"Bearer {login.access_token}"},
-        )
-        rows: list[dict[str, Any]] = response.json()["requests"]
+        rows = login.journal(**params)
         if len(rows) >= at_least or time.monotonic() > deadline:
             return rows
         time.sleep(0.02)
 
 
 def test_a_status_rule_with_times_fails_exactly_the_next_matches(login: Login) -> None:
-    rule = add_fault(
-        login, action="status", status=503, method="POST", path="/v1/suppliers*", times=2
+    rule = login.add_fault(
+        action="status", status=503, method="POST", path="/v1/suppliers*", times=2
     )
     assert rule["retryAfter"] == 1  # the default for 429 and 503
     with login.client() as api:
@@ -86,14 +69,14 @@ def test_a_status_rule_with_times_fails_exactly_the_next_matches(login: Login) -
 
 
 def test_every_nth_match_fires(login: Login) -> None:
-    add_fault(login, action="status", status=500, method="POST", path="/v1/suppliers", every=3)
+    login.add_fault(action="status", status=500, method="POST", path="/v1/suppliers", every=3)
     with login.client() as api:
         statuses = [post_supplier(api, f"e{n}").status_code for n in range(7)]
     assert statuses == [201, 201, 500, 201, 201, 500, 201]
 
 
 def test_every_with_times_fires_only_the_first_nth_matches(login: Login) -> None:
-    add_fault(login, action="status", status=503, method="POST", every=3, times=1)
+    login.add_fault(action="status", status=503, method="POST", every=3, times=1)
     with login.client() as api:
         statuses = [post_supplier(api, f"t{n}").status_code for n in range(7)]
     assert statuses == [201, 201, 503, 201, 201, 201, 201]
@@ -103,7 +86,7 @@ def test_every_with_times_fires_only_the_first_nth_matches(login: Login) -> None
 def test_a_seeded_probability_gives_the_same_sequence_for_the_same_seed(login: Login) -> None:
     sequences = []
     for _ in range(2):
-        add_fault(login, action="status", status=502, path="/v1/products", probability=0.5, seed=7)
+        login.add_fault(action="status", status=502, path="/v1/products", probability=0.5, seed=7)
         with login.client() as api:
             sequences.append([api.get("/products").status_code for _ in range(12)])
         httpx.delete(
@@ -115,7 +98,7 @@ def test_a_seeded_probability_gives_the_same_sequence_for_the_same_seed(login: L
 
 
 def test_expired_token_answers_401_as_a_real_expiry_does(login: Login) -> None:
-    add_fault(login, action="expired-token", times=1)
+    login.add_fault(action="expired-token", times=1)
     with login.client() as api:
         first, second = api.get("/products"), api.get("/products")
     assert first.status_code == 401
@@ -126,7 +109,7 @@ def test_expired_token_answers_401_as_a_real_expiry_does(login: Login) -> None:
 
 
 def test_commit_then_fail_writes_and_then_answers_500(login: Login) -> None:
-    rule = add_fault(login, action="commit-then-fail", method="POST", times=1)
+    rule = login.add_fault(action="commit-then-fail", method="POST", times=1)
     with login.client() as api:
         answer = post_supplier(api, "ambiguous")
     assert answer.status_code == 500
@@ -138,7 +121,7 @@ def test_commit_then_fail_writes_and_then_answers_500(login: Login) -> None:
 
 
 def test_commit_then_fail_can_drop_the_connection_instead(login: Login) -> None:
-    add_fault(login, action="commit-then-fail", dropAfterCommit=True, method="POST", times=1)
+    login.add_fault(action="commit-then-fail", dropAfterCommit=True, method="POST", times=1)
     with login.client() as api, pytest.raises(httpx.RemoteProtocolError):
         post_supplier(api, "dropped after commit")
     assert names(login) == ["dropped after commit"]
@@ -147,7 +130,7 @@ def test_commit_then_fail_can_drop_the_connection_instead(login: Login) -> None:
 
 
 def test_drop_closes_the_connection_without_an_answer_and_writes_nothing(login: Login) -> None:
-    add_fault(login, action="drop", method="POST", times=1)
+    login.add_fault(action="drop", method="POST", times=1)
     with login.client() as api:
         with pytest.raises(httpx.RemoteProtocolError):
             post_supplier(api, "never")
@@ -156,7 +139,7 @@ def test_drop_closes_the_connection_without_an_answer_and_writes_nothing(login: 
 
 
 def test_broken_sends_a_status_line_and_part_of_a_body(login: Login) -> None:
-    add_fault(login, action="broken", path="/v1/products", times=1)
+    login.add_fault(action="broken", path="/v1/products", times=1)
     with login.client() as api, pytest.raises(httpx.RemoteProtocolError):
         api.get("/products")
     (row,) = journal(login, 1, path="/v1/products")
@@ -164,7 +147,7 @@ def test_broken_sends_a_status_line_and_part_of_a_body(login: Login) -> None:
 
 
 def test_hang_holds_the_request_until_the_client_gives_up(login: Login) -> None:
-    add_fault(login, action="hang", hangS=30, path="/v1/products", times=1)
+    login.add_fault(action="hang", hangS=30, path="/v1/products", times=1)
     started = time.monotonic()
     with login.client() as api, pytest.raises(httpx.ReadTimeout):
         api.get("/products", timeout=0.5)
@@ -172,13 +155,13 @@ def test_hang_holds_the_request_until_the_client_gives_up(login: Login) -> None:
 
 
 def test_hang_ends_by_closing_after_hang_s(login: Login) -> None:
-    add_fault(login, action="hang", hangS=0.3, path="/v1/products", times=1)
+    login.add_fault(action="hang", hangS=0.3, path="/v1/products", times=1)
     with login.client() as api, pytest.raises(httpx.RemoteProtocolError):
         api.get("/products", timeout=5)
 
 
 def test_latency_answers_late_and_unchanged(login: Login) -> None:
-    add_fault(login, action="latency", latencyMs=300, path="/v1/products", times=1)
+    login.add_fault(action="latency", latencyMs=300, path="/v1/products", times=1)
     with login.client() as api:
         started = time.monotonic()
         slow = api.get("/products")
@@ -190,7 +173,7 @@ def test_latency_answers_late_and_unchanged(login: Login) -> None:
 
 
 def test_rules_are_per_account(login: Login) -> None:
-    add_fault(login, action="status", status=503)
+    login.add_fault(action="status", status=503)
     other = make_login(login.server)
     with other.client() as api:
         assert api.get("/products").status_code == 200
@@ -199,9 +182,9 @@ def test_rules_are_per_account(login: Login) -> None:
 
 
 def test_a_cleared_rule_stops_at_once(login: Login) -> None:
-    rule = add_fault(login, action="status", status=503)
+    rule = login.add_fault(action="status", status=503)
     headers = {"Authorization": f"Bearer {login.access_token}"}
-    other = add_fault(login, action="status", status=500, method="DELETE")
+    other = login.add_fault(action="status", status=500, method="DELETE")
     gone = httpx.delete(f"{login.url}/sandbox/faults/{rule['id']}", headers=headers)
     assert gone.status_code == 204
     assert [f["id"] for f in faults(login)] == [other["id"]]

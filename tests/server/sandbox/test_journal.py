@@ -6,8 +6,10 @@ from __future__ import annotations
 import base64
 import inspect
 import json
+import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 import zlib
@@ -26,13 +28,14 @@ from live import (
     LiveServer,
     Login,
     ServeProcess,
-    free_port,
+    last_json,
     make_login,
     run_cli,
+    serve_workers,
 )
 from live import process_env as server_env
 from optiply.cli.serve import serve
-from optiply.server.sandbox.journal import JournalMiddleware, JournalWriter
+from optiply.server.sandbox.journal import WRITER_NICE, JournalMiddleware, JournalWriter
 from optiply.server.sandbox.records import BODY_LIMIT, Record, RequestNote, row_of
 from optiply.server.settings import Settings
 from optiply.server.storage.journal_writes import decode_body, encode_body
@@ -51,26 +54,6 @@ def journal(
         params=params,
         headers={"Authorization": f"Bearer {token or login.access_token}"},
     )
-
-
-def entries(login: Login, **params: Any) -> list[dict[str, Any]]:
-    flush(login.server)
-    response = journal(login, **params)
-    assert response.status_code == 200, response.text
-    rows: list[dict[str, Any]] = response.json()["requests"]
-    return rows
-
-
-def count(login: Login, **params: Any) -> int:
-    flush(login.server)
-    response = httpx.get(
-        f"{login.url}/sandbox/requests/count",
-        params=params,
-        headers={"Authorization": f"Bearer {login.access_token}"},
-    )
-    assert response.status_code == 200, response.text
-    number: int = response.json()["count"]
-    return number
 
 
 def table_dump(engine: Engine) -> str:
@@ -106,7 +89,7 @@ def test_every_field_is_recorded(login: Login, api: httpx.Client) -> None:
     assert created.status_code == 201
     missing = api.get("/products/999999999")
     assert missing.status_code == 404
-    post, get = entries(login, accountId=login.account_id)[-2:]
+    post, get = login.journal(accountId=login.account_id)[-2:]
     assert post["method"] == "POST" and post["path"] == "/v1/products"
     assert post["query"] == f"accountId={login.account_id}"
     assert post["status"] == 201 and post["errorCode"] is None
@@ -126,13 +109,13 @@ def test_every_field_is_recorded(login: Login, api: httpx.Client) -> None:
 def test_a_token_request_is_recorded_with_its_client_and_user(login: Login) -> None:
     refused = login.token(grant_type="password", username=login.username, password="wrong")
     assert refused.status_code == 400
-    mine = [r for r in entries(login) if r["path"] == "/api/auth/oauth/token"]
+    mine = [r for r in login.journal() if r["path"] == "/api/auth/oauth/token"]
     assert [r["status"] for r in mine] == [200, 400]
     assert {r["clientId"] for r in mine} == {login.client_id}
     assert {r["username"] for r in mine} == {login.username}
     assert mine[-1]["errorCode"] == "invalid_grant" and mine[-1]["accountId"] is None
     # Rows without an account are only shown without accountId (they are no account's).
-    assert all(r["accountId"] for r in entries(login, accountId=login.account_id))
+    assert all(r["accountId"] for r in login.journal(accountId=login.account_id))
 
 
 def test_several_accounts_are_all_recorded(server: LiveServer) -> None:
@@ -141,12 +124,12 @@ def test_several_accounts_are_all_recorded(server: LiveServer) -> None:
         assert api.get("/products").status_code == 200
         extra = login.extra_account_ids[0]
         assert api.get("/suppliers", params={"accountId": extra}).status_code == 200
-    row, narrowed = entries(login, path="/v1/")[-2:]
+    row, narrowed = login.journal(path="/v1/")[-2:]
     assert row["accountId"] is None
     assert row["accountIds"] == [login.account_id, *login.extra_account_ids]
     assert narrowed["accountId"] == extra and narrowed["accountIds"] == [extra]
-    assert [r["id"] for r in entries(login, accountId=login.account_id, path="/v1/")] == [row["id"]]
-    assert [r["id"] for r in entries(login, accountId=extra, path="/v1/")] == [
+    assert [r["id"] for r in login.journal(accountId=login.account_id, path="/v1/")] == [row["id"]]
+    assert [r["id"] for r in login.journal(accountId=extra, path="/v1/")] == [
         row["id"],
         narrowed["id"],
     ]
@@ -262,7 +245,7 @@ def test_bodies_over_64_kib_are_cut_and_flagged(login: Login, api: httpx.Client)
         assert api.post("/products", json=product(name[:255])).status_code == 201
     listing = api.get("/products", params={"page[limit]": 100})
     assert len(listing.content) > BODY_LIMIT
-    rows = entries(login, accountId=login.account_id, limit=200)
+    rows = login.journal(accountId=login.account_id, limit=200)
     refused = next(r for r in rows if r["status"] == 400)
     assert refused["requestTruncated"] is True and refused["responseTruncated"] is False
     assert len(refused["requestBody"].encode()) == BODY_LIMIT
@@ -280,7 +263,7 @@ def test_bodies_are_bytes_until_read(login: Login, api: httpx.Client) -> None:
     refused = api.post("/products", content=sent, headers={"Content-Type": JSONAPI})
     assert refused.status_code == 400
     pages = [api.get("/products", params={"page[limit]": 100}) for _ in range(3)]
-    rows = entries(login, accountId=login.account_id, limit=4)
+    rows = login.journal(accountId=login.account_id, limit=4)
     assert rows[0]["requestBody"] == sent.decode("utf-8", errors="replace").replace("\0", "\ufffd")
     for row, page in zip(rows[1:], pages, strict=True):
         assert row["responseBody"].encode() == page.content[:BODY_LIMIT]
@@ -329,40 +312,27 @@ def test_count_says_exactly_three_posts(login: Login, api: httpx.Client) -> None
     api.get("/products")
     api.post("/products", json={"data": {}})  # a 400
     account = login.account_id
-    assert count(login, accountId=account, method="POST", status="201", since=since) == 3
-    assert count(login, accountId=account, method="post", path="/v1/products") == 4
-    assert count(login, accountId=account, status="4xx") == 1
-    assert count(login, accountId=account, method="GET") == 1
+    assert login.journal_count(accountId=account, method="POST", status="201", since=since) == 3
+    assert login.journal_count(accountId=account, method="post", path="/v1/products") == 4
+    assert login.journal_count(accountId=account, status="4xx") == 1
+    assert login.journal_count(accountId=account, method="GET") == 1
 
 
 @pytest.fixture
-def two_workers(server: LiveServer, tmp_path: Path) -> Iterator[tuple[str, ServeProcess]]:
-    port = free_port()
-    command = [
-        *OPTIPLY,
-        "serve",
-        "--journal",
-        "--workers",
-        "2",
-        "--port",
-        str(port),
-        "--database-url",
+def journal_workers(server: LiveServer, tmp_path: Path) -> Iterator[ServeProcess]:
+    """``optiply serve --journal --workers 2`` on the database of ``server``."""
+    with serve_workers(
         server.settings.database_url,
-    ]
-    process = ServeProcess(
-        command, log=tmp_path / "serve.log", env=server_env(OPTIPLY_PASSWORD_HASH_PROFILE="test")
-    )
-    base = f"http://127.0.0.1:{port}"
-    process.wait_for_health(base)
-    yield base, process
-    if process.process.poll() is None:
-        process.stop()
+        "--journal",
+        log=tmp_path / "serve.log",
+        env={"OPTIPLY_PASSWORD_HASH_PROFILE": "test"},
+    ) as process:
+        yield process
 
 
 def test_rows_of_both_workers_land_in_one_table(
-    server: LiveServer, two_workers: tuple[str, ServeProcess]
+    server: LiveServer, journal_workers: ServeProcess
 ) -> None:
-    base, process = two_workers
     login = make_login(server)
     sent = 60
     errors: list[BaseException] = []
@@ -371,7 +341,7 @@ def test_rows_of_both_workers_land_in_one_table(
         try:
             for i in range(start, sent, 6):  # fresh connections: the workers share them out
                 response = httpx.post(
-                    f"{base}/v1/products",
+                    f"{journal_workers.url}/v1/products",
                     json=product(f"w{i}"),
                     headers={
                         "Authorization": f"Bearer {login.access_token}",
@@ -388,7 +358,7 @@ def test_rows_of_both_workers_land_in_one_table(
     for thread in threads:
         thread.join()
     assert not errors
-    process.stop()  # each worker writes what it holds as it shuts down
+    journal_workers.stop()  # each worker writes what it holds as it shuts down
     with server.engine.connect() as connection:
         rows = (
             connection.execute(
@@ -444,7 +414,7 @@ def test_no_journal_records_nothing_and_installs_nothing(start_server: Any) -> N
 def test_sandbox_and_health_are_not_recorded(login: Login) -> None:
     httpx.get(f"{login.url}/health")
     journal(login)
-    assert not [r for r in entries(login) if not r["path"].startswith(("/v1/", "/api/auth/"))]
+    assert not [r for r in login.journal() if not r["path"].startswith(("/v1/", "/api/auth/"))]
 
 
 # --- reading: filters, formats, tenancy -----------------------------------------------------
@@ -455,9 +425,9 @@ def test_filters(login: Login, api: httpx.Client) -> None:
     api.get("/products")
     api.get("/suppliers")
     api.get("/products/0")
-    rows = entries(login, accountId=login.account_id)
+    rows = login.journal(accountId=login.account_id)
     first = rows[0]["id"]
-    paths = lambda **p: [r["path"] for r in entries(login, accountId=login.account_id, **p)]  # noqa: E731
+    paths = lambda **p: [r["path"] for r in login.journal(accountId=login.account_id, **p)]  # noqa: E731
     assert paths(path="/v1/products") == ["/v1/products", "/v1/products", "/v1/products/0"]
     assert paths(path="/v1/*s") == ["/v1/products", "/v1/products", "/v1/suppliers"]
     assert paths(path="/v1/products/?") == ["/v1/products/0"]
@@ -490,7 +460,7 @@ def test_summaries_leave_out_headers_and_bodies_and_one_request_comes_whole(
 ) -> None:
     api.post("/products", json=product())
     api.get("/products")
-    whole = entries(login, accountId=login.account_id)
+    whole = login.journal(accountId=login.account_id)
     summaries = journal(login, accountId=login.account_id, bodies="false").json()["requests"]
     heavy = {"requestHeaders", "requestBody", "responseBody"}
     assert summaries == [{k: v for k, v in row.items() if k not in heavy} for row in whole]
@@ -593,7 +563,7 @@ def test_cli_count_and_jsonl(server: LiveServer, login: Login, api: httpx.Client
     counted = cli("--account", account, "--count", "--method", "POST", database_url=url)
     assert counted.stdout.strip() == "3", counted.stderr
     as_json = cli("--account", account, "--count", "--status", "4xx", "--json", database_url=url)
-    assert json.loads(as_json.stdout.splitlines()[-1]) == {"count": 1}
+    assert last_json(as_json) == {"count": 1}
     lines = cli("--account", account, "--jsonl", "--limit", "2", database_url=url)
     rows = [json.loads(line) for line in lines.stdout.splitlines()]
     assert [(r["method"], r["path"], r["status"]) for r in rows] == [
@@ -713,3 +683,19 @@ def test_a_stopping_writer_writes_what_it_holds(server: LiveServer, login: Login
             .all()
         )
     assert sorted(paths) == ["/v1/stop-0", "/v1/stop-1", "/v1/stop-2"]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a thread's own nice value is Linux's")
+def test_the_writer_works_at_a_lower_cpu_priority_than_the_requests(server: LiveServer) -> None:
+    """The writer thread yields the CPU to the event loop (``WRITER_NICE``)."""
+    writer = JournalWriter(server.engine, keep=100, interval=3600)
+    writer.start()
+    try:
+        writer.flush()  # the thread has started and set its priority
+        assert writer._thread.native_id is not None
+        own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        assert os.getpriority(os.PRIO_PROCESS, writer._thread.native_id) == min(
+            own + WRITER_NICE, 19
+        )
+    finally:
+        writer.stop()

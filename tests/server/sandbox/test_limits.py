@@ -42,12 +42,7 @@ def test_a_rate_limit_answers_429_with_retry_after_past_the_burst(login: Login) 
     assert int(refused.headers["retry-after"]) in (1, 2)  # the next cell frees in 2 s
     error = refused.json()["errors"][0]
     assert (error["status"], error["code"]) == ("429", "RATE_LIMITED")
-    assert login.server.app.state.journal.flush()
-    journal = httpx.get(
-        f"{login.url}/sandbox/requests",
-        params={"status": 429},
-        headers={"Authorization": f"Bearer {login.access_token}"},
-    ).json()["requests"]
+    journal = login.journal(status=429)
     assert [(row["status"], row["errorCode"]) for row in journal] == [(429, "RATE_LIMITED")]
 
 

@@ -11,7 +11,6 @@ each on a fresh connection, so both workers answer some of them. After a CLI cha
 from __future__ import annotations
 
 import functools
-import json
 import ssl
 import subprocess
 import time
@@ -25,18 +24,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, func, select
 
-from live import (
-    BACKENDS,
-    JSONAPI,
-    OPTIPLY,
-    POSTGRES_URL,
-    ServeProcess,
-    drop_postgres_database,
-    free_port,
-    fresh_postgres_database,
-    process_env,
-    tmp_sqlite_url,
-)
+from live import BACKENDS, JSONAPI, OPTIPLY, empty_database, last_json, process_env, serve_workers
 from optiply.server.auth import admin
 from optiply.server.auth.principal import TOKEN_PATH
 from optiply.server.storage import sandbox
@@ -62,25 +50,15 @@ def workers(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Workers]:
     directory = tmp_path_factory.mktemp("workers")
-    if request.param == "sqlite":
-        url, admin_engine = tmp_sqlite_url(directory), None
-    else:
-        assert POSTGRES_URL
-        url, admin_engine = fresh_postgres_database(POSTGRES_URL)
-    engine = make_engine(url)
-    upgrade(engine)
-    port = free_port()
-    command = [*OPTIPLY, "serve", "--workers", "2", "--port", str(port), "--database-url", url]
-    process = ServeProcess(command, log=directory / "serve.log", env=process_env())
-    base = f"http://127.0.0.1:{port}"
-    try:
-        process.wait_for_health(base)
-        yield Workers(base, url, engine)
-    finally:
-        log = process.stop()
-        engine.dispose()
-        if admin_engine is not None:
-            drop_postgres_database(url, admin_engine)
+    with empty_database(request.param, directory) as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        try:
+            with serve_workers(url, log=directory / "serve.log") as process:
+                yield Workers(process.url, url, engine)
+        finally:
+            engine.dispose()
+    log = process.log.read_text()
     assert "Traceback" not in log, log
 
 
@@ -109,9 +87,9 @@ def login(workers: Workers) -> Login:
 def optiply(workers: Workers, *args: str) -> Any:
     """Run ``optiply ARGS --json`` on the server's database; its JSON line, once it returned."""
     command = [*OPTIPLY, *args, "--json", "--database-url", workers.database_url]
-    result = subprocess.run(command, capture_output=True, text=True, env=process_env(), timeout=60)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return last_json(
+        subprocess.run(command, capture_output=True, text=True, env=process_env(), timeout=60)
+    )
 
 
 Send = Callable[[httpx.Client], httpx.Response]

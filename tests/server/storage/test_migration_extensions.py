@@ -14,12 +14,11 @@ import sqlalchemy as sa
 from alembic import command
 from sqlalchemy import Engine
 
-from live import BACKENDS, POSTGRES_URL, drop_postgres_database, fresh_postgres_database
+from live import BACKENDS, empty_database, migrate
 from optiply.resources import get
 from optiply.server.auth import admin
 from optiply.server.service.crud import new_row
 from optiply.server.storage.engine import make_engine
-from optiply.server.storage.migrate import alembic_config
 from optiply.server.storage.tables import RESOURCE_TABLES
 
 PRODUCTS = RESOURCE_TABLES["products"]
@@ -28,24 +27,10 @@ PRODUCTS = RESOURCE_TABLES["products"]
 @pytest.fixture(params=BACKENDS)
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """An empty database of each backend (not migrated)."""
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'before.db'}")
+    with empty_database(request.param, tmp_path) as url:
+        engine = make_engine(url)
         yield engine
         engine.dispose()
-        return
-    assert POSTGRES_URL
-    url, admin_engine = fresh_postgres_database(POSTGRES_URL)
-    engine = make_engine(url)
-    yield engine
-    engine.dispose()
-    drop_postgres_database(url, admin_engine)
-
-
-def migrate(engine: Engine, step: Any, revision: str) -> None:
-    with engine.begin() as connection:
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        step(config, revision)
 
 
 def add_product(engine: Engine, account: Any, remote_id_map: dict[str, str]) -> int:

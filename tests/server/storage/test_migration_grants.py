@@ -14,11 +14,11 @@ import sqlalchemy as sa
 from alembic import command
 from sqlalchemy import Engine
 
-from live import BACKENDS, POSTGRES_URL, drop_postgres_database, fresh_postgres_database
+from live import BACKENDS, empty_database, migrate, token_works
 from optiply.server.auth import tokens
 from optiply.server.storage.columns import UtcDateTime
 from optiply.server.storage.engine import make_engine
-from optiply.server.storage.migrate import alembic_config, upgrade
+from optiply.server.storage.migrate import upgrade
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -64,24 +64,10 @@ _tokens = sa.table(
 @pytest.fixture(params=BACKENDS)
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """An empty database of each backend (not migrated)."""
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'legacy.db'}")
+    with empty_database(request.param, tmp_path) as url:
+        engine = make_engine(url)
         yield engine
         engine.dispose()
-        return
-    assert POSTGRES_URL
-    url, admin_engine = fresh_postgres_database(POSTGRES_URL)
-    engine = make_engine(url)
-    yield engine
-    engine.dispose()
-    drop_postgres_database(url, admin_engine)
-
-
-def _migrate(engine: Engine, step: Any, revision: str) -> None:
-    with engine.begin() as connection:
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        step(config, revision)
 
 
 def _token(name: str, kind: str, client_pk: int, revoked: bool = False) -> dict[str, Any]:
@@ -106,17 +92,8 @@ def _grant_of(engine: Engine, name: str) -> int:
     return int(found)
 
 
-def _works(engine: Engine, name: str) -> bool:
-    with engine.connect() as connection:
-        try:
-            tokens.authenticate(connection, f"Bearer {name}", now=datetime.now(UTC))
-        except tokens.AuthError:
-            return False
-    return True
-
-
 def test_existing_tokens_are_grouped_into_grants(engine: Engine) -> None:
-    _migrate(engine, command.upgrade, "0001")
+    migrate(engine, command.upgrade, "0001")
     with engine.begin() as connection:
         connection.execute(
             sa.insert(_accounts).values(
@@ -155,12 +132,17 @@ def test_existing_tokens_are_grouped_into_grants(engine: Engine) -> None:
     assert _grant_of(engine, "r1") == _grant_of(engine, "a2") == live
     assert _grant_of(engine, "br") == other
     assert len({live, revoked, other}) == 3
-    assert [_works(engine, name) for name in ("a1", "a2", "a3", "b1")] == [True, True, False, True]
+    assert [token_works(engine, name) for name in ("a1", "a2", "a3", "b1")] == [
+        True,
+        True,
+        False,
+        True,
+    ]
     with engine.begin() as connection:
         assert tokens.revoke(connection, token="r1") is True
-    assert [_works(engine, name) for name in ("a1", "a2", "b1")] == [False, False, True]
+    assert [token_works(engine, name) for name in ("a1", "a2", "b1")] == [False, False, True]
 
-    _migrate(engine, command.downgrade, "0001")
+    migrate(engine, command.downgrade, "0001")
 
     with engine.connect() as connection:
         rows = connection.execute(sa.select(_tokens.c.token_hash, _tokens.c.revoked_at)).all()
@@ -171,4 +153,4 @@ def test_existing_tokens_are_grouped_into_grants(engine: Engine) -> None:
     }
     assert revoked_names == {"a1", "r1", "a2", "a3"}
     upgrade(engine)
-    assert _works(engine, "b1") and not _works(engine, "a3")
+    assert token_works(engine, "b1") and not token_works(engine, "a3")
