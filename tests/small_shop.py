@@ -126,6 +126,7 @@ def build(engine: Engine, account_id: int, coupling: str | None = "7", tag: str 
                 "productId": product,
                 "supplierId": supplier,
                 "preferred": True,
+                "availability": True,  # a value for the tap's SDK tests (boolean attribute)
                 "availabilityDate": T0,
             },
         )
