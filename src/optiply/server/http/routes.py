@@ -48,6 +48,7 @@ from optiply.server.sandbox.controls import Controls
 from optiply.server.service import crud
 from optiply.server.service.crud import PUBLIC_API_KEY, Context
 from optiply.server.settings import Settings
+from optiply.server.storage import caches
 from optiply.server.storage.listing import Listing
 from optiply.server.storage.repository import Connection, Engine
 
@@ -157,9 +158,30 @@ class ResourceEndpoints:
 
             return await self.transactions.write(request, body, create)
         with self._transaction(request) as (connection, context):
-            query = self._query(request, spec, context)
-            listing = crud.list_rows(connection, spec, context, query)
-        return self._list(request, spec, listing, query)
+            key = self._page_key(request, connection, context)
+            page = None if key is None else caches.PAGES.get(key)
+            if page is None:
+                query = self._query(request, spec, context)
+                listing = crud.list_rows(connection, spec, context, query)
+        if page is not None:
+            return _jsonapi(page)  # the member is in the kept bytes already
+        response = self._list(request, spec, listing, query)
+        if key is not None:
+            caches.PAGES.put(key, bytes(response.body))
+        return response
+
+    def _page_key(
+        self, request: Request, connection: Connection, context: Context
+    ) -> tuple[object, ...] | None:
+        """The key of this request's page in ``caches.PAGES``: everything the answer depends
+        on, the accounts' data versions included (read with the token in this request, so a
+        write committed by any process changes the key); None when the versions are unknown."""
+        scope = context.scope
+        if len(scope.versions) != len(scope.account_ids):
+            return None
+        database = str(connection.engine.url)
+        url, base = str(request.url), self._base(request)
+        return (database, self.spec.type, url, base, scope.account_ids, scope.versions)
 
     async def item(self, request: Request) -> Response:
         """GET, PATCH or DELETE one resource."""

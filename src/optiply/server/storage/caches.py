@@ -37,8 +37,44 @@ class Lru(Generic[V]):
             self._items.popitem(last=False)
 
 
+class SizedLru:
+    """A least-recently-used map of byte strings holding at most ``max_bytes`` of them (not
+    thread-safe: the server runs on one event loop)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.held = 0
+        self._items: OrderedDict[object, bytes] = OrderedDict()
+
+    def get(self, key: object) -> bytes | None:
+        """The value for ``key``, marking it recently used."""
+        value = self._items.get(key)
+        if value is not None:
+            self._items.move_to_end(key)
+        return value
+
+    def put(self, key: object, value: bytes) -> None:
+        """Remember ``value`` (unless it alone is over a quarter of the budget), forgetting the
+        least recently used entries until the total fits."""
+        if len(value) > self.max_bytes // 4:
+            return
+        old = self._items.pop(key, None)
+        if old is not None:
+            self.held -= len(old)
+        self._items[key] = value
+        self.held += len(value)
+        while self.held > self.max_bytes:
+            _, dropped = self._items.popitem(last=False)
+            self.held -= len(dropped)
+
+
 # COUNT(*) of a list query: milliseconds on a large account, on every page request.
 COUNTS: Lru[int] = Lru(4096)
 # The attributes JSON of a row: rendering is most of a list request's database time; readers
 # that poll the same pages (incremental syncs, dashboards) get them without rendering again.
 RENDERED: Lru[str] = Lru(20_000)
+# A whole list page as answered (the collection endpoints): a reader that asks for the same
+# page again before the account changes (polling, a dashboard, several workers of one sync)
+# gets the bytes without a query or a rendering. The key holds the request's URL, link base,
+# accounts and their data versions; 32 MiB at most.
+PAGES = SizedLru(32 * 1024 * 1024)
