@@ -102,3 +102,34 @@ def update(api: httpx.Client, resource_type: str, row_id: str, **attributes: Any
     body = {"data": {"type": resource_type, "id": row_id, "attributes": attributes}}
     response = api.patch(f"/{resource_type}/{row_id}", json=body)
     assert response.status_code == 200, response.text
+
+
+def run_target(tmp_path: Path, login: Login, out: Output, **extra: Any) -> None:
+    """Pipe a tap run's output into ``target-optiply`` writing to ``login``'s account."""
+    config_path = tmp_path / "target-config.json"
+    settings = {**tap_config(login), "target_state_path": str(tmp_path / "ts.json"), **extra}
+    config_path.write_text(json.dumps(settings))
+    written = subprocess.run(
+        [sys.executable, "-m", "target_optiply", "--config", str(config_path)],
+        input=out.stdout,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert written.returncode == 0, written.stderr[-3000:]
+
+
+def full_table_products(tmp_path: Path, login: Login) -> dict[str, Any]:
+    """The discovered catalog with only ``products`` selected, in FULL_TABLE mode."""
+    discovered = run_tap(tmp_path, tap_config(login), args=("--discover",))
+    assert discovered.messages, discovered.stderr
+    catalog: dict[str, Any] = discovered.messages[0]
+    for entry in catalog["streams"]:
+        root = next(m for m in entry["metadata"] if m["breadcrumb"] == [])
+        root["metadata"]["selected"] = entry["tap_stream_id"] == "products"
+        if entry["tap_stream_id"] == "products":
+            entry["replication_method"] = "FULL_TABLE"
+            root["metadata"]["forced-replication-method"] = "FULL_TABLE"
+    return catalog

@@ -11,13 +11,11 @@ hosted API, ``--no-extensions``) and in full-table mode nothing changes: no dele
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tap_support import Output, run_tap, tap_config, update
+from tap_support import Output, full_table_products, run_tap, run_target, tap_config, update
 
 from live import Login, make_login
 from optiply.query import format_value
@@ -183,14 +181,7 @@ def test_without_the_extension_nothing_changes(plain: Login, tmp_path: Path):
 
 def test_full_table_streams_read_no_deleted_rows(server, login, api, tmp_path: Path):
     shop = build(server.engine, login.account_id, coupling=None)
-    discovered = run_tap(tmp_path, tap_config(login), args=("--discover",))
-    catalog = discovered.messages[0]
-    for entry in catalog["streams"]:
-        root = next(m for m in entry["metadata"] if m["breadcrumb"] == [])
-        root["metadata"]["selected"] = entry["tap_stream_id"] == "products"
-        if entry["tap_stream_id"] == "products":
-            entry["replication_method"] = "FULL_TABLE"
-            root["metadata"]["forced-replication-method"] = "FULL_TABLE"
+    catalog = full_table_products(tmp_path, login)
     config = tap_config(login, settle_seconds=0, start_date="2024-01-01")
     out = run_tap(tmp_path, config, catalog=catalog)
     assert out.ids("products") == [str(i) for i in shop.ids["products"][:2]]
@@ -202,21 +193,9 @@ def test_a_deletion_reaches_a_copy_through_target_optiply(server, login, api, tm
     shop = build(server.engine, login.account_id, coupling=None)
     copy = make_login(server)
     config = tap_config(login, stream_maps=copy_stream_maps(), settle_seconds=0)
-    target_config = tmp_path / "target-config.json"
-    settings = {**tap_config(copy), "target_state_path": str(tmp_path / "ts.json")}
-    target_config.write_text(json.dumps({**settings, "delete_mode": "hard"}))
 
     def into_b(out: Output) -> None:
-        written = subprocess.run(
-            [sys.executable, "-m", "target_optiply", "--config", str(target_config)],
-            input=out.stdout,
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            timeout=120,
-            check=False,
-        )
-        assert written.returncode == 0, written.stderr[-3000:]
+        run_target(tmp_path, copy, out, delete_mode="hard")
 
     first = run_tap(tmp_path, config)
     into_b(first)

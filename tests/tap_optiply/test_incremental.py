@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tap_support import create, run_tap, tap_config, update
+from tap_support import create, full_table_products, run_tap, tap_config, update
 
 from optiply.query import format_value
 from small_shop import T0, build
@@ -91,15 +91,7 @@ def test_start_date_bounds_the_first_sync(server, login, tmp_path: Path):
 
 def test_full_table_mode_reads_everything_and_keeps_no_bookmark(server, login, tmp_path: Path):
     shop = build(server.engine, login.account_id, coupling=None)
-    discovered = run_tap(tmp_path, tap_config(login), args=("--discover",))
-    catalog = discovered.messages[0] if discovered.messages else None
-    assert catalog is not None
-    for entry in catalog["streams"]:
-        root = next(m for m in entry["metadata"] if m["breadcrumb"] == [])
-        root["metadata"]["selected"] = entry["tap_stream_id"] == "products"
-        if entry["tap_stream_id"] == "products":
-            entry["replication_method"] = "FULL_TABLE"
-            root["metadata"]["forced-replication-method"] = "FULL_TABLE"
+    catalog = full_table_products(tmp_path, login)
     state = {"bookmarks": {"products": {"updatedAt": "2999-01-01T00:00:00Z"}}}
     out = run_tap(tmp_path, tap_config(login, page_size=1), catalog=catalog, state=state)
     assert out.ids("products") == [str(i) for i in shop.ids["products"][:2]]

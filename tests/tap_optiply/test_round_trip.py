@@ -9,13 +9,10 @@ references point at the twins of A's referenced rows.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-from tap_support import run_tap, tap_config
+from tap_support import run_tap, run_target, tap_config
 
 from live import Login, make_login
 from optiply.resources import Access, Kind
@@ -66,20 +63,7 @@ def test_a_copy_through_tap_and_target_reproduces_every_resource(server, login, 
     copy = make_login(server)
     config = tap_config(login, stream_maps=copy_stream_maps(), settle_seconds=0)
     tapped = run_tap(tmp_path, config)
-    target_config = tmp_path / "target-config.json"
-    target_config.write_text(
-        json.dumps({**tap_config(copy), "target_state_path": str(tmp_path / "ts.json")})
-    )
-    written = subprocess.run(
-        [sys.executable, "-m", "target_optiply", "--config", str(target_config)],
-        input=tapped.stdout,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=120,
-        check=False,
-    )
-    assert written.returncode == 0, written.stderr[-3000:]
+    run_target(tmp_path, copy, tapped)
 
     original, copied = _rows(login), _rows(copy)
     # B's row -> A's row, by the remote id the target stored (A's id).
