@@ -2,13 +2,21 @@
 
 Run it with ``.venv/bin/python -m benchmarks.tap`` (``--help`` lists the options). It fills a
 fresh SQLite database with one account of ``--products`` products and ``--lines`` sell order
-lines (ten per sell order), starts ``optiply serve``, and measures:
+lines (ten per sell order), starts ``optiply serve``, and measures, ``--runs`` times each
+(medians printed):
 
 1. **baseline**: the same rows read by a bare keep-alive ``httpx`` loop following
    ``links.next`` (sort by id, pages of 100), i.e. what the server alone can hand out;
 2. **full sync**: ``tap-optiply --config cfg.json`` exactly as users run it, stdout counted;
-3. **incremental**: ``--changed`` sell order lines PATCHed through the API, then the tap again
-   with the full sync's last STATE: the rows it emits and its wall time (process start included).
+3. **existing tap** (``--compare-existing EXECUTABLE``): the existing open-source tap-optiply,
+   installed in a venv of its own, on the same data right after ours. It hard-codes the
+   production hosts; the benchmark points it at the server with a ``sitecustomize.py`` on its
+   ``PYTHONPATH`` (``EXISTING_TAP_REDIRECT``) and, as a safety net, a proxy on a closed local
+   port for every other host, so no request of it can leave the machine;
+4. **incremental**: ``--changed`` sell order lines PATCHed through the API, then the tap again
+   with the previous sync's last STATE: the rows it emits and its wall time, with the time to
+   its first message (the process start-up) and ``tap-optiply --about`` (the interpreter and
+   imports alone) measured too.
 """
 
 from __future__ import annotations
@@ -17,12 +25,14 @@ import argparse
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -68,7 +78,9 @@ def _orders(account_id: int, account_uuid: str, count: int, seed: int) -> Iterat
         yield batch
 
 
-def _lines(account_id: int, orders: list[int], products: list[int], per_order: int, seed: int):  # noqa: ANN202
+def _lines(
+    account_id: int, orders: list[int], products: list[int], per_order: int, seed: int
+) -> Iterator[list[dict[str, Any]]]:
     rng = random.Random(seed)
     start = datetime(2023, 1, 1, tzinfo=UTC)
     batch: list[dict[str, Any]] = []
@@ -138,29 +150,137 @@ def _config(path: Path, url: str, account_id: int, login: data.Login) -> Path:
     return path
 
 
-def run_tap(config: Path, state: dict[str, Any] | None, folder: Path) -> tuple[float, int, dict]:
-    """One tap process: wall seconds, RECORD lines, the last STATE."""
-    command = [str(VENV_BIN / "tap-optiply"), "--config", str(config)]
+@dataclass
+class TapRun:
+    """One tap process."""
+
+    seconds: float  # wall time, process start included
+    records: int  # RECORD lines on stdout
+    first_message: float  # seconds until its first line on stdout: the start-up
+    state: dict[str, Any] = field(default_factory=dict)  # the last STATE
+
+
+def run_tap(
+    command: list[str],
+    folder: Path,
+    *,
+    state: dict[str, Any] | None = None,
+    env: dict[str, str] | None = None,
+    log_name: str = "tap-optiply",
+) -> TapRun:
+    """Run a tap (``command``, config included) to the end, counting its output; its stderr
+    goes to ``folder/<log_name>.log``."""
     if state is not None:
         state_path = folder / "state.json"
         state_path.write_text(json.dumps(state))
-        command += ["--state", str(state_path)]
+        command = [*command, "--state", str(state_path)]
+    log = folder / f"{log_name}.log"
     started = time.perf_counter()
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=dict(os.environ)
-    )
-    assert process.stdout is not None
-    records, last_state = 0, {}
-    for line in process.stdout:
-        if line.startswith(b'{"type":"RECORD"'):
-            records += 1
-        elif b'"type":"STATE"' in line[:40]:
-            last_state = json.loads(line)["value"]
-    process.wait()
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=stderr, env=env or dict(os.environ)
+        )
+        assert process.stdout is not None
+        records, last_state, first = 0, {}, 0.0
+        for line in process.stdout:
+            if not first:
+                first = time.perf_counter() - started
+            head = line[:24]  # '{"type":"RECORD"', or with a space after the colon
+            if b'"RECORD"' in head:
+                records += 1
+            elif b'"STATE"' in head:
+                last_state = json.loads(line)["value"]
+        process.wait()
     elapsed = time.perf_counter() - started
     if process.returncode:
-        raise SystemExit(f"tap-optiply exited with {process.returncode}")
-    return elapsed, records, last_state
+        tail = log.read_text(errors="replace").splitlines()[-20:]
+        raise SystemExit(f"{command[0]} exited with {process.returncode}:\n" + "\n".join(tail))
+    return TapRun(elapsed, records, first, last_state)
+
+
+# Loaded at start-up by the existing tap's interpreter (its PYTHONPATH is a folder holding only
+# this file): its two hard-coded production URLs become the benchmark's server. Any failure
+# ends the process before it can send a request.
+EXISTING_TAP_REDIRECT = '''\
+"""The existing tap-optiply, pointed at benchmarks/tap.py's server (written by it)."""
+import os
+import sys
+
+try:
+    from tap_optiply import auth, client
+
+    client.OptiplyStream.url_base = os.environ["OPTIPLY_BENCH_API_URL"]
+    auth.OptiplyAuthenticator.TOKEN_URL = os.environ["OPTIPLY_BENCH_TOKEN_URL"]
+except BaseException as error:  # site.py would only print it and go on
+    print(f"benchmark redirect failed: {error!r}", file=sys.stderr)
+    os._exit(97)
+'''
+
+
+def existing_tap(
+    executable: Path, url: str, account_id: int, login: data.Login, folder: Path
+) -> tuple[Callable[[], list[str]], dict[str, str]]:
+    """The existing tap's command (a function: it rewrites its config file with each token,
+    so every run gets a fresh one) and environment, pointed at ``url``."""
+    site = folder / "existing-tap-site"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(EXISTING_TAP_REDIRECT)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(site),
+        "OPTIPLY_BENCH_API_URL": f"{url}/v1",
+        "OPTIPLY_BENCH_TOKEN_URL": f"{url}/api/auth/oauth/token",
+        # Safety net: any other host goes to a closed local port.
+        "HTTP_PROXY": "http://127.0.0.1:9",
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "NO_PROXY": "127.0.0.1,localhost",
+    }
+    env.pop("VIRTUAL_ENV", None)
+    config = {
+        "client_id": login.client_id,
+        "client_secret": login.client_secret,
+        "username": login.username,
+        "password": login.password,
+        "account_id": account_id,
+    }
+
+    def command() -> list[str]:
+        path = folder / "existing-config.json"
+        path.write_text(json.dumps(config))
+        return [str(executable), "--config", str(path)]
+
+    return command, env
+
+
+def full_table_catalog(command: list[str], folder: Path) -> Path:
+    """Our tap's discovered catalog with every stream selected in FULL_TABLE mode (read by
+    ``id``, no bookmark)."""
+    discovered = subprocess.run(
+        [*command, "--discover"], check=True, capture_output=True, text=True
+    ).stdout
+    catalog = json.loads(discovered)
+    for entry in catalog["streams"]:
+        root = next(m for m in entry["metadata"] if m["breadcrumb"] == [])
+        root["metadata"]["selected"] = True
+        root["metadata"]["forced-replication-method"] = "FULL_TABLE"
+        entry["replication_method"] = "FULL_TABLE"
+    path = folder / "catalog-full-table.json"
+    path.write_text(json.dumps(catalog))
+    return path
+
+
+def startup(repeats: int = 3) -> float:
+    """Median wall time of ``tap-optiply --about --format=json``: interpreter and imports."""
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        subprocess.run(
+            [str(VENV_BIN / "tap-optiply"), "--about", "--format=json"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
 
 
 def baseline(url: str, login: data.Login, account_id: int) -> tuple[float, int]:
@@ -181,21 +301,21 @@ def baseline(url: str, login: data.Login, account_id: int) -> tuple[float, int]:
     return time.perf_counter() - started, rows
 
 
-def change(url: str, login: data.Login, account_id: int, count: int) -> None:
-    """PATCH ``count`` random sell order lines through the API."""
+def change(url: str, login: data.Login, account_id: int, count: int, seed: int) -> None:
+    """PATCH ``count`` random sell order lines through the API (a new quantity per ``seed``)."""
     token = server.token(url, login)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/vnd.api+json"}
     with httpx.Client(headers=headers, timeout=60) as client:
         page = client.get(f"{url}/v1/sellOrderLines?accountId={account_id}&page[limit]=100")
         total = page.json()["meta"]["totalResourceCount"]
-        rng = random.Random(9)
+        rng = random.Random(seed)
         ids = rng.sample(range(1, total + 1), count)
         for row_id in ids:
             body = {
                 "data": {
                     "type": "sellOrderLines",
                     "id": str(row_id),
-                    "attributes": {"quantity": 99},
+                    "attributes": {"quantity": 50 + seed},
                 }
             }
             response = client.patch(
@@ -204,11 +324,30 @@ def change(url: str, login: data.Login, account_id: int, count: int) -> None:
             assert response.status_code == 200, response.text
 
 
+def _load() -> str:
+    return f"load {os.getloadavg()[0]:.2f}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--products", type=int, default=100_000)
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--changed", type=int, default=100)
+    parser.add_argument(
+        "--runs", type=int, default=1, help="full and incremental syncs each (medians printed)"
+    )
+    parser.add_argument(
+        "--compare-existing",
+        type=Path,
+        metavar="EXECUTABLE",
+        help="the existing open-source tap-optiply's executable (in a venv of its own): "
+        "run after each full sync of ours, on the same data",
+    )
+    parser.add_argument(
+        "--full-table",
+        action="store_true",
+        help="also run our tap with every stream in FULL_TABLE mode (by id) in each run",
+    )
     options = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="optiply-bench-tap-") as folder:
         work = Path(folder)
@@ -220,26 +359,98 @@ def main(argv: list[str] | None = None) -> int:
             f"(+{max(1, options.lines // 10):,} sell orders) "
             f"in {time.perf_counter() - started:.0f} s"
         )
-        print(f"load: {os.getloadavg()[0]:.2f} (1-minute average, {os.cpu_count()} CPUs)")
+        print(f"{_load()} (1-minute average, {os.cpu_count()} CPUs)", flush=True)
+        ours = [str(VENV_BIN / "tap-optiply"), "--config", ""]
+        bases: list[float] = []
+        fulls: list[TapRun] = []
+        olds: list[TapRun] = []
+        tables: list[TapRun] = []
+        incs: list[TapRun] = []
         with server.optiply_serve(database_url, work) as served:
-            config = _config(work / "config.json", served.url, account_id, login)
-            base_s, base_rows = baseline(served.url, login, account_id)
-            full_s, full_rows, state = run_tap(config, None, work)
-            change(served.url, login, account_id, options.changed)
-            inc_s, inc_rows, _ = run_tap(config, state, work)
+            ours[-1] = str(_config(work / "config.json", served.url, account_id, login))
+            existing = (
+                existing_tap(options.compare_existing, served.url, account_id, login, work)
+                if options.compare_existing
+                else None
+            )
+            by_id = (
+                [*ours, "--catalog", str(full_table_catalog(ours, work))]
+                if options.full_table
+                else None
+            )
+            rows = 0
+            for run in range(1, options.runs + 1):
+                base_s, rows = baseline(served.url, login, account_id)
+                bases.append(rows / base_s)
+                print(f"run {run} baseline: {rows:,} rows in {base_s:.1f} s ({_load()})")
+                full = run_tap(ours, work)
+                fulls.append(full)
+                print(
+                    f"run {run} tap-optiply: {full.records:,} records in {full.seconds:.1f} s "
+                    f"= {full.records / full.seconds:,.0f} records/s ({_load()})",
+                    flush=True,
+                )
+                if by_id is not None:
+                    table = run_tap(by_id, work, log_name="tap-optiply-full-table")
+                    tables.append(table)
+                    print(
+                        f"run {run} tap-optiply FULL_TABLE: {table.records:,} records in "
+                        f"{table.seconds:.1f} s = {table.records / table.seconds:,.0f} records/s"
+                        f" ({_load()})",
+                        flush=True,
+                    )
+                if existing is not None:
+                    command, env = existing
+                    old = run_tap(command(), work, env=env, log_name="existing-tap")
+                    olds.append(old)
+                    print(
+                        f"run {run} existing tap: {old.records:,} records in {old.seconds:.1f} s"
+                        f" = {old.records / old.seconds:,.0f} records/s ({_load()})",
+                        flush=True,
+                    )
+            state = fulls[-1].state
+            for run in range(1, options.runs + 1):
+                change(served.url, login, account_id, options.changed, seed=run)
+                inc = run_tap(ours, work, state=state)
+                incs.append(inc)
+                state = inc.state
+                print(
+                    f"run {run} incremental: {inc.records:,} records in {inc.seconds:.2f} s, "
+                    f"first message after {inc.first_message:.2f} s ({_load()})",
+                    flush=True,
+                )
+            about_s = startup()
+        full_rate = statistics.median([r.records / r.seconds for r in fulls])
+        print(f"--- medians of {options.runs} run(s)")
+        base_rate = statistics.median(bases)
+        print(f"baseline (httpx links.next loop): {base_rate:,.0f} rows/s ({rows:,} rows)")
         print(
-            f"baseline (httpx links.next loop): {base_rows:,} rows in {base_s:.1f} s = "
-            f"{base_rows / base_s:,.0f} rows/s"
+            f"tap-optiply full sync: {statistics.median([r.seconds for r in fulls]):.1f} s = "
+            f"{full_rate:,.0f} records/s ({fulls[-1].records:,} records)"
         )
+        table_rate = statistics.median([r.records / r.seconds for r in tables or fulls])
+        if tables:
+            print(
+                f"tap-optiply FULL_TABLE sync: {statistics.median([r.seconds for r in tables]):.1f}"
+                f" s = {table_rate:,.0f} records/s ({tables[-1].records:,} records)"
+            )
+        if olds:
+            old_rate = statistics.median([r.records / r.seconds for r in olds])
+            old_s = statistics.median([r.seconds for r in olds])
+            versus = f", {table_rate / old_rate:.2f}x in FULL_TABLE mode" if tables else ""
+            print(
+                f"existing tap-optiply full sync: {old_s:.1f} s = "
+                f"{old_rate:,.0f} records/s ({olds[-1].records:,} records); "
+                f"tap-optiply: {full_rate / old_rate:.2f}x its records/s{versus}"
+            )
         print(
-            f"tap-optiply full sync: {full_rows:,} records in {full_s:.1f} s = "
-            f"{full_rows / full_s:,.0f} records/s ({full_s / base_s:.2f}x the baseline's time)"
+            f"tap-optiply incremental ({options.changed} changed): "
+            f"{statistics.median([r.seconds for r in incs]):.2f} s wall, process start included; "
+            f"first message after {statistics.median([r.first_message for r in incs]):.2f} s; "
+            f"records {[r.records for r in incs]}"
         )
-        print(
-            f"tap-optiply incremental: {inc_rows:,} records (changed {options.changed}) "
-            f"in {inc_s:.2f} s, process start included"
-        )
-        print(f"load after: {os.getloadavg()[0]:.2f}")
+        print(f"tap-optiply --about (interpreter and imports): {about_s:.2f} s")
+        print(f"{_load()} after")
     return 0
 
 

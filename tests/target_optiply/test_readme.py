@@ -1,30 +1,35 @@
-"""The README's settings table is what ``target-optiply --about --format=markdown`` prints."""
+"""README.md's target-optiply section: its settings table is what ``target-optiply --about
+--format=markdown`` prints, and its ``meltano.yml`` example declares real settings."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
+import pytest
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+from readme_tables import (
+    about_table,
+    marked_block,
+    meltano_plugin,
+    meltano_problems,
+    readme,
+    settings_table,
+)
+from readme_tables import section as readme_section
+from target_optiply.config import config_jsonschema
 
 
-def settings_table(text: str) -> str:
-    start = text.index("| Setting |")
-    return text[start : text.index("\n\n", start)].strip()
+@pytest.fixture(scope="module")
+def section() -> str:
+    return readme_section(readme(), "## target-optiply")
 
 
-def test_the_readme_shows_the_settings_as_about_prints_them():
-    about = subprocess.run(
-        [sys.executable, "-m", "target_optiply", "--about", "--format=markdown"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    ).stdout
-    readme = README.read_text(encoding="utf-8")
-    block = readme[readme.index("<!-- about:start -->") : readme.index("<!-- about:end -->")]
-
-    assert settings_table(block + "\n\n") == settings_table(about), (
+def test_the_readme_shows_the_settings_as_about_prints_them(section):
+    assert settings_table(marked_block(section, "about")) == about_table("target_optiply"), (
         "README.md's settings table is stale: paste `target-optiply --about --format=markdown`"
     )
+
+
+def test_the_meltano_example_declares_real_settings(section):
+    plugin = meltano_plugin(section, "loaders")
+
+    assert plugin["executable"] == plugin["name"] == "target-optiply"
+    assert meltano_problems(plugin, config_jsonschema()) == []
