@@ -7,16 +7,18 @@ lines (ten per sell order), starts ``optiply serve``, and measures, ``--runs`` t
 
 1. **baseline**: the same rows read by a bare keep-alive ``httpx`` loop following
    ``links.next`` (sort by id, pages of 100), i.e. what the server alone can hand out;
-2. **full sync**: ``tap-optiply --config cfg.json`` exactly as users run it, stdout counted;
-3. **existing tap** (``--compare-existing EXECUTABLE``): the existing open-source tap-optiply,
+2. **full sync**: ``tap-optiply --config cfg.json`` exactly as users run it (a first sync: every
+   stream incremental, no state), stdout counted (``--skip-incremental`` leaves it out);
+3. **FULL_TABLE sync** (``--full-table``): the same with every stream in FULL_TABLE mode;
+4. **existing tap** (``--compare-existing EXECUTABLE``): the existing open-source tap-optiply,
    installed in a venv of its own, on the same data right after ours. It hard-codes the
    production hosts; the benchmark points it at the server with a ``sitecustomize.py`` on its
    ``PYTHONPATH`` (``EXISTING_TAP_REDIRECT``) and, as a safety net, a proxy on a closed local
    port for every other host, so no request of it can leave the machine;
-4. **incremental**: ``--changed`` sell order lines PATCHed through the API, then the tap again
-   with the previous sync's last STATE: the rows it emits and its wall time, with the time to
-   its first message (the process start-up) and ``tap-optiply --about`` (the interpreter and
-   imports alone) measured too.
+5. **incremental** (unless ``--skip-incremental``): ``--changed`` sell order lines PATCHed
+   through the API, then the tap again with the previous sync's last STATE: the rows it emits
+   and its wall time, with the time to its first message (the process start-up) and
+   ``tap-optiply --about`` (the interpreter and imports alone) measured too.
 """
 
 from __future__ import annotations
@@ -150,6 +152,9 @@ def _config(path: Path, url: str, account_id: int, login: data.Login) -> Path:
     return path
 
 
+SECRET_WORDS = ("password", "secret", "token", "Bearer", "Authorization")
+
+
 @dataclass
 class TapRun:
     """One tap process."""
@@ -193,7 +198,11 @@ def run_tap(
         process.wait()
     elapsed = time.perf_counter() - started
     if process.returncode:
-        tail = log.read_text(errors="replace").splitlines()[-20:]
+        # The existing tap logs its config, tokens and headers: such lines are left out.
+        tail = [
+            "[a line with a secret left out]" if any(w in line for w in SECRET_WORDS) else line
+            for line in log.read_text(errors="replace").splitlines()[-20:]
+        ]
         raise SystemExit(f"{command[0]} exited with {process.returncode}:\n" + "\n".join(tail))
     return TapRun(elapsed, records, first, last_state)
 
@@ -328,6 +337,17 @@ def _load() -> str:
     return f"load {os.getloadavg()[0]:.2f}"
 
 
+def _rate(run: TapRun) -> float:
+    return run.records / run.seconds
+
+
+def _report(name: str, runs: list[TapRun]) -> str:
+    """``name``: the median wall time and records/s of ``runs``."""
+    seconds = statistics.median([r.seconds for r in runs])
+    rate = statistics.median([_rate(r) for r in runs])
+    return f"{name}: {seconds:.1f} s = {rate:,.0f} records/s ({runs[-1].records:,} records)"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--products", type=int, default=100_000)
@@ -335,6 +355,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--changed", type=int, default=100)
     parser.add_argument(
         "--runs", type=int, default=1, help="full and incremental syncs each (medians printed)"
+    )
+    parser.add_argument(
+        "--incremental-runs",
+        type=int,
+        metavar="N",
+        help="incremental syncs after the full syncs (default: --runs)",
     )
     parser.add_argument(
         "--compare-existing",
@@ -348,6 +374,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also run our tap with every stream in FULL_TABLE mode (by id) in each run",
     )
+    parser.add_argument(
+        "--skip-incremental",
+        action="store_true",
+        help="skip our default (incremental-mode) full sync and the incremental syncs",
+    )
     options = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="optiply-bench-tap-") as folder:
         work = Path(folder)
@@ -360,95 +391,66 @@ def main(argv: list[str] | None = None) -> int:
             f"in {time.perf_counter() - started:.0f} s"
         )
         print(f"{_load()} (1-minute average, {os.cpu_count()} CPUs)", flush=True)
-        ours = [str(VENV_BIN / "tap-optiply"), "--config", ""]
         bases: list[float] = []
-        fulls: list[TapRun] = []
-        olds: list[TapRun] = []
-        tables: list[TapRun] = []
+        syncs: dict[str, list[TapRun]] = {}  # full syncs by name, in the order they run
         incs: list[TapRun] = []
         with server.optiply_serve(database_url, work) as served:
-            ours[-1] = str(_config(work / "config.json", served.url, account_id, login))
-            existing = (
-                existing_tap(options.compare_existing, served.url, account_id, login, work)
-                if options.compare_existing
-                else None
-            )
-            by_id = (
-                [*ours, "--catalog", str(full_table_catalog(ours, work))]
-                if options.full_table
-                else None
-            )
+            config = _config(work / "config.json", served.url, account_id, login)
+            ours = [str(VENV_BIN / "tap-optiply"), "--config", str(config)]
+            taps: dict[str, tuple[Callable[[], list[str]], dict[str, str] | None]] = {}
+            if not options.skip_incremental:
+                taps["tap-optiply full sync"] = (lambda: ours, None)
+            if options.full_table:
+                by_id = [*ours, "--catalog", str(full_table_catalog(ours, work))]
+                taps["tap-optiply FULL_TABLE sync"] = (lambda: by_id, None)
+            if options.compare_existing:
+                taps["existing tap-optiply full sync"] = existing_tap(
+                    options.compare_existing, served.url, account_id, login, work
+                )
             rows = 0
             for run in range(1, options.runs + 1):
                 base_s, rows = baseline(served.url, login, account_id)
                 bases.append(rows / base_s)
                 print(f"run {run} baseline: {rows:,} rows in {base_s:.1f} s ({_load()})")
-                full = run_tap(ours, work)
-                fulls.append(full)
-                print(
-                    f"run {run} tap-optiply: {full.records:,} records in {full.seconds:.1f} s "
-                    f"= {full.records / full.seconds:,.0f} records/s ({_load()})",
-                    flush=True,
-                )
-                if by_id is not None:
-                    table = run_tap(by_id, work, log_name="tap-optiply-full-table")
-                    tables.append(table)
+                for n, (name, (command, env)) in enumerate(taps.items()):
+                    done = run_tap(command(), work, env=env, log_name=f"tap-{n}")
+                    syncs.setdefault(name, []).append(done)
                     print(
-                        f"run {run} tap-optiply FULL_TABLE: {table.records:,} records in "
-                        f"{table.seconds:.1f} s = {table.records / table.seconds:,.0f} records/s"
-                        f" ({_load()})",
+                        f"run {run} {name}: {done.records:,} records in {done.seconds:.1f} s "
+                        f"= {_rate(done):,.0f} records/s ({_load()})",
                         flush=True,
                     )
-                if existing is not None:
-                    command, env = existing
-                    old = run_tap(command(), work, env=env, log_name="existing-tap")
-                    olds.append(old)
+            if not options.skip_incremental:
+                state = syncs["tap-optiply full sync"][-1].state
+                for run in range(1, (options.incremental_runs or options.runs) + 1):
+                    change(served.url, login, account_id, options.changed, seed=run)
+                    inc = run_tap(ours, work, state=state)
+                    incs.append(inc)
+                    state = inc.state
                     print(
-                        f"run {run} existing tap: {old.records:,} records in {old.seconds:.1f} s"
-                        f" = {old.records / old.seconds:,.0f} records/s ({_load()})",
+                        f"run {run} incremental: {inc.records:,} records in {inc.seconds:.2f} s,"
+                        f" first message after {inc.first_message:.2f} s ({_load()})",
                         flush=True,
                     )
-            state = fulls[-1].state
-            for run in range(1, options.runs + 1):
-                change(served.url, login, account_id, options.changed, seed=run)
-                inc = run_tap(ours, work, state=state)
-                incs.append(inc)
-                state = inc.state
-                print(
-                    f"run {run} incremental: {inc.records:,} records in {inc.seconds:.2f} s, "
-                    f"first message after {inc.first_message:.2f} s ({_load()})",
-                    flush=True,
-                )
             about_s = startup()
-        full_rate = statistics.median([r.records / r.seconds for r in fulls])
         print(f"--- medians of {options.runs} run(s)")
         base_rate = statistics.median(bases)
         print(f"baseline (httpx links.next loop): {base_rate:,.0f} rows/s ({rows:,} rows)")
-        print(
-            f"tap-optiply full sync: {statistics.median([r.seconds for r in fulls]):.1f} s = "
-            f"{full_rate:,.0f} records/s ({fulls[-1].records:,} records)"
-        )
-        table_rate = statistics.median([r.records / r.seconds for r in tables or fulls])
-        if tables:
+        rates = {name: statistics.median([_rate(r) for r in runs]) for name, runs in syncs.items()}
+        for name, runs in syncs.items():
+            print(_report(name, runs))
+        old_rate = rates.pop("existing tap-optiply full sync", None)
+        if old_rate is not None:
+            for name, rate in rates.items():
+                print(f"{name} / existing tap-optiply: {rate / old_rate:.2f}x its records/s")
+        if incs:
             print(
-                f"tap-optiply FULL_TABLE sync: {statistics.median([r.seconds for r in tables]):.1f}"
-                f" s = {table_rate:,.0f} records/s ({tables[-1].records:,} records)"
+                f"tap-optiply incremental ({options.changed} changed): "
+                f"{statistics.median([r.seconds for r in incs]):.2f} s wall, process start "
+                f"included; first message after "
+                f"{statistics.median([r.first_message for r in incs]):.2f} s; "
+                f"records {[r.records for r in incs]}"
             )
-        if olds:
-            old_rate = statistics.median([r.records / r.seconds for r in olds])
-            old_s = statistics.median([r.seconds for r in olds])
-            versus = f", {table_rate / old_rate:.2f}x in FULL_TABLE mode" if tables else ""
-            print(
-                f"existing tap-optiply full sync: {old_s:.1f} s = "
-                f"{old_rate:,.0f} records/s ({olds[-1].records:,} records); "
-                f"tap-optiply: {full_rate / old_rate:.2f}x its records/s{versus}"
-            )
-        print(
-            f"tap-optiply incremental ({options.changed} changed): "
-            f"{statistics.median([r.seconds for r in incs]):.2f} s wall, process start included; "
-            f"first message after {statistics.median([r.first_message for r in incs]):.2f} s; "
-            f"records {[r.records for r in incs]}"
-        )
         print(f"tap-optiply --about (interpreter and imports): {about_s:.2f} s")
         print(f"{_load()} after")
     return 0
