@@ -37,21 +37,13 @@ class Lru(Generic[V]):
             self._items.popitem(last=False)
 
 
-class SizedLru:
-    """A least-recently-used map of byte strings holding at most ``max_bytes`` of them (not
-    thread-safe: the server runs on one event loop)."""
+class SizedLru(Lru[bytes]):
+    """An ``Lru`` of byte strings bounded by their total size, ``max_bytes``, not their count."""
 
     def __init__(self, max_bytes: int) -> None:
+        super().__init__(size=0)  # unused: the bytes held are the bound
         self.max_bytes = max_bytes
         self.held = 0
-        self._items: OrderedDict[object, bytes] = OrderedDict()
-
-    def get(self, key: object) -> bytes | None:
-        """The value for ``key``, marking it recently used."""
-        value = self._items.get(key)
-        if value is not None:
-            self._items.move_to_end(key)
-        return value
 
     def put(self, key: object, value: bytes) -> None:
         """Remember ``value`` (unless it alone is over a quarter of the budget), forgetting the
