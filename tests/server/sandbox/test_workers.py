@@ -220,13 +220,18 @@ def test_a_rate_limit_set_with_the_cli_is_shared_by_the_workers(
     with ThreadPoolExecutor(4) as pool:
         timed = [one for some in pool.map(hammer, clients) for one in some]
 
-    window = max(done for _, done, _ in timed) - min(sent for sent, _, _ in timed)
+    # The server saw the requests arrive somewhere between their sending and their answer:
+    # the span of arrivals lies between these two.
+    longest = max(done for _, done, _ in timed) - min(sent for sent, _, _ in timed)
+    shortest = max(sent for sent, _, _ in timed) - min(done for _, done, _ in timed)
     allowed = [r for _, _, r in timed if r.status_code == 200]
     refused = [r for _, _, r in timed if r.status_code == 429]
     assert len(allowed) + len(refused) == len(timed)
-    expected = 5 + 20 * window
-    assert abs(len(allowed) - expected) <= 0.1 * expected, (len(allowed), window, len(refused))
-    assert len(allowed) <= expected + 1, "never more than the burst and the rate allow"
+    figures = (len(allowed), longest, shortest, len(refused))
+    assert len(allowed) <= 5 + 20 * longest + 1, ("never more than the limit allows", figures)
+    # A worker starved of CPU on a loaded machine lets the bucket overflow (as an idle client
+    # would), so the floor leaves room for that; a halved rate still falls far below it.
+    assert len(allowed) >= 0.75 * (5 + 20 * shortest), ("the limit lets its rate through", figures)
     assert len(refused) > len(allowed), "the threads asked for much more than the limit"
     for response in refused:
         assert int(response.headers["retry-after"]) >= 1
