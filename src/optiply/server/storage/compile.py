@@ -90,7 +90,12 @@ def _remote_ids(
 def after(table: Table, keys: Sequence[SortKey], values: Sequence[Any], dialect: str) -> Any:
     """Rows strictly after the position ``values`` in the order ``keys`` (keyset paging).
 
-    ``(a, b) > (x, y)`` expands to ``a > x OR (a = x AND b > y)``, each key in its own direction.
+    ``(a, b) > (x, y)`` expands to ``a >= x AND (a > x OR (a = x AND b > y))``, each key in its
+    own direction. The leading ``a >= x`` is implied by the rest; it is there for the planner,
+    which sees each use of ``x`` as a separate parameter and so can't start an index range at the
+    position from the OR alone: without it a page deep in a walk by ``updatedAt`` scans every
+    row before the position (about 90 ms a page at a depth of 900,000 rows on SQLite, instead of
+    0.1 ms).
     """
     alternatives = []
     for index, key in enumerate(keys):
@@ -102,7 +107,12 @@ def after(table: Table, keys: Sequence[SortKey], values: Sequence[Any], dialect:
             for k, v in zip(keys[:index], values[:index], strict=True)
         ]
         alternatives.append(and_(*equal, step))
-    return or_(*alternatives)
+    if len(keys) == 1:
+        return alternatives[0]
+    first = keys[0]
+    column = _comparable(table, first.attribute, dialect)
+    value = _value(table, first.attribute, values[0], dialect)
+    return and_(column <= value if first.descending else column >= value, or_(*alternatives))
 
 
 def sort_columns(table: Table, keys: Sequence[SortKey]) -> list[ColumnElement[Any]]:
