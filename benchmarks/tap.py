@@ -163,6 +163,8 @@ class TapRun:
     records: int  # RECORD lines on stdout
     first_message: float  # seconds until its first line on stdout: the start-up
     state: dict[str, Any] = field(default_factory=dict)  # the last STATE
+    cpu: float = 0.0  # the tap process's CPU seconds (user and system)
+    server_cpu: float = 0.0  # the server's CPU seconds meanwhile
 
 
 def run_tap(
@@ -172,15 +174,17 @@ def run_tap(
     state: dict[str, Any] | None = None,
     env: dict[str, str] | None = None,
     log_name: str = "tap-optiply",
+    server_pid: int | None = None,
 ) -> TapRun:
     """Run a tap (``command``, config included) to the end, counting its output; its stderr
-    goes to ``folder/<log_name>.log``."""
+    goes to ``folder/<log_name>.log``. With ``server_pid``, the server's CPU time meanwhile."""
     if state is not None:
         state_path = folder / "state.json"
         state_path.write_text(json.dumps(state))
         command = [*command, "--state", str(state_path)]
     log = folder / f"{log_name}.log"
     started = time.perf_counter()
+    server_before = _cpu_seconds(server_pid)
     with log.open("wb") as stderr:
         process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=stderr, env=env or dict(os.environ)
@@ -195,8 +199,10 @@ def run_tap(
                 records += 1
             elif b'"STATE"' in head:
                 last_state = json.loads(line)["value"]
-        process.wait()
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
     elapsed = time.perf_counter() - started
+    server_cpu = _cpu_seconds(server_pid) - server_before
     if process.returncode:
         # The existing tap logs its config, tokens and headers: such lines are left out.
         tail = [
@@ -204,7 +210,16 @@ def run_tap(
             for line in log.read_text(errors="replace").splitlines()[-20:]
         ]
         raise SystemExit(f"{command[0]} exited with {process.returncode}:\n" + "\n".join(tail))
-    return TapRun(elapsed, records, first, last_state)
+    cpu = usage.ru_utime + usage.ru_stime
+    return TapRun(elapsed, records, first, last_state, cpu, server_cpu)
+
+
+def _cpu_seconds(pid: int | None) -> float:
+    """The user and system CPU seconds of process ``pid`` so far (0 without one)."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # Loaded at start-up by the existing tap's interpreter (its PYTHONPATH is a folder holding only
@@ -413,11 +428,14 @@ def main(argv: list[str] | None = None) -> int:
                 bases.append(rows / base_s)
                 print(f"run {run} baseline: {rows:,} rows in {base_s:.1f} s ({_load()})")
                 for n, (name, (command, env)) in enumerate(taps.items()):
-                    done = run_tap(command(), work, env=env, log_name=f"tap-{n}")
+                    done = run_tap(
+                        command(), work, env=env, log_name=f"tap-{n}", server_pid=served.pid
+                    )
                     syncs.setdefault(name, []).append(done)
                     print(
                         f"run {run} {name}: {done.records:,} records in {done.seconds:.1f} s "
-                        f"= {_rate(done):,.0f} records/s ({_load()})",
+                        f"= {_rate(done):,.0f} records/s; CPU: tap {done.cpu:.1f} s, server "
+                        f"{done.server_cpu:.1f} s ({_load()})",
                         flush=True,
                     )
             if not options.skip_incremental:
