@@ -65,18 +65,22 @@ def list_page(
     table = table_of(spec)
     dialect = connection.dialect.name
     deleted = query.deleted
-    scope = _scope(table, account_ids, deleted=deleted)
-    conditions = [*scope, *where(table, query, dialect, account_ids)]
-    if related is not None:
-        conditions.append(table.c[related[0]] == related[1])
     keys = keyset_keys(query.sort, spec)
     page = query.page
+    # A cursor's bounds go ahead of the filters': of two ranges on one index column, SQLite
+    # searches the first it is given, and the cursor's is the narrow one.
+    position = (
+        [] if page.after is None or keys is None else [after(table, keys, page.after, dialect)]
+    )
+    scope = _scope(table, account_ids, deleted=deleted)
+    conditions = [*scope, *position, *where(table, query, dialect, account_ids)]
+    if related is not None:
+        conditions.append(table.c[related[0]] == related[1])
     versions = _versions(connection, account_ids, versions)
     database = str(connection.engine.url)
     counted = (database, spec.type, tuple(account_ids), versions, query.filters, related)
     total: int | None
-    if page.after is not None and keys is not None:
-        conditions.append(after(table, keys, page.after, dialect))
+    if position:
         total, offset = page.total or 0, 0
     else:
         # A first page that holds every match is its own count: no COUNT for a lookup (by
