@@ -129,7 +129,7 @@ class ResourceEndpoints:
         base = self._base(request)
         cursor = None if listing.last is None else encode(listing.last, listing.total)
         links = page_links(
-            base + request.url.path,
+            base + request.scope["path"],
             request.query_params.multi_items(),
             query.page,
             listing.total,
@@ -180,8 +180,9 @@ class ResourceEndpoints:
         if len(scope.versions) != len(scope.account_ids):
             return None
         database = str(connection.engine.url)
-        url, base = str(request.url), self._base(request)
-        return (database, self.spec.type, url, base, scope.account_ids, scope.versions)
+        path, query = request.scope["path"], request.scope["query_string"]
+        base = self._base(request)
+        return (database, self.spec.type, base, path, query, scope.account_ids, scope.versions)
 
     async def item(self, request: Request) -> Response:
         """GET, PATCH or DELETE one resource."""

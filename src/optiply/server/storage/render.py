@@ -19,7 +19,9 @@ _PG_TIMESTAMP = """replace(to_char({c} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI
 def _sqlite_value(attribute: Attribute) -> str:
     column = f'"{attribute.column}"'
     if attribute.kind is Kind.BOOLEAN:
-        return f"json(CASE {column} WHEN 1 THEN 'true' WHEN 0 THEN 'false' END)"
+        # json() of a constant runs once per statement (SQLite factors constants out), json()
+        # of the CASE once per row: about a fifth of rendering a product.
+        return f"CASE {column} WHEN 1 THEN json('true') WHEN 0 THEN json('false') END"
     if attribute.kind is Kind.DATETIME:
         return f"replace({column}, '.000000Z', 'Z')"
     if attribute.kind in (Kind.EMAILS, Kind.OBJECT):
