@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, insert
+from sqlalchemy import Connection, Engine, create_engine, insert, select
 from sqlalchemy.engine import make_url
 
 from optiply.server.auth import admin
@@ -45,6 +45,7 @@ class Accounts:
     writes: int  # empty at first: the target of the POST figure
     page_rows: int
     export_rows: int
+    export_lines: int = 0  # sell order lines of the export account (a tenth as many orders)
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,93 @@ def product_rows(account_id: int, account_uuid: str, count: int, seed: int) -> I
         yield batch
 
 
-def populate(engine: Engine, *, page_rows: int, export_rows: int, log: Any = print) -> Accounts:
+def sell_order_rows(
+    account_id: int, account_uuid: str, count: int, seed: int
+) -> Iterator[list[dict[str, Any]]]:
+    """``count`` sell orders of one account, one a minute, a third of them open."""
+    rng = random.Random(seed)
+    start = datetime(2023, 1, 1, tzinfo=UTC)
+    batch: list[dict[str, Any]] = []
+    for n in range(count):
+        placed = start + timedelta(minutes=n, microseconds=rng.randrange(10**6))
+        batch.append(
+            {
+                "uuid": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                "account_id": account_id,
+                "account_uuid": account_uuid,
+                "placed": placed,
+                "total_value": Decimal(rng.randrange(100, 100_000)) / 100,
+                "completed": placed + timedelta(days=1) if n % 3 else None,
+                "remote_id_map": {},
+                "created_from_public_api": True,
+                "created_at": placed,
+                "updated_at": placed,
+            }
+        )
+        if len(batch) == BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def sell_order_line_rows(
+    account_id: int, orders: list[int], products: list[int], per_order: int, seed: int
+) -> Iterator[list[dict[str, Any]]]:
+    """``per_order`` lines for each of ``orders``, each of a random one of ``products``."""
+    rng = random.Random(seed)
+    start = datetime(2023, 1, 1, tzinfo=UTC)
+    batch: list[dict[str, Any]] = []
+    n = 0
+    for order in orders:
+        for _ in range(per_order):
+            n += 1
+            stamp = start + timedelta(seconds=n, microseconds=rng.randrange(10**6))
+            batch.append(
+                {
+                    "uuid": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                    "account_id": account_id,
+                    "sell_order_id": order,
+                    "product_id": rng.choice(products),
+                    "quantity": rng.randrange(1, 20),
+                    "subtotal_value": Decimal(rng.randrange(100, 10_000)) / 100,
+                    "remote_id_map": {},
+                    "created_from_public_api": True,
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                }
+            )
+            if len(batch) == BATCH:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
+
+
+def insert_sales(connection: Connection, account: Any, lines: int, seed: int) -> None:
+    """``lines`` sell order lines (ten an order) of the account's products, and their orders."""
+    orders_table, lines_table = RESOURCE_TABLES["sellOrders"], RESOURCE_TABLES["sellOrderLines"]
+    for batch in sell_order_rows(account.id, account.uuid, max(1, -(-lines // 10)), seed):
+        connection.execute(insert(orders_table), batch)
+    mine = PRODUCTS.c.account_id == account.id
+    product_ids = [r[0] for r in connection.execute(select(PRODUCTS.c.id).where(mine))]
+    order_ids = [
+        r[0]
+        for r in connection.execute(
+            select(orders_table.c.id).where(orders_table.c.account_id == account.id)
+        )
+    ]
+    written = 0
+    for batch in sell_order_line_rows(account.id, order_ids, product_ids, 10, seed + 1):
+        batch = batch[: lines - written]
+        if batch:
+            connection.execute(insert(lines_table), batch)
+        written += len(batch)
+
+
+def populate(
+    engine: Engine, *, page_rows: int, export_rows: int, export_lines: int = 0, log: Any = print
+) -> Accounts:
     """Migrate ``engine``'s empty database and fill the three benchmark accounts."""
     upgrade(engine)
     page = admin.create_account(engine, name="Bench page")
@@ -129,19 +216,25 @@ def populate(engine: Engine, *, page_rows: int, export_rows: int, log: Any = pri
         for account, count, seed in ((page, page_rows, 1), (export, export_rows, 2)):
             for batch in product_rows(account.id, account.uuid, count, seed):
                 connection.execute(insert(PRODUCTS), batch)
-    log(f"  inserted {page_rows + export_rows:,} products in {time.perf_counter() - started:.1f} s")
-    return Accounts(page.id, export.id, writes.id, page_rows, export_rows)
+        if export_lines:
+            insert_sales(connection, export, export_lines, seed=4)
+    log(
+        f"  inserted {page_rows + export_rows:,} products and {export_lines:,} sell order lines "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+    return Accounts(page.id, export.id, writes.id, page_rows, export_rows, export_lines)
 
 
 def sqlite_database(
-    *, page_rows: int, export_rows: int, work_dir: Path, log: Any = print
+    *, page_rows: int, export_rows: int, work_dir: Path, export_lines: int = 0, log: Any = print
 ) -> tuple[str, Accounts]:
     """A private copy of the cached SQLite database of these sizes (built on first use).
 
     Returns its URL and accounts. The copy lives in ``work_dir``, so POSTs never touch the cache.
     """
     DATA_DIR.mkdir(exist_ok=True)
-    key = f"sqlite-p{page_rows}-e{export_rows}-{schema_key()}"
+    lines = f"-l{export_lines}" if export_lines else ""
+    key = f"sqlite-p{page_rows}-e{export_rows}{lines}-{schema_key()}"
     cached, meta = DATA_DIR / f"{key}.db", DATA_DIR / f"{key}.json"
     if not (cached.exists() and meta.exists()):
         log(f"Building {cached.name} (cached for later runs) ...")
@@ -149,7 +242,13 @@ def sqlite_database(
         for stale in DATA_DIR.glob(f"{key}.building.db*"):
             stale.unlink()
         engine = make_engine(f"sqlite:///{building}")
-        accounts = populate(engine, page_rows=page_rows, export_rows=export_rows, log=log)
+        accounts = populate(
+            engine,
+            page_rows=page_rows,
+            export_rows=export_rows,
+            export_lines=export_lines,
+            log=log,
+        )
         with engine.connect() as connection:
             connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         engine.dispose()
@@ -186,14 +285,20 @@ def drop_postgres_database(url: str, prefix: str = "optiply_bench_") -> None:
 
 
 def postgres_database(
-    base_url: str, *, page_rows: int, export_rows: int, log: Any = print
+    base_url: str, *, page_rows: int, export_rows: int, export_lines: int = 0, log: Any = print
 ) -> tuple[str, Accounts]:
     """A fresh, filled and analysed PostgreSQL database; the caller drops it."""
     url = create_postgres_database(base_url)
     log(f"Building PostgreSQL database {make_url(url).database} ...")
     try:
         engine = make_engine(url)
-        accounts = populate(engine, page_rows=page_rows, export_rows=export_rows, log=log)
+        accounts = populate(
+            engine,
+            page_rows=page_rows,
+            export_rows=export_rows,
+            export_lines=export_lines,
+            log=log,
+        )
         engine.dispose()
         autocommit = make_engine(url, isolation_level="AUTOCOMMIT")
         with autocommit.connect() as connection:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import pickle
 import platform
 import shlex
 import signal
@@ -45,6 +46,9 @@ VENV_BIN = Path(sys.executable).parent
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 PAGE_QUERY = "/v1/products?page[limit]=100"
+LINES_QUERY = "/v1/sellOrderLines?page[limit]=100"
+WALK_PAGES = 64
+"""Pages of an export kept for the bare app's walk (served in turn)."""
 TOKEN_PATH = "/api/auth/oauth/token"
 POST_BODY = orjson.dumps(
     {
@@ -76,6 +80,8 @@ STEPS = (
 JOURNAL_GOAL = 0.10
 """Journaling on may cost at most this share of GET and POST throughput."""
 GET_GOAL, POST_GOAL, RATIO_GOAL = 1_000.0, 2_000.0, 1.3
+EXPORT_GOAL = 1.5
+"""An export may take at most this multiple of the same walk of the same bytes from a bare app."""
 
 # Wide enough for the table when the output goes to a file or a pipe.
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
@@ -123,7 +129,11 @@ def parse_options(argv: list[str]) -> Options:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
     parser.add_argument("--page-rows", type=int, help="products behind the GET page figure")
-    parser.add_argument("--export-rows", type=int, help="products in the exported account")
+    parser.add_argument(
+        "--export-rows",
+        type=int,
+        help="products, and sell order lines, in the exported account",
+    )
     parser.add_argument(
         "--export-budget",
         type=float,
@@ -270,8 +280,11 @@ def optiply_serve(
 
 
 @contextmanager
-def baseline_serve(page: bytes, created: bytes, work_dir: Path) -> Iterator[str]:
-    """The bare Starlette app serving ``page`` and ``created``; yields its URL."""
+def baseline_serve(
+    page: bytes, created: bytes, work_dir: Path, walk: list[bytes] | None = None, pages: int = 0
+) -> Iterator[str]:
+    """The bare Starlette app serving ``page`` and ``created`` (and a walk of ``pages`` pages
+    made of the bodies ``walk``: ``benchmarks/baseline.py``); yields its URL."""
     port = free_port()
     page_file, created_file = work_dir / "baseline-page.json", work_dir / "baseline-created.json"
     page_file.write_bytes(page)
@@ -284,6 +297,10 @@ def baseline_serve(page: bytes, created: bytes, work_dir: Path) -> Iterator[str]
         str(created_file),
         str(port),
     ]
+    if walk:
+        walk_file = work_dir / "baseline-walk.pickle"
+        walk_file.write_bytes(pickle.dumps(walk))
+        command += [str(walk_file), str(pages)]
     url = f"http://127.0.0.1:{port}"
     with process(command, work_dir / f"baseline-{port}.log", url + "/health"):
         yield url
@@ -457,6 +474,13 @@ class Export:
     page_ms_by_decile: list[float] = field(default_factory=list)
     rss_mib_by_decile: list[float] = field(default_factory=list)  # current RSS, sampled
     next_link_sample: str | None = None
+    resource: str = "products"
+    bare_seconds: float | None = None  # the same walk of the same bytes from the bare app
+
+    @property
+    def bare_ratio(self) -> float:
+        """The export's time over the bare app's for the same walk."""
+        return self.total_seconds / self.bare_seconds if self.bare_seconds else float("nan")
 
     @property
     def ratio(self) -> float:
@@ -470,20 +494,35 @@ class Export:
         return deciles[-1] / deciles[0] if deciles and deciles[0] else float("nan")
 
 
-def export(server: Server, access_token: str, expected_rows: int, budget: float) -> Export:
-    """Follow ``links.next`` verbatim over one keep-alive connection, timing every page."""
-    rss_before = memory_kib(server.pid, "VmRSS")
-    peak_reset = reset_peak_rss(server.pid)
+@dataclass
+class Walk:
+    """What following ``links.next`` from one URL saw."""
+
+    times: list[float]  # seconds per page
+    rows: int
+    ids: set[str]
+    complete: bool  # the last page was reached (not the time budget)
+    seconds: float
+    sample: str | None  # the second page's next link
+    kept: list[bytes]  # the first pages' bodies (those with a next link), up to ``keep``
+    rss: list[int]  # KiB of process ``pid``, every 50 pages
+
+
+def walk(url: str, access_token: str, budget: float, *, keep: int = 0, pid: int = 0) -> Walk:
+    """Follow ``links.next`` verbatim from ``url`` over one keep-alive connection, timing
+    every page: the export's client, also run against the bare app (``benchmarks/baseline.py``)
+    so that both walks cost the client the same."""
     times: list[float] = []
-    rss: list[int] = []  # KiB, every 50 pages
+    rss: list[int] = []
     ids: set[str] = set()
+    kept: list[bytes] = []
     rows, complete, sample = 0, False, None
-    url: str | None = server.url + PAGE_QUERY
+    following_url: str | None = url
     started = time.perf_counter()
     with httpx.Client(headers=_headers(access_token), timeout=120) as client:
-        while url is not None:
+        while following_url is not None:
             before = time.perf_counter()
-            response = client.get(url)
+            response = client.get(following_url)
             times.append(time.perf_counter() - before)
             response.raise_for_status()
             document = orjson.loads(response.content)
@@ -492,29 +531,46 @@ def export(server: Server, access_token: str, expected_rows: int, budget: float)
             following = (document.get("links") or {}).get("next")
             if len(times) == 2:
                 sample = following
-            url = urllib.parse.urljoin(url, following) if following else None
-            if url is None:
+            if following and len(kept) < keep:
+                kept.append(response.content)
+            following_url = urllib.parse.urljoin(following_url, following) if following else None
+            if following_url is None:
                 complete = True
             elif time.perf_counter() - started > budget:
                 break
-            if len(times) % 50 == 0:
-                rss.append(memory_kib(server.pid, "VmRSS"))
+            if pid and len(times) % 50 == 0:
+                rss.append(memory_kib(pid, "VmRSS"))
             if len(times) % 1000 == 0:
                 console.print(
                     f"    {len(times):,} pages, {rows:,} rows, "
                     f"{time.perf_counter() - started:.0f} s, "
                     f"last page {times[-1] * 1e3:.1f} ms"
                 )
-    total = time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    return Walk(times, rows, ids, complete, seconds, sample, kept, rss)
+
+
+def export(
+    server: Server,
+    access_token: str,
+    expected_rows: int,
+    budget: float,
+    query: str = PAGE_QUERY,
+) -> tuple[Export, list[bytes]]:
+    """Walk ``query``'s pages by ``links.next``; the figures and the first pages' bodies."""
+    rss_before = memory_kib(server.pid, "VmRSS")
+    peak_reset = reset_peak_rss(server.pid)
+    seen = walk(server.url + query, access_token, budget, keep=WALK_PAGES, pid=server.pid)
+    times, rss = seen.times, seen.rss
     deciles = [statistics.median(chunk) * 1e3 for chunk in _deciles(times)]
     rss_deciles = [max(chunk) / 1024 for chunk in _deciles(rss)]
-    return Export(
+    result = Export(
         pages=len(times),
-        rows=rows,
-        unique_ids=len(ids),
+        rows=seen.rows,
+        unique_ids=len(seen.ids),
         expected_rows=expected_rows,
-        total_seconds=total,
-        complete=complete,
+        total_seconds=seen.seconds,
+        complete=seen.complete,
         first_ms=statistics.median(times[:10]) * 1e3,
         last_ms=statistics.median(times[-10:]) * 1e3,
         rss_before_kib=rss_before,
@@ -524,8 +580,10 @@ def export(server: Server, access_token: str, expected_rows: int, budget: float)
         peak_is_vmhwm=peak_reset,
         page_ms_by_decile=[round(d, 2) for d in deciles],
         rss_mib_by_decile=[round(r, 1) for r in rss_deciles],
-        next_link_sample=sample,
+        next_link_sample=seen.sample,
+        resource=query.split("?")[0].rsplit("/", 1)[-1],
     )
+    return result, seen.kept
 
 
 def _deciles(values: list[Any]) -> list[list[Any]]:
@@ -582,9 +640,10 @@ def export_figures(backend: str, result: Export) -> list[Figure]:
         "ratio": round(result.ratio, 3),
         "tenths_ratio": round(result.tenths_ratio, 3),
     }
-    return [
+    what = f"{result.expected_rows:,} {result.resource}"
+    figures = [
         Figure(
-            name=f"{backend} · export {result.expected_rows:,} rows by links.next",
+            name=f"{backend} · export {what} by links.next (cold)",
             ours=f"{result.total_seconds:,.1f} s, {result.pages:,} pages, "
             f"{result.rows:,} rows{done}",
             baseline="—",
@@ -593,7 +652,7 @@ def export_figures(backend: str, result: Export) -> list[Figure]:
             data=detail,
         ),
         Figure(
-            name=f"{backend} · export page cost, last 10 / first 10",
+            name=f"{backend} · export of {what}: page cost, last 10 / first 10",
             ours=f"{result.ratio:.2f}× ({result.first_ms:.1f} → {result.last_ms:.1f} ms/page; "
             f"last tenth / first tenth of the pages: {result.tenths_ratio:.2f}×)",
             baseline="—",
@@ -606,8 +665,7 @@ def export_figures(backend: str, result: Export) -> list[Figure]:
             },
         ),
         Figure(
-            name=f"{backend} · server peak RSS during the export of the "
-            f"{result.expected_rows:,}-row account",
+            name=f"{backend} · server peak RSS during the export of {what}",
             ours=f"{result.peak_rss_kib / 1024:,.0f} MiB "
             f"({'VmHWM' if result.peak_is_vmhwm else 'sampled VmRSS'}; "
             f"RSS before the export {result.rss_before_kib / 1024:,.0f} MiB)",
@@ -621,6 +679,25 @@ def export_figures(backend: str, result: Export) -> list[Figure]:
             },
         ),
     ]
+    if result.bare_seconds is not None:
+        figures.insert(
+            1,
+            Figure(
+                name=f"{backend} · export of {what} / the same walk of the same bytes from a "
+                "bare Starlette app",
+                ours=f"{result.bare_ratio:.2f}× ({result.total_seconds:,.1f} s vs "
+                f"{result.bare_seconds:,.1f} s)",
+                baseline=f"{result.bare_seconds:,.1f} s",
+                goal=f"≤ {EXPORT_GOAL}×",
+                met=result.complete and result.bare_ratio <= EXPORT_GOAL,
+                data={
+                    "ratio": round(result.bare_ratio, 3),
+                    "seconds": round(result.total_seconds, 2),
+                    "bare_seconds": round(result.bare_seconds, 2),
+                },
+            ),
+        )
+    return figures
 
 
 def print_table(figures: list[Figure], title: str) -> None:
@@ -675,6 +752,49 @@ def backend_logins(server: Server, accounts: data.Accounts) -> Logins:
         return token(server.url, data.create_login(server.database_url, account_id))
 
     return Logins(login(accounts.page), login(accounts.export), login(accounts.writes))
+
+
+def export_step(
+    backend: str,
+    database_url: str,
+    logins: Logins,
+    query: str,
+    expected: int,
+    options: Options,
+) -> list[Figure]:
+    """Export ``query``'s ``expected`` rows from a server started for it (cold: nothing cached),
+    then walk the same number of pages of the same bytes from the bare app."""
+    console.print(f"  [bold]{backend}: export {expected:,} rows of {escape(query)}[/bold]")
+    with tempfile.TemporaryDirectory(prefix="export-", dir=data.DATA_DIR) as folder:
+        work_dir = Path(folder)
+        try:
+            with optiply_serve(database_url, work_dir) as server:
+                result, kept = export(server, logins.export, expected, options.export_budget, query)
+            if result.complete and kept:
+                with baseline_serve(b"{}", b"{}", work_dir, kept, result.pages) as bare:
+                    seen = walk(bare + "/walk?n=0", logins.export, options.export_budget)
+                if seen.complete and seen.rows == result.rows:
+                    result.bare_seconds = seen.seconds
+        except httpx.HTTPError as error:
+            console.print(f"    [red]export failed:[/red] {escape(str(error))}")
+            return [
+                Figure(
+                    name=f"{backend} · export {expected:,} rows of {query} by links.next",
+                    ours=f"FAILED: {error}",
+                    baseline="—",
+                    goal="report; every row once",
+                    met=False,
+                    data={"error": str(error)},
+                )
+            ]
+    figures = export_figures(backend, result)
+    console.print(
+        "    " + "; ".join(figure.ours for figure in figures) + "\n"
+        f"    ms/page by tenth of the export: {result.page_ms_by_decile}\n"
+        f"    server RSS (MiB) by tenth of the export: {result.rss_mib_by_decile}",
+        markup=False,
+    )
+    return figures
 
 
 def run_backend(
@@ -732,31 +852,10 @@ def run_backend(
                 )
             )
         if options.wants(f"{key}-export"):
-            console.print(
-                f"  [bold]{backend}: export {accounts.export_rows:,} rows by links.next[/bold]"
-            )
-            try:
-                result = export(server, logins.export, accounts.export_rows, options.export_budget)
-            except httpx.HTTPError as error:
-                console.print(f"    [red]export failed:[/red] {escape(str(error))}")
-                figures.append(
-                    Figure(
-                        name=f"{backend} · export {accounts.export_rows:,} rows by links.next",
-                        ours=f"FAILED: {error}",
-                        baseline="—",
-                        goal="report; every row once",
-                        met=False,
-                        data={"error": str(error)},
-                    )
-                )
-            else:
-                figures.extend(export_figures(backend, result))
-                console.print(
-                    f"    {figures[-3].ours}; {figures[-2].ours}; {figures[-1].ours}\n"
-                    f"    ms/page by tenth of the export: {result.page_ms_by_decile}\n"
-                    f"    server RSS (MiB) by tenth of the export: {result.rss_mib_by_decile}",
-                    markup=False,
-                )
+            exports = [(PAGE_QUERY, accounts.export_rows), (LINES_QUERY, accounts.export_lines)]
+            for query, expected in exports:
+                if expected:
+                    figures += export_step(backend, database_url, logins, query, expected, options)
         if options.wants(f"{key}-journal"):
             figures.extend(journal_figures(backend, database_url, logins, options, stack, work_dir))
         if key == "postgres" and options.wants("postgres-workers"):
@@ -925,7 +1024,11 @@ def main(argv: list[str] | None = None) -> int:
     info["source"] = source_fingerprint()
     figures: list[Figure] = []
     notes: list[str] = []
-    sizes = {"page_rows": options.page_rows, "export_rows": options.export_rows}
+    sizes = {
+        "page_rows": options.page_rows,
+        "export_rows": options.export_rows,
+        "export_lines": options.export_rows,
+    }
     data.DATA_DIR.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="run-", dir=data.DATA_DIR) as tmp:
         work_dir = Path(tmp)

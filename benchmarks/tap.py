@@ -32,16 +32,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 
 from benchmarks import data, server
 from optiply.server.auth import admin
@@ -53,80 +50,15 @@ VENV_BIN = Path(sys.executable).parent
 STREAMS = ("products", "sellOrders", "sellOrderLines")
 
 
-def _orders(account_id: int, account_uuid: str, count: int, seed: int) -> Iterator[list[Any]]:
-    rng = random.Random(seed)
-    start = datetime(2023, 1, 1, tzinfo=UTC)
-    batch: list[dict[str, Any]] = []
-    for n in range(count):
-        placed = start + timedelta(minutes=n, microseconds=rng.randrange(10**6))
-        batch.append(
-            {
-                "uuid": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                "account_id": account_id,
-                "account_uuid": account_uuid,
-                "placed": placed,
-                "total_value": Decimal(rng.randrange(100, 100_000)) / 100,
-                "completed": placed + timedelta(days=1) if n % 3 else None,
-                "remote_id_map": {},
-                "created_from_public_api": True,
-                "created_at": placed,
-                "updated_at": placed,
-            }
-        )
-        if len(batch) == data.BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def _lines(
-    account_id: int, orders: list[int], products: list[int], per_order: int, seed: int
-) -> Iterator[list[dict[str, Any]]]:
-    rng = random.Random(seed)
-    start = datetime(2023, 1, 1, tzinfo=UTC)
-    batch: list[dict[str, Any]] = []
-    n = 0
-    for order in orders:
-        for _ in range(per_order):
-            n += 1
-            stamp = start + timedelta(seconds=n, microseconds=rng.randrange(10**6))
-            batch.append(
-                {
-                    "uuid": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                    "account_id": account_id,
-                    "sell_order_id": order,
-                    "product_id": rng.choice(products),
-                    "quantity": rng.randrange(1, 20),
-                    "subtotal_value": Decimal(rng.randrange(100, 10_000)) / 100,
-                    "remote_id_map": {},
-                    "created_from_public_api": True,
-                    "created_at": stamp,
-                    "updated_at": stamp,
-                }
-            )
-            if len(batch) == data.BATCH:
-                yield batch
-                batch = []
-    if batch:
-        yield batch
-
-
 def build(database_url: str, products: int, lines: int) -> tuple[int, data.Login]:
     """One account with ``products`` products and ``lines`` sell order lines."""
     engine = make_engine(database_url)
     upgrade(engine)
     account = admin.create_account(engine, name="Bench tap")
-    tables = RESOURCE_TABLES
     with engine.begin() as connection:
         for batch in data.product_rows(account.id, account.uuid, products, 3):
-            connection.execute(insert(tables["products"]), batch)
-        for batch in _orders(account.id, account.uuid, max(1, lines // 10), 4):
-            connection.execute(insert(tables["sellOrders"]), batch)
-        product_ids = [r[0] for r in connection.execute(select(tables["products"].c.id))]
-        order_ids = [r[0] for r in connection.execute(select(tables["sellOrders"].c.id))]
-        for batch in _lines(account.id, order_ids, product_ids, 10, 5):
-            connection.execute(insert(tables["sellOrderLines"]), batch[:lines])
+            connection.execute(insert(RESOURCE_TABLES["products"]), batch)
+        data.insert_sales(connection, account, lines, seed=4)
     if engine.dialect.name == "sqlite":
         with engine.connect() as connection:
             connection.exec_driver_sql("ANALYZE")
