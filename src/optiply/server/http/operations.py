@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import Route
 
 from optiply.jsonapi.extensions import ATOMIC_MEDIA_TYPE, OPERATIONS_PATH, Extension
 from optiply.server.auth.principal import Scope
@@ -47,7 +47,7 @@ class OperationsEndpoint:
         self.member = document_member(extensions)
         self.public_url = configured_base(settings.public_url)
 
-    def routes(self) -> list[BaseRoute]:
+    def routes(self) -> list[Route]:
         """The route of the endpoint."""
         return [Route(OPERATIONS_PATH, self.post, methods=["POST"])]
 

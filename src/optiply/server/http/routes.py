@@ -28,6 +28,7 @@ from optiply.resources import REGISTRY, ResourceSpec
 from optiply.resources import get as get_spec
 from optiply.resources.types import INT64_MAX
 from optiply.server.http.deserialize import parse_document
+from optiply.server.http.dispatch import ByType
 from optiply.server.http.errors import ApiError
 from optiply.server.http.extensions import document_member, offered, with_member
 from optiply.server.http.headers import API_HEADERS
@@ -93,7 +94,7 @@ class ResourceEndpoints:
         self.deleted_rows = DELETED_ROWS in extensions
         self.public_url = configured_base(settings.public_url)
 
-    def routes(self) -> list[BaseRoute]:
+    def routes(self) -> list[Route]:
         """The Starlette routes of this resource."""
         base = f"/v1/{self.spec.type}"
         methods = self.spec.methods
@@ -279,9 +280,9 @@ def api_routes(engine: Engine, settings: Settings, controls: Controls) -> list[B
     if IDEMPOTENCY in extensions:
         idempotency = Idempotency(engine, settings.idempotency_ttl)
     transactions = Transactions(engine, controls, idempotency)
-    routes = []
-    if ATOMIC in extensions:  # before /v1/{type}: "operations" is no resource type
+    routes: list[Route] = []
+    if ATOMIC in extensions:  # "operations" is no resource type
         routes.extend(OperationsEndpoint(transactions, settings, extensions).routes())
     for spec in REGISTRY:
         routes.extend(ResourceEndpoints(spec, transactions, settings, extensions).routes())
-    return routes
+    return [ByType("/v1/", routes)]
