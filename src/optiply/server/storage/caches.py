@@ -62,9 +62,6 @@ class SizedLru(Lru[bytes]):
 
 # COUNT(*) of a list query: milliseconds on a large account, on every page request.
 COUNTS: Lru[int] = Lru(4096)
-# The attributes JSON of a row: rendering is most of a list request's database time; readers
-# that poll the same pages (incremental syncs, dashboards) get them without rendering again.
-RENDERED: Lru[str] = Lru(20_000)
 # A whole list page as answered (the collection endpoints): a reader that asks for the same
 # page again before the account changes (polling, a dashboard, several workers of one sync)
 # gets the bytes without a query or a rendering. The key holds the request's URL, link base,

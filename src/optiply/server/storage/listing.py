@@ -1,8 +1,8 @@
 """Pages of lists: the rows a ``ListQuery`` selects in some accounts, rendered, with the total.
 
 Live rows, or, for a query of deleted rows (``ListQuery.deleted``: the deleted-rows extension,
-``filter[deletedAt]``), the deleted ones alone with when each was deleted. Counts and rendered
-rows are cached under the accounts' data versions (``caches``).
+``filter[deletedAt]``), the deleted ones alone with when each was deleted. Counts are cached
+under the accounts' data versions (``caches``); whole pages are, by the endpoint.
 """
 
 from __future__ import annotations
@@ -107,17 +107,7 @@ def list_page(
     if total is None:
         total = _count(connection, table, conditions, counted) if more else len(found)
     ids = [row[0] for row in found]
-    scope_key = (database, spec.type, tuple(account_ids), versions)
-    rendered: dict[int, str] = {}
-    for row_id in ids:
-        hit = caches.RENDERED.get((scope_key, row_id))
-        if hit is not None:
-            rendered[row_id] = hit
-    missing = [row_id for row_id in ids if row_id not in rendered]
-    if missing:
-        for row_id, text in _render_many(connection, spec, missing):
-            rendered[row_id] = text
-            caches.RENDERED.put((scope_key, row_id), text)
+    rendered: dict[int, str] = dict(_render_many(connection, spec, ids)) if ids else {}
     last = tuple(found[-1][1 : 1 + len(positioned)]) if found and keys and more else None
     deleted_at = tuple(row[-1] for row in found) if deleted else ()
     return Listing(total, [(row_id, rendered[row_id]) for row_id in ids], last, more, deleted_at)
