@@ -18,7 +18,20 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Float, String, Table, and_, case, cast, func, literal, null, or_, select
+from sqlalchemy import (
+    Float,
+    String,
+    Table,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from optiply.query.ast import Filter, ListQuery, SortKey
@@ -87,8 +100,9 @@ def _remote_ids(
     return table.c.id.in_(found)
 
 
-def after(table: Table, keys: Sequence[SortKey], values: Sequence[Any], dialect: str) -> Any:
-    """Rows strictly after the position ``values`` in the order ``keys`` (keyset paging).
+def after(table: Table, keys: Sequence[SortKey], names: Sequence[str], dialect: str) -> Any:
+    """Rows strictly after a position in the order ``keys`` (keyset paging), the position's
+    values bound at execution as the parameters ``names`` (one per key, in order).
 
     ``(a, b) > (x, y)`` expands to ``a >= x AND (a > x OR (a = x AND b > y))``, each key in its
     own direction. The leading ``a >= x`` is implied by the rest; it is there for the planner,
@@ -100,18 +114,18 @@ def after(table: Table, keys: Sequence[SortKey], values: Sequence[Any], dialect:
     alternatives = []
     for index, key in enumerate(keys):
         column = _comparable(table, key.attribute, dialect)
-        value = _value(table, key.attribute, values[index], dialect)
+        value = _parameter(table, key.attribute, names[index], dialect)
         step = column < value if key.descending else column > value
         equal = [
-            _comparable(table, k.attribute, dialect) == _value(table, k.attribute, v, dialect)
-            for k, v in zip(keys[:index], values[:index], strict=True)
+            _comparable(table, k.attribute, dialect) == _parameter(table, k.attribute, n, dialect)
+            for k, n in zip(keys[:index], names[:index], strict=False)
         ]
         alternatives.append(and_(*equal, step))
     if len(keys) == 1:
         return alternatives[0]
     first = keys[0]
     column = _comparable(table, first.attribute, dialect)
-    value = _value(table, first.attribute, values[0], dialect)
+    value = _parameter(table, first.attribute, names[0], dialect)
     return and_(column <= value if first.descending else column >= value, or_(*alternatives))
 
 
@@ -233,6 +247,14 @@ def _value(table: Table, attribute: Attribute, value: Any, dialect: str) -> Colu
     """A bound value converted by the column's type, then cast like ``_comparable``."""
     column = table.c[attribute.column]
     bound = literal(value, column.type)
+    if _as_float(attribute, dialect):
+        return cast(bound, Float)
+    return bound
+
+
+def _parameter(table: Table, attribute: Attribute, name: str, dialect: str) -> ColumnElement[Any]:
+    """A parameter bound at execution, converted by the column's type, cast like ``_value``."""
+    bound = bindparam(name, type_=table.c[attribute.column].type)
     if _as_float(attribute, dialect):
         return cast(bound, Float)
     return bound

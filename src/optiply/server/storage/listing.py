@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Connection, Table, func, select
+from sqlalchemy import ColumnElement, Connection, Select, Table, bindparam, func, select
 
 from optiply.query import ListQuery
+from optiply.query.ast import Filter, SortKey
 from optiply.query.cursor import keyset_keys
 from optiply.resources import ResourceSpec
 from optiply.server.storage import caches
@@ -63,69 +64,110 @@ def list_page(
     the cursor carries, so every page of a walk costs the same however deep it is. A query of
     deleted rows (``query.deleted``) lists those alone, with when each was deleted.
     """
-    table = table_of(spec)
     dialect = connection.dialect.name
-    deleted = query.deleted
     keys = keyset_keys(query.sort, spec)
     page = query.page
-    # A cursor's bounds go ahead of the filters': of two ranges on one index column, SQLite
-    # searches the first it is given, and the cursor's is the narrow one.
-    position = (
-        [] if page.after is None or keys is None else [after(table, keys, page.after, dialect)]
+    resume = page.after is not None and keys is not None
+    statements = _statements(
+        spec,
+        dialect,
+        tuple(account_ids),
+        query.filters,
+        query.sort,
+        None if related is None else related[0],
+        resume,
     )
-    scope = _scope(table, account_ids, deleted=deleted)
-    conditions = [*scope, *position, *where(table, query, dialect, account_ids)]
+    parameters: dict[str, Any] = {"page_limit": page.limit + 1}
     if related is not None:
-        conditions.append(table.c[related[0]] == related[1])
+        parameters["related_id"] = related[1]
     versions = _versions(connection, account_ids, versions)
     database = str(connection.engine.url)
     counted = (database, spec.type, tuple(account_ids), versions, query.filters, related)
     total: int | None
-    if position:
-        total, offset = page.total or 0, 0
+    if resume:
+        assert page.after is not None
+        parameters.update(zip(AFTER_PARAMETERS, page.after, strict=False))
+        total, parameters["page_offset"] = page.total or 0, 0
     else:
         # A first page that holds every match is its own count: no COUNT for a lookup (by
         # ids, by remote ids) or a short list.
-        offset = page.offset
-        total = None if offset == 0 else _count(connection, table, conditions, counted)
+        offset = parameters["page_offset"] = page.offset
+        total = None if offset == 0 else _count(connection, statements, parameters, counted)
         if total is not None and offset >= total:
             return Listing(total, [], None)
-    # Find the page's ids (index-only where possible, one row more to know whether another
-    # page follows), then render just those rows: rendering never runs for skipped rows.
-    positioned = sort_columns(table, keys or ())
-    marked = [table.c.deleted_at] if deleted else []
-    statement = (
-        select(table.c.id, *positioned, *marked)
-        .where(*conditions)
-        .order_by(*order_by(table, query, dialect))
-        .limit(page.limit + 1)
-        .offset(offset)
-    )
-    found = connection.execute(statement).all()
+    found = connection.execute(statements.page, parameters).all()
     more = len(found) > page.limit
     found = found[: page.limit]
     if total is None:
-        total = _count(connection, table, conditions, counted) if more else len(found)
+        total = _count(connection, statements, parameters, counted) if more else len(found)
     ids = [row[0] for row in found]
     rendered: dict[int, str] = dict(_render_many(connection, spec, ids)) if ids else {}
-    last = tuple(found[-1][1 : 1 + len(positioned)]) if found and keys and more else None
-    deleted_at = tuple(row[-1] for row in found) if deleted else ()
+    last = tuple(found[-1][1 : 1 + len(keys)]) if found and keys and more else None
+    deleted_at = tuple(row[-1] for row in found) if query.deleted else ()
     return Listing(total, [(row_id, rendered[row_id]) for row_id in ids], last, more, deleted_at)
 
 
 def _count(
     connection: Connection,
-    table: Table,
-    conditions: Sequence[ColumnElement[bool]],
+    statements: _Statements,
+    parameters: dict[str, Any],
     key: tuple[Any, ...],
 ) -> int:
     """COUNT(*) of the matching rows, cached under the accounts' data versions (``caches``)."""
     total = caches.COUNTS.get(key)
     if total is None:
-        statement = select(func.count()).select_from(table).where(*conditions)
-        total = int(connection.execute(statement).scalar_one())
+        total = int(connection.execute(statements.count, parameters).scalar_one())
         caches.COUNTS.put(key, total)
     return total
+
+
+@dataclass(frozen=True, slots=True)
+class _Statements:
+    """The statements of one shape of list query: its page of ids and its count."""
+
+    page: Select[Any]
+    count: Select[Any]
+
+
+AFTER_PARAMETERS = tuple(f"after_{index}" for index in range(8))
+"""The names of a cursor's values (``compile.after``), in sort-key order."""
+
+
+@lru_cache(maxsize=1024)
+def _statements(
+    spec: ResourceSpec,
+    dialect: str,
+    account_ids: tuple[int, ...],
+    filters: tuple[Filter, ...],
+    sort: tuple[SortKey, ...],
+    related: str | None,
+    resume: bool,
+) -> _Statements:
+    """The statements of a list query of this shape; what varies from page to page (the limit,
+    the offset, the cursor's values, the related id) is bound at execution. Building a
+    statement cost about as much as running it: a walk builds its statements once."""
+    table = table_of(spec)
+    query = ListQuery(filters=filters, sort=sort)
+    keys, deleted = keyset_keys(sort, spec), query.deleted
+    # A cursor's bounds go ahead of the filters': of two ranges on one index column, SQLite
+    # searches the first it is given, and the cursor's is the narrow one.
+    position = [after(table, keys, AFTER_PARAMETERS, dialect)] if resume and keys else []
+    scope = _scope(table, account_ids, deleted=deleted)
+    matching = where(table, query, dialect, account_ids)
+    if related is not None:
+        matching.append(table.c[related] == bindparam("related_id"))
+    # The page's ids (index-only where possible, one row more to know whether another page
+    # follows), the sort keys of the last (for the next cursor), and when each was deleted.
+    marked = [table.c.deleted_at] if deleted else []
+    page = (
+        select(table.c.id, *sort_columns(table, keys or ()), *marked)
+        .where(*scope, *position, *matching)
+        .order_by(*order_by(table, query, dialect))
+        .limit(bindparam("page_limit"))
+        .offset(bindparam("page_offset"))
+    )
+    count = select(func.count()).select_from(table).where(*scope, *matching)
+    return _Statements(page, count)
 
 
 def _versions(
