@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 from optiply.query import Page
 
@@ -30,12 +30,14 @@ def page_links(
     ('http://h/v1/products?sort=id&page[limit]=10&page[offset]=0', 'page[offset]=20')
     """
     kept = [(k, v) for k, v in params if k not in ("page[limit]", "page[offset]", "page[after]")]
+    # The kept parameters are encoded once; the paging ones need no escaping (digits, and a
+    # cursor in URL-safe base64).
+    start = f"{url}?{urlencode(kept, safe='[]')}&" if kept else f"{url}?"
+    limit = f"page[limit]={page.limit}&page[offset]="
 
     def link(offset: int, after: str | None = None) -> str:
-        query = [*kept, ("page[limit]", str(page.limit)), ("page[offset]", str(offset))]
-        if after is not None:
-            query.append(("page[after]", after))
-        return f"{url}?{urlencode(query, safe='[]')}"
+        tail = "" if after is None else f"&page[after]={quote_plus(after)}"
+        return f"{start}{limit}{offset}{tail}"
 
     if more is None:  # whether rows follow, when the caller doesn't know better
         more = page.offset + page.limit < total
