@@ -12,7 +12,7 @@ import textwrap
 
 # Every top-level module the extras bring (and what they pull in), never the base dependencies.
 EXTRAS = (
-    "alembic argon2 click fastapi multipart psycopg pydantic pydantic_core pydantic_settings "
+    "alembic argon2 click multipart psycopg pydantic pydantic_core pydantic_settings "
     "python_multipart rich singer_sdk sqlalchemy starlette swagger_ui_bundle typer uvicorn "
     "zstandard"
 ).split()

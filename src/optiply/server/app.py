@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
-from fastapi import FastAPI
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -39,7 +39,7 @@ from optiply.server.storage.migrate import upgrade
 TITLE = "Optiply Public API v1 (self-hosted)"
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None) -> Starlette:
     """Build the application for ``settings``; applies pending migrations first."""
     settings = settings or Settings()
     engine = make_engine(settings.database_url)
@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     writer = JournalWriter(engine, keep=settings.journal_size) if settings.journal else None
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         if writer is not None:
             writer.start()
         try:
@@ -57,15 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if writer is not None:  # write what is queued before the process ends
                 writer.stop()
 
-    app = FastAPI(
-        lifespan=lifespan,
-        title=TITLE,
-        version=__version__,
-        openapi_url=None,
-        docs_url=None,
-        redoc_url=None,
-        exception_handlers=dict(HANDLERS),  # type: ignore[arg-type]
-    )
+    app = Starlette(lifespan=lifespan, exception_handlers=dict(HANDLERS))
     app.state.engine = engine
     app.state.reader = reader(engine)  # single reads (the token endpoint's throttle check)
     app.state.settings = settings
@@ -111,6 +103,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def app_factory() -> FastAPI:
+def app_factory() -> Starlette:
     """The application for ``uvicorn --factory``, configured from the environment."""
     return create_app(Settings())
