@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return secured(Response(b'{"status":"ok"}', media_type="application/json"), API_HEADERS)
 
     routes: list[Any] = [
+        *api_routes(engine, settings, controls),  # first: the requests that count (one lookup)
         index_route(
             title=TITLE, version=__version__, public_url=configured_base(settings.public_url)
         ),
@@ -87,7 +88,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/health", health, methods=["GET"]),
         Route(TOKEN_PATH, token_endpoint, methods=["POST"]),
         *v1_route(extensions, configured_base(settings.public_url)),
-        *api_routes(engine, settings, controls),
         *sandbox_routes(engine, controls),
         *data_routes(engine),
         *page_routes(),
