@@ -258,7 +258,8 @@ def test_bodies_over_64_kib_are_cut_and_flagged(login: Login, api: httpx.Client)
 
 def test_bodies_are_bytes_until_read(login: Login, api: httpx.Client) -> None:
     """Invalid UTF-8 and NUL characters reach the table as sent and read as U+FFFD; a large
-    answer (copied into a reused buffer) and a large request are stored whole up to the cut."""
+    answer (copied into a reused buffer; held as it is when the page cache answered: the second
+    and third pages) and a large request are stored whole up to the cut."""
     sent = b'{"data": {"type": "products", "attributes": {"name": "\x00\xff\xfe'
     refused = api.post("/products", content=sent, headers={"Content-Type": JSONAPI})
     assert refused.status_code == 400

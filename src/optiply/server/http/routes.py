@@ -46,6 +46,7 @@ from optiply.server.http.serialize import (
 from optiply.server.http.transaction import Transactions
 from optiply.server.http.urls import base_url, configured_base
 from optiply.server.sandbox.controls import Controls
+from optiply.server.sandbox.journal import note_of
 from optiply.server.service import crud
 from optiply.server.service.crud import PUBLIC_API_KEY, Context
 from optiply.server.settings import Settings
@@ -165,6 +166,9 @@ class ResourceEndpoints:
                 query = self._query(request, spec, context)
                 listing = crud.list_rows(connection, spec, context, query)
         if page is not None:
+            note = note_of(request.scope)
+            if note is not None:  # the journal may keep the cached bytes without a copy
+                note.body_retained = True
             return _jsonapi(page)  # the member is in the kept bytes already
         response = self._list(request, spec, listing, query)
         if key is not None:

@@ -38,6 +38,9 @@ class RequestNote:
     username: str | None = None
     fault_id: int | None = None
     answered: int | None = None  # set by a fault rule: the status the client saw (0: none)
+    # The response body is an object kept alive elsewhere anyway (a page of the page cache):
+    # the journal may hold on to it rather than copy it.
+    body_retained: bool = False
 
 
 @dataclass(slots=True)
