@@ -167,8 +167,8 @@ class ResourceEndpoints:
                 listing = crud.list_rows(connection, spec, context, query)
         if page is not None:
             note = note_of(request.scope)
-            if note is not None:  # the journal may keep the cached bytes without a copy
-                note.body_retained = True
+            if note is not None:  # the journal keeps the cached bytes, stored once per key
+                note.body_key = key
             return _jsonapi(page)  # the member is in the kept bytes already
         response = self._list(request, spec, listing, query)
         if key is not None:

@@ -115,7 +115,7 @@ class JournalMiddleware:
             raise
         finally:
             record.duration_ms = (time.perf_counter() - started) * 1000
-            if record.response_size >= COPY_FROM and not note.body_retained:
+            if record.response_size >= COPY_FROM and note.body_key is None:
                 record.response_chunks = [self.writer.buffers.copy(record, record.response_chunks)]
             if record.request_size >= COPY_FROM:
                 record.request_chunks = [self.writer.buffers.copy(record, record.request_chunks)]

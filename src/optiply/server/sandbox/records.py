@@ -21,6 +21,7 @@ from optiply.server.sandbox.redact import (
     redact_json,
     redact_query,
 )
+from optiply.server.storage.journal_writes import BODY_KEY
 
 BODY_LIMIT = 64 * 1024
 """Bytes of each body kept; longer bodies are cut there and flagged truncated."""
@@ -38,9 +39,9 @@ class RequestNote:
     username: str | None = None
     fault_id: int | None = None
     answered: int | None = None  # set by a fault rule: the status the client saw (0: none)
-    # The response body is an object kept alive elsewhere anyway (a page of the page cache):
-    # the journal may hold on to it rather than copy it.
-    body_retained: bool = False
+    # The response body is the page cache's entry under this key, alive anyway: the journal
+    # holds it rather than copy it, and stores it as it stored the same page before.
+    body_key: object | None = None
 
 
 @dataclass(slots=True)
@@ -221,6 +222,8 @@ def row_of(record: Record) -> dict[str, Any]:
     note = record.note
     accounts = note.account_ids
     return {
+        # The same page stores the same way unless this request's own secrets were hidden in it.
+        BODY_KEY: None if echoed else note.body_key,
         "at": record.at,
         "account_id": accounts[0] if len(accounts) == 1 else None,
         "account_ids": ("," + ",".join(map(str, accounts)) + ",")[:255] if accounts else None,

@@ -13,16 +13,22 @@ from typing import Any
 import zstandard
 from sqlalchemy import Engine, delete, insert, select
 
+from optiply.server.storage.caches import Lru
 from optiply.server.storage.columns import sqlite_timestamp
 from optiply.server.storage.tables import sandbox_requests as t
 
 _COLUMNS = tuple(column.name for column in t.c if column.name != "id")
 _BODIES = (_COLUMNS.index("request_body"), _COLUMNS.index("response_body"))
+_RESPONSE = _BODIES[1]
 _AT = _COLUMNS.index("at")
 _CHUNK = 500  # rows per statement: 18 parameters each, under SQLite's 32,766
 _PRUNE_CHUNK = 500  # rows per DELETE
 _COMPRESS_FROM = 2048  # smaller bodies are stored as they are: compressing saves no page
 _RAW, _ZLIB, _ZSTD = b"\x00", b"\x01", b"\x02"  # the marker byte of a stored body
+BODY_KEY = "response_body_key"
+"""A row's optional non-column entry: the page-cache key of its response body. Rows with the
+same key hold the same answer, so its stored form is made once (``_ENCODED``)."""
+_ENCODED: Lru[bytes] = Lru(64)  # stored response bodies by BODY_KEY (the writer thread's own)
 _PG_TYPES = [
     {
         "at": "timestamptz",
@@ -63,9 +69,10 @@ def insert_rows(engine: Engine, rows: Sequence[dict[str, Any]]) -> int:
     """
     if not rows:
         return 0
+    keys = [row.pop(BODY_KEY, None) for row in rows]
     sqlite = engine.dialect.name == "sqlite"
     bound = [_bound(row, sqlite) for row in rows]
-    _compress_bodies(bound)
+    _compress_bodies(bound, keys)
     if not sqlite:
         try:
             _copy(engine, bound)
@@ -196,21 +203,43 @@ def _bound(row: Mapping[str, Any], sqlite: bool) -> list[Any]:
     return values
 
 
-def _compress_bodies(bound: list[list[Any]]) -> None:
+def _compress_bodies(bound: list[list[Any]], keys: Sequence[object | None] = ()) -> None:
     """Encode the bodies of a batch in place (``encode_body``'s format), compressing every
-    large one in a single call.
+    large one in a single call; a response body with a key (``BODY_KEY``) is encoded once for
+    all the rows of that key.
 
     One call, not one per body: zstd gives up the GIL while it works, and a thread that gives
     it up has to wait to get it back from a busy event loop (and interrupts it to take it), so
     a body per call made a GIL hand-off per row.
     """
     large: list[tuple[list[Any], int]] = []
-    for row in bound:
+    first: dict[object, list[Any]] = {}  # a key -> the row of this batch that encodes it
+    later: list[tuple[list[Any], list[Any]]] = []  # (row, the row whose response body it takes)
+    for position, row in enumerate(bound):
+        key = keys[position] if position < len(keys) else None
         for index in _BODIES:
+            if index == _RESPONSE and key is not None:
+                encoded = _ENCODED.get(key)
+                if encoded is not None:
+                    row[index] = encoded
+                    continue
+                if key in first:
+                    later.append((row, first[key]))
+                    continue
+                first[key] = row
             if len(row[index]) < _COMPRESS_FROM:
                 row[index] = _RAW + row[index]
             else:
                 large.append((row, index))
+    _compress(large)
+    for key, row in first.items():
+        _ENCODED.put(key, row[_RESPONSE])
+    for row, source in later:
+        row[_RESPONSE] = source[_RESPONSE]
+
+
+def _compress(large: list[tuple[list[Any], int]]) -> None:
+    """Compress the bodies at (row, index) in place, in one call."""
     if not large:
         return
     compressor = zstandard.ZstdCompressor(level=1)
