@@ -14,7 +14,7 @@ import random
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -70,15 +70,32 @@ def schema_key() -> str:
     return f"{scripts.get_current_head() or 'none'}-{digest.hexdigest()[:10]}"
 
 
+def in_batches(rows: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """``rows`` in lists of ``BATCH`` (the last one shorter)."""
+    batch: list[dict[str, Any]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def product_rows(account_id: int, account_uuid: str, count: int, seed: int) -> Iterator[list[Any]]:
     """``count`` plausible product rows of one account, in batches of column -> value dicts."""
+    return in_batches(_products(account_id, account_uuid, count, seed))
+
+
+def _products(
+    account_id: int, account_uuid: str, count: int, seed: int
+) -> Iterator[dict[str, Any]]:
     rng = random.Random(seed)
     start = datetime(2023, 1, 1, tzinfo=UTC)
-    batch: list[dict[str, Any]] = []
     for n in range(count):
         created = start + timedelta(seconds=n * 7 + rng.randrange(7))
         updated = created + timedelta(days=rng.randrange(300), microseconds=rng.randrange(10**6))
-        batch.append(
+        yield (
             {
                 "uuid": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
                 "account_id": account_id,
@@ -112,23 +129,23 @@ def product_rows(account_id: int, account_uuid: str, count: int, seed: int) -> I
                 "deleted_at": None,
             }
         )
-        if len(batch) == BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def sell_order_rows(
     account_id: int, account_uuid: str, count: int, seed: int
 ) -> Iterator[list[dict[str, Any]]]:
     """``count`` sell orders of one account, one a minute, a third of them open."""
+    return in_batches(_sell_orders(account_id, account_uuid, count, seed))
+
+
+def _sell_orders(
+    account_id: int, account_uuid: str, count: int, seed: int
+) -> Iterator[dict[str, Any]]:
     rng = random.Random(seed)
     start = datetime(2023, 1, 1, tzinfo=UTC)
-    batch: list[dict[str, Any]] = []
     for n in range(count):
         placed = start + timedelta(minutes=n, microseconds=rng.randrange(10**6))
-        batch.append(
+        yield (
             {
                 "uuid": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
                 "account_id": account_id,
@@ -142,26 +159,26 @@ def sell_order_rows(
                 "updated_at": placed,
             }
         )
-        if len(batch) == BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def sell_order_line_rows(
     account_id: int, orders: list[int], products: list[int], per_order: int, seed: int
 ) -> Iterator[list[dict[str, Any]]]:
     """``per_order`` lines for each of ``orders``, each of a random one of ``products``."""
+    return in_batches(_sell_order_lines(account_id, orders, products, per_order, seed))
+
+
+def _sell_order_lines(
+    account_id: int, orders: list[int], products: list[int], per_order: int, seed: int
+) -> Iterator[dict[str, Any]]:
     rng = random.Random(seed)
     start = datetime(2023, 1, 1, tzinfo=UTC)
-    batch: list[dict[str, Any]] = []
     n = 0
     for order in orders:
         for _ in range(per_order):
             n += 1
             stamp = start + timedelta(seconds=n, microseconds=rng.randrange(10**6))
-            batch.append(
+            yield (
                 {
                     "uuid": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
                     "account_id": account_id,
@@ -175,11 +192,6 @@ def sell_order_line_rows(
                     "updated_at": stamp,
                 }
             )
-            if len(batch) == BATCH:
-                yield batch
-                batch = []
-    if batch:
-        yield batch
 
 
 def insert_sales(connection: Connection, account: Any, lines: int, seed: int) -> None:
