@@ -133,7 +133,7 @@ AFTER_PARAMETERS = tuple(f"after_{index}" for index in range(8))
 """The names of a cursor's values (``compile.after``), in sort-key order."""
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=256)  # a shape per (accounts, filters, sort): a walk needs one
 def _statements(
     spec: ResourceSpec,
     dialect: str,
