@@ -113,3 +113,26 @@ def test_a_deep_page_holds_the_rows_after_the_cursor(walk: tuple[sa.Engine, int]
     with engine.connect() as connection:
         page = listing.list_page(connection, PRODUCTS, [account], query, versions=(-2,))
     assert [row_id for row_id, _ in page.rows] == list(range(1002, 1102))
+
+
+def test_a_walk_sorted_by_many_keys_resumes_from_each_cursor(walk: tuple[sa.Engine, int]) -> None:
+    """Nine sort keys (every cursor value a parameter of its own): each page starts where the
+    previous one ended."""
+    engine, account = walk
+    sort = "-status,unlimitedStock,notBeingBought,assembled,ignored,novel,stockLevel,-updatedAt"
+    seen: list[int] = []
+    cursor: str | None = None
+    with engine.connect() as connection:
+        for _ in range(3):
+            items = [("sort", sort), ("page[limit]", "100")]
+            if cursor is not None:
+                items.append(("page[after]", cursor))
+            page = listing.list_page(
+                connection, PRODUCTS, [account], parse(items, PRODUCTS), versions=(-3,)
+            )
+            seen += [row_id for row_id, _ in page.rows]
+            assert page.last is not None and len(page.last) == 9
+            cursor = encode(page.last, page.total)
+    # Every key but updatedAt is the same on every row: the order is -updatedAt, then id.
+    expected = sorted(range(1, ROWS + 1), key=lambda n: (-(n // 2), n))[:300]
+    assert seen == expected

@@ -118,7 +118,7 @@ def after(table: Table, keys: Sequence[SortKey], names: Sequence[str], dialect: 
         step = column < value if key.descending else column > value
         equal = [
             _comparable(table, k.attribute, dialect) == _parameter(table, k.attribute, n, dialect)
-            for k, n in zip(keys[:index], names[:index], strict=False)
+            for k, n in zip(keys[:index], names[:index], strict=True)
         ]
         alternatives.append(and_(*equal, step))
     if len(keys) == 1:

@@ -86,7 +86,7 @@ def list_page(
     total: int | None
     if resume:
         assert page.after is not None
-        parameters.update(zip(AFTER_PARAMETERS, page.after, strict=False))
+        parameters.update(zip(_after_names(len(page.after)), page.after, strict=True))
         total, parameters["page_offset"] = page.total or 0, 0
     else:
         # A first page that holds every match is its own count: no COUNT for a lookup (by
@@ -129,8 +129,10 @@ class _Statements:
     count: Select[Any]
 
 
-AFTER_PARAMETERS = tuple(f"after_{index}" for index in range(8))
-"""The names of a cursor's values (``compile.after``), in sort-key order."""
+@cache
+def _after_names(count: int) -> tuple[str, ...]:
+    """The parameter names of a cursor's ``count`` values (``compile.after``), in key order."""
+    return tuple(f"after_{index}" for index in range(count))
 
 
 @lru_cache(maxsize=256)  # a shape per (accounts, filters, sort): a walk needs one
@@ -151,7 +153,7 @@ def _statements(
     keys, deleted = keyset_keys(sort, spec), query.deleted
     # A cursor's bounds go ahead of the filters': of two ranges on one index column, SQLite
     # searches the first it is given, and the cursor's is the narrow one.
-    position = [after(table, keys, AFTER_PARAMETERS, dialect)] if resume and keys else []
+    position = [after(table, keys, _after_names(len(keys)), dialect)] if resume and keys else []
     scope = _scope(table, account_ids, deleted=deleted)
     matching = where(table, query, dialect, account_ids)
     if related is not None:
