@@ -268,6 +268,10 @@ def sqlite_database(
         meta.write_text(json.dumps(asdict(accounts)))
     accounts = Accounts(**json.loads(meta.read_text()))
     copy = work_dir / "optiply-bench.db"
+    # A write-ahead log left by an earlier copy in the same folder would be replayed onto this
+    # one when it is opened, corrupting it.
+    for stale in (copy.with_name(copy.name + "-wal"), copy.with_name(copy.name + "-shm")):
+        stale.unlink(missing_ok=True)
     shutil.copyfile(cached, copy)
     return f"sqlite:///{copy}", accounts
 
