@@ -52,14 +52,15 @@ def product(number: int, rng: random.Random) -> dict[str, object]:
     }
 
 
-def page_record(body: bytes) -> Record:
+def page_record(body: bytes, key: object | None = None) -> Record:
+    """A GET page; with ``key``, one answered from the page cache (``RequestNote.body_key``)."""
     return Record(
         at=datetime.now(UTC),
         method="GET",
         path="/v1/products",
         query=b"page[limit]=100",
         headers=HEADERS,
-        note=RequestNote(account_ids=(1,), client_id="client", username="user"),
+        note=RequestNote(account_ids=(1,), client_id="client", username="user", body_key=key),
         response_chunks=[body],
         response_size=len(body),
         status=200,
@@ -127,6 +128,7 @@ def main() -> None:
     print(f"GET page answer {len(page):,} bytes, POST body {len(one):,} bytes; {args.rows:,} rows")
     with tempfile.TemporaryDirectory() as tmp:
         measure("GET page", lambda: page_record(page), args.rows, Path(tmp))
+        measure("cached", lambda: page_record(page, ("page", 1)), args.rows, Path(tmp))
         measure("POST", lambda: post_record(one), args.rows, Path(tmp))
 
 

@@ -27,6 +27,7 @@ from sqlalchemy import (
 
 from optiply.server.storage.journal_writes import decode_body
 from optiply.server.storage.tables import RESOURCE_TABLES
+from optiply.server.storage.tables import sandbox_bodies as b
 from optiply.server.storage.tables import sandbox_requests as t
 
 DEFAULT_LIMIT = 100
@@ -181,8 +182,14 @@ def _like_pattern(path: str) -> str:
     return escaped + "%"
 
 
-_HEAVY = ("request_headers", "request_body", "response_body")
+_HEAVY = ("request_headers", "request_body", "response_body", "response_digest")
 _SUMMARY = tuple(column for column in t.c if column.name not in _HEAVY)
+_WHOLE = (
+    *(column for column in t.c if column.name not in ("response_body", "response_digest")),
+    # A shared body (``sandbox_bodies``) where the row points at one, else the row's own.
+    func.coalesce(b.c.body, t.c.response_body).label("response_body"),
+)
+_WITH_BODIES = t.outerjoin(b, b.c.digest == t.c.response_digest)
 
 
 def select_requests(
@@ -191,7 +198,7 @@ def select_requests(
     """The newest ``wanted.limit`` matching rows, oldest first, as API objects; without
     ``bodies``, summaries (no headers and bodies: what a table of requests shows)."""
     rows = connection.execute(
-        select(*(t.c if bodies else _SUMMARY))
+        (select(*_WHOLE).select_from(_WITH_BODIES) if bodies else select(*_SUMMARY))
         .where(_where(visible, wanted))
         .order_by(t.c.id.desc())
         .limit(wanted.limit)
@@ -202,7 +209,9 @@ def select_requests(
 def get_request(connection: Connection, visible: Visible, request_id: int) -> dict[str, Any] | None:
     """One row, whole, when the reader may see it."""
     row = connection.execute(
-        select(t).where(_where(visible, JournalFilter()), t.c.id == request_id)
+        select(*_WHOLE)
+        .select_from(_WITH_BODIES)
+        .where(_where(visible, JournalFilter()), t.c.id == request_id)
     ).first()
     return None if row is None else as_object(row._mapping)
 

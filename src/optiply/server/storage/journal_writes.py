@@ -1,34 +1,45 @@
 """The request journal's table as the writer thread fills it: batched inserts (SQLite
-multi-row INSERTs, PostgreSQL binary COPY), bodies compressed in one call per batch, and
-pruning to the newest N rows per account. Readers: ``storage.journal``.
+multi-row INSERTs, PostgreSQL binary COPY), bodies compressed in one call per batch, response
+bodies that many rows share stored once (``sandbox_bodies``), and pruning to the newest N rows
+per account. Readers: ``storage.journal``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
 import zstandard
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, delete, insert, select
 
 from optiply.server.storage.caches import Lru
 from optiply.server.storage.columns import sqlite_timestamp
+from optiply.server.storage.tables import sandbox_bodies as b
 from optiply.server.storage.tables import sandbox_requests as t
 
 _COLUMNS = tuple(column.name for column in t.c if column.name != "id")
 _BODIES = (_COLUMNS.index("request_body"), _COLUMNS.index("response_body"))
 _RESPONSE = _BODIES[1]
 _AT = _COLUMNS.index("at")
+_ACCOUNT = _COLUMNS.index("account_id")
+_DIGEST = _COLUMNS.index("response_digest")
 _CHUNK = 500  # rows per statement: 18 parameters each, under SQLite's 32,766
 _PRUNE_CHUNK = 500  # rows per DELETE
 _COMPRESS_FROM = 2048  # smaller bodies are stored as they are: compressing saves no page
 _RAW, _ZLIB, _ZSTD = b"\x00", b"\x01", b"\x02"  # the marker byte of a stored body
 BODY_KEY = "response_body_key"
 """A row's optional non-column entry: the page-cache key of its response body. Rows with the
-same key hold the same answer, so its stored form is made once (``_ENCODED``)."""
-_ENCODED: Lru[bytes] = Lru(64)  # stored response bodies by BODY_KEY (the writer thread's own)
+same key hold the same answer: its stored form is made once (``_ENCODED``) and kept once, in
+``sandbox_bodies``, which the rows point at by digest."""
+_ENCODED: Lru[tuple[bytes, bytes]] = Lru(64)  # BODY_KEY -> (digest, stored body); the writer's
+KEEP_SHARED = 60.0
+"""Seconds a shared body is kept after the newest row written with it, referred to or not.
+The body and the rows that point at it go in by separate statements (on SQLite each its own
+transaction), so another process's pruning must not take a body that rows are about to use."""
 _PG_TYPES = [
     {
         "at": "timestamptz",
@@ -49,6 +60,7 @@ _PG_TYPES = [
         "response_truncated": "bool",
         "error_code": "varchar",
         "fault": "int8",
+        "response_digest": "bytea",
     }[name]
     for name in _COLUMNS
 ]
@@ -72,9 +84,11 @@ def insert_rows(engine: Engine, rows: Sequence[dict[str, Any]]) -> int:
     keys = [row.pop(BODY_KEY, None) for row in rows]
     sqlite = engine.dialect.name == "sqlite"
     bound = [_bound(row, sqlite) for row in rows]
-    _compress_bodies(bound, keys)
+    shared = _compress_bodies(bound, keys)
     if not sqlite:
         try:
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                _share(connection, shared, "%s")
             _copy(engine, bound)
         except Exception:
             return _insert_one_by_one(engine, rows)
@@ -82,6 +96,10 @@ def insert_rows(engine: Engine, rows: Sequence[dict[str, Any]]) -> int:
     placeholders = "(" + ",".join(["?"] * len(_COLUMNS)) + ")"
     written = 0
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        try:
+            _share(connection, shared, "?")
+        except Exception:
+            return _insert_one_by_one(engine, rows)
         for start in range(0, len(bound), _CHUNK):
             chunk = bound[start : start + _CHUNK]
             values = ",".join([placeholders] * len(chunk))
@@ -93,6 +111,20 @@ def insert_rows(engine: Engine, rows: Sequence[dict[str, Any]]) -> int:
             else:
                 written += len(chunk)
     return written
+
+
+def _share(connection: Connection, shared: list[list[Any]], placeholder: str) -> None:
+    """Store the shared bodies a batch's rows point at (``_compress_bodies``): a body already
+    stored gets a newer ``used_at``, nothing else."""
+    if not shared:
+        return
+    values = ",".join([placeholder] * 4)
+    connection.exec_driver_sql(
+        f"INSERT INTO {b.name} (digest, account_id, body, used_at) VALUES ({values}) "  # noqa: S608
+        f"ON CONFLICT (digest) DO UPDATE SET used_at = excluded.used_at "
+        f"WHERE {b.name}.used_at < excluded.used_at",
+        [tuple(body) for body in shared],
+    )
 
 
 def _copy(engine: Engine, bound: list[list[Any]]) -> None:
@@ -193,7 +225,8 @@ def decode_body(stored: bytes | memoryview) -> str:
 
 def _bound(row: Mapping[str, Any], sqlite: bool) -> list[Any]:
     """A row's parameters, bodies as bytes (not yet encoded: ``_compress_bodies``)."""
-    values = [row[name] for name in _COLUMNS]
+    values = [row[name] for name in _COLUMNS[:_DIGEST]]
+    values += [None] * (len(_COLUMNS) - _DIGEST)  # the digest: set by _compress_bodies
     if sqlite:  # what UtcDateTime binds on SQLite
         values[_AT] = sqlite_timestamp(values[_AT])
     for index in _BODIES:
@@ -203,39 +236,56 @@ def _bound(row: Mapping[str, Any], sqlite: bool) -> list[Any]:
     return values
 
 
-def _compress_bodies(bound: list[list[Any]], keys: Sequence[object | None] = ()) -> None:
+def _compress_bodies(bound: list[list[Any]], keys: Sequence[object | None] = ()) -> list[list[Any]]:
     """Encode the bodies of a batch in place (``encode_body``'s format), compressing every
-    large one in a single call; a response body with a key (``BODY_KEY``) is encoded once for
-    all the rows of that key.
+    large one in a single call. A response body with a key (``BODY_KEY``) is encoded once for
+    every row of that key and kept once: the rows get its digest and an empty body. Returns
+    those shared bodies as ``sandbox_bodies`` parameters (digest, account, body, ``used_at``).
 
     One call, not one per body: zstd gives up the GIL while it works, and a thread that gives
     it up has to wait to get it back from a busy event loop (and interrupts it to take it), so
     a body per call made a GIL hand-off per row.
     """
     large: list[tuple[list[Any], int]] = []
-    first: dict[object, list[Any]] = {}  # a key -> the row of this batch that encodes it
-    later: list[tuple[list[Any], list[Any]]] = []  # (row, the row whose response body it takes)
+    encoded: dict[object, tuple[bytes, bytes] | list[Any]] = {}  # key -> stored, or its row
+    keyed: list[tuple[list[Any], object]] = []
     for position, row in enumerate(bound):
         key = keys[position] if position < len(keys) else None
         for index in _BODIES:
             if index == _RESPONSE and key is not None:
-                encoded = _ENCODED.get(key)
-                if encoded is not None:
-                    row[index] = encoded
+                keyed.append((row, key))
+                if key in encoded:
                     continue
-                if key in first:
-                    later.append((row, first[key]))
+                known = _ENCODED.get(key)
+                if known is not None:
+                    encoded[key] = known
                     continue
-                first[key] = row
+                encoded[key] = row  # this row's body is encoded for the key
             if len(row[index]) < _COMPRESS_FROM:
                 row[index] = _RAW + row[index]
             else:
                 large.append((row, index))
     _compress(large)
-    for key, row in first.items():
-        _ENCODED.put(key, row[_RESPONSE])
-    for row, source in later:
-        row[_RESPONSE] = source[_RESPONSE]
+    shared: dict[bytes, list[Any]] = {}
+    for row, key in keyed:
+        entry = encoded[key]
+        if isinstance(entry, list):  # encoded in this batch
+            stored = entry[_RESPONSE]
+            entry = encoded[key] = (_digest(stored, entry[_ACCOUNT]), stored)
+            _ENCODED.put(key, entry)
+        digest, stored = entry
+        row[_RESPONSE], row[_DIGEST] = b"", digest
+        body = shared.get(digest)
+        if body is None:
+            shared[digest] = [digest, row[_ACCOUNT], stored, row[_AT]]
+        elif row[_AT] > body[3]:
+            body[3] = row[_AT]
+    return list(shared.values())
+
+
+def _digest(stored: bytes, account_id: int | None) -> bytes:
+    """A shared body's key: its stored bytes and its account, hashed (16 bytes)."""
+    return hashlib.blake2b(stored, digest_size=16, key=str(account_id).encode()).digest()
 
 
 def _compress(large: list[tuple[list[Any], int]]) -> None:
@@ -276,4 +326,14 @@ def prune(engine: Engine, account_ids: Iterable[int | None], keep: int) -> int:
                 deleted += count
                 if count < _PRUNE_CHUNK:
                     break
+            _drop_unused_bodies(connection, account_id)
     return deleted
+
+
+def _drop_unused_bodies(connection: Connection, account_id: int | None) -> None:
+    """Delete the account's shared bodies that no row points at any more (and that no row was
+    written with in the last ``KEEP_SHARED`` seconds)."""
+    same = b.c.account_id.is_(None) if account_id is None else b.c.account_id == account_id
+    used = select(t.c.id).where(t.c.response_digest == b.c.digest).exists()
+    before = datetime.now(UTC) - timedelta(seconds=KEEP_SHARED)
+    connection.execute(delete(b).where(same, b.c.used_at < before, ~used))

@@ -225,9 +225,32 @@ sandbox_requests = Table(
     Column("response_truncated", Boolean(), nullable=False),
     Column("error_code", String(64), nullable=True),
     Column("fault", BigInteger(), nullable=True),
+    # Set when the response body is in ``sandbox_bodies`` (then ``response_body`` is empty).
+    Column("response_digest", LargeBinary(16), nullable=True),
 )
 Index(None, sandbox_requests.c.account_id, sandbox_requests.c.id)
 Index(None, sandbox_requests.c.at)
+_SHARED = text("response_digest IS NOT NULL")
+Index(
+    None,
+    sandbox_requests.c.response_digest,
+    sqlite_where=_SHARED,
+    postgresql_where=_SHARED,
+)
+
+# Response bodies that many journal rows share, stored once (``storage/journal_writes.py``):
+# a page answered from the page cache, which a polling client asks for again and again.
+# ``digest`` is a hash of the stored body and its account; ``used_at`` the newest ``at`` of the
+# rows written with it; a body no row refers to any more goes with the pruning.
+sandbox_bodies = Table(
+    "sandbox_bodies",
+    metadata,
+    Column("digest", LargeBinary(16), primary_key=True),
+    Column("account_id", BigInteger(), nullable=True),
+    Column("body", LargeBinary(), nullable=False),
+    Column("used_at", UtcDateTime(), nullable=False),
+)
+Index(None, sandbox_bodies.c.account_id, sandbox_bodies.c.used_at)
 
 # The sandbox's controls (``storage/sandbox.py``), per account: fault rules, counted per match
 # across every worker (``matched``), and the account's settings (rate limit, compat mode).
