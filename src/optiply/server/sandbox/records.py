@@ -21,6 +21,7 @@ from optiply.server.sandbox.redact import (
     redact_json,
     redact_query,
 )
+from optiply.server.storage.caches import Lru
 from optiply.server.storage.journal_writes import BODY_KEY
 
 BODY_LIMIT = 64 * 1024
@@ -202,9 +203,26 @@ def resource_of(path: str) -> str:
     return path.removeprefix("/api/auth/")[:64] or "(none)"
 
 
+_SEEN_HEADERS: Lru[tuple[dict[str, str], str]] = Lru(256)  # the writer thread's own
+
+
+def _headers(raw: list[tuple[bytes, bytes]]) -> tuple[dict[str, str], str]:
+    """Request headers with credentials hidden, as a mapping and as the stored JSON text.
+
+    A client sends the same headers request after request (its token included): those seen
+    lately are looked up, not redacted and serialized again."""
+    key = tuple(raw)
+    seen = _SEEN_HEADERS.get(key)
+    if seen is None:
+        headers = redact_headers(raw)
+        seen = (headers, _clean(orjson.dumps(headers).decode()))
+        _SEEN_HEADERS.put(key, seen)
+    return seen
+
+
 def row_of(record: Record) -> dict[str, Any]:
     """The table row of a record, secrets hidden."""
-    headers = redact_headers(record.headers)
+    headers, headers_text = _headers(record.headers)
     query = record.query.decode("latin-1")
     shown_query = redact_query(query)
     raw_request = _joined(record.request_chunks)
@@ -235,7 +253,7 @@ def row_of(record: Record) -> dict[str, Any]:
         "duration_ms": record.duration_ms,
         "client_id": None if note.client_id is None else _clean(note.client_id)[:255],
         "username": None if note.username is None else _clean(note.username)[:255],
-        "request_headers": _clean(orjson.dumps(headers).decode()),
+        "request_headers": headers_text,
         "request_body": request_body,
         "request_truncated": request_truncated,
         "response_body": response_body,
