@@ -204,6 +204,11 @@ class JournalWriter:
         self.written = 0
         self.dropped = 0
 
+    @property
+    def thread(self) -> threading.Thread:
+        """The writer's thread (benchmarks read its CPU time)."""
+        return self._thread
+
     def start(self) -> None:
         self._thread.start()
 
