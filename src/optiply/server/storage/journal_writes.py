@@ -225,8 +225,10 @@ def decode_body(stored: bytes | memoryview) -> str:
 
 def _bound(row: Mapping[str, Any], sqlite: bool) -> list[Any]:
     """A row's parameters, bodies as bytes (not yet encoded: ``_compress_bodies``)."""
-    values = [row[name] for name in _COLUMNS[:_DIGEST]]
-    values += [None] * (len(_COLUMNS) - _DIGEST)  # the digest: set by _compress_bodies
+    # The digest is not the row's: _compress_bodies sets it.
+    values: list[Any] = [
+        None if index == _DIGEST else row[name] for index, name in enumerate(_COLUMNS)
+    ]
     if sqlite:  # what UtcDateTime binds on SQLite
         values[_AT] = sqlite_timestamp(values[_AT])
     for index in _BODIES:
