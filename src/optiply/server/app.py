@@ -30,7 +30,8 @@ from optiply.server.http.sandbox_page import page_routes
 from optiply.server.http.urls import configured_base
 from optiply.server.sandbox.controls import Controls
 from optiply.server.sandbox.faults import FaultMiddleware
-from optiply.server.sandbox.journal import JournalMiddleware, JournalWriter
+from optiply.server.sandbox.journal import JournalMiddleware
+from optiply.server.sandbox.journal_process import open_writer
 from optiply.server.settings import Settings
 from optiply.server.storage import repository
 from optiply.server.storage.engine import make_engine, reader
@@ -45,7 +46,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     engine = make_engine(settings.database_url)
     upgrade(engine)
     passwords.dummy_hash()  # now, so that the first unknown user's miss costs what later ones do
-    writer = JournalWriter(engine, keep=settings.journal_size) if settings.journal else None
+    writer = open_writer(engine, keep=settings.journal_size) if settings.journal else None
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

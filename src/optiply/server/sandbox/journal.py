@@ -3,10 +3,12 @@
 ``JournalMiddleware`` (pure ASGI) keeps references to what passes through: the request body
 chunks as the app receives them, the response status and body chunks as the app sends them (up
 to 64 KiB each, no copying), the timing, and the ``RequestNote`` that the route layer fills in
-once it knows the caller. The finished record goes on an in-process queue; a ``JournalWriter``
-thread turns records into rows (``sandbox.records``: redaction, error code, truncation all
-happen there, never on the request path) and inserts them in batches (every 100 ms, up to 500
-rows a statement), pruning each account to its newest N rows every couple of seconds.
+once it knows the caller. The finished record goes to the writer: a process of its own
+(``sandbox.journal_process``), whose ``JournalWriter`` thread turns records into rows
+(``sandbox.records``: redaction, error code, truncation all happen there, never on the request
+path) and inserts them in batches (every 100 ms, up to 500 rows a statement), pruning each
+account to its newest N rows every couple of seconds. (A server on an in-memory SQLite
+database runs the ``JournalWriter`` thread itself.)
 
 Secrets never reach the table: query strings, form, JSON and multipart bodies and the
 credential headers go through ``sandbox.redact`` before a row is built.
@@ -21,13 +23,12 @@ import threading
 import time
 from collections import deque
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from optiply.server.sandbox.records import KEPT, Record, RequestNote, row_of
 from optiply.server.storage import journal_writes as storage
-from optiply.server.storage.engine import make_engine
 from optiply.server.storage.repository import Engine
 
 logger = logging.getLogger(__name__)
@@ -58,10 +59,17 @@ def note_of(scope: Scope) -> RequestNote | None:
     return None if state is None else state.get(NOTE_KEY)
 
 
+class Writer(Protocol):
+    """Where the middleware hands finished records: ``JournalWriter`` (a thread) or
+    ``journal_process.JournalProcess`` (a process of its own)."""
+
+    def put(self, record: Record) -> None: ...
+
+
 class JournalMiddleware:
     """Pure-ASGI middleware recording requests to /v1 and /api/auth on the writer's queue."""
 
-    def __init__(self, app: ASGIApp, writer: JournalWriter) -> None:
+    def __init__(self, app: ASGIApp, writer: Writer) -> None:
         self.app = app
         self.writer = writer
 
@@ -115,10 +123,6 @@ class JournalMiddleware:
             raise
         finally:
             record.duration_ms = (time.perf_counter() - started) * 1000
-            if record.response_size >= COPY_FROM and note.body_key is None:
-                record.response_chunks = [self.writer.buffers.copy(record, record.response_chunks)]
-            if record.request_size >= COPY_FROM:
-                record.request_chunks = [self.writer.buffers.copy(record, record.request_chunks)]
             self.writer.put(record)
 
 
@@ -154,21 +158,7 @@ class _Buffers:
         self._free.clear()
 
 
-def _own_engine(engine: Engine) -> Engine:
-    """An engine (a pool) of the writer's own on ``engine``'s database.
-
-    Not the server's pool: a pool that the writer also uses holds two connections or more, the
-    server then takes them in turn, and on SQLite every commit empties the cache of the
-    connections that did not make it: POSTs read their pages from the file again (23 reads a
-    request instead of 3). An in-memory SQLite database is the server's engine's alone: that
-    one is shared."""
-    url = engine.url
-    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
-        return engine
-    return make_engine(url.render_as_string(hide_password=False))
-
-
-def _lower_priority() -> None:
+def lower_priority() -> None:
     """Lower the calling thread's CPU priority by ``WRITER_NICE`` (Linux only; best effort)."""
     if sys.platform != "linux":
         return
@@ -190,8 +180,10 @@ class JournalWriter:
     writing itself.
     """
 
-    def __init__(self, engine: Engine, *, keep: int, interval: float = BATCH_SECONDS) -> None:
-        self.engine = _own_engine(engine)
+    def __init__(
+        self, engine: Engine, *, keep: int, interval: float = BATCH_SECONDS, copies: bool = True
+    ) -> None:
+        self.engine = engine
         self.keep = keep
         self.interval = interval
         self._pending: deque[Record] = deque()
@@ -200,7 +192,7 @@ class JournalWriter:
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="journal-writer", daemon=True)
         self._touched: set[int | None] = set()
-        self.buffers = _Buffers()
+        self.buffers = _Buffers() if copies else None
         self.written = 0
         self.dropped = 0
 
@@ -214,6 +206,12 @@ class JournalWriter:
 
     def put(self, record: Record) -> None:
         """Queue a record (from the event loop; never blocks)."""
+        buffers = self.buffers
+        if buffers is not None:
+            if record.response_size >= COPY_FROM and record.note.body_key is None:
+                record.response_chunks = [buffers.copy(record, record.response_chunks)]
+            if record.request_size >= COPY_FROM:
+                record.request_chunks = [buffers.copy(record, record.request_chunks)]
         if len(self._pending) < MAX_PENDING:
             self._pending.append(record)
         else:  # the database is not keeping up (or is down): lose rows, not memory
@@ -238,7 +236,7 @@ class JournalWriter:
             self.engine.dispose()
 
     def _run(self) -> None:
-        _lower_priority()
+        lower_priority()
         next_prune = time.monotonic() + PRUNE_SECONDS
         while True:
             self._wake.wait(self.interval)
@@ -247,7 +245,7 @@ class JournalWriter:
             waiters = []
             while self._waiters:
                 waiters.append(self._waiters.popleft())
-            if not self._pending:
+            if not self._pending and self.buffers is not None:
                 self.buffers.clear()
             while self._pending:
                 batch: list[dict[str, Any]] = []
@@ -266,7 +264,8 @@ class JournalWriter:
                     self._write(batch)
                 finally:
                     del batch  # the rows' bodies are views of the buffers
-                    self.buffers.give(used)
+                    if self.buffers is not None:
+                        self.buffers.give(used)
             now = time.monotonic()
             if now >= next_prune or stopping:
                 self._prune()
