@@ -11,10 +11,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 
-from live import LiveServer, Login, make_login
+from live import LiveServer, Login, make_login, serve_workers
 from optiply.server.sandbox.journal_process import SHARED, JournalProcess
 from optiply.server.storage.tables import sandbox_requests
 
@@ -154,3 +155,49 @@ def test_a_server_without_requests_stops_at_once(start_server: Any) -> None:
     started = time.monotonic()
     live.stop()
     assert time.monotonic() - started < 5
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (Linux's /proc)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(") ", 1)[1].split()
+        except (FileNotFoundError, IndexError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        found.append(current := todo.pop())
+        todo += children.get(current, [])
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process tree in /proc")
+def test_ctrl_c_to_the_whole_process_group_loses_no_row(server: LiveServer, tmp_path: Path) -> None:
+    """A terminal's Ctrl-C reaches the server, its workers and their writers at once: the
+    writers still write every request the workers answered."""
+    login = make_login(server)
+    with serve_workers(
+        server.settings.database_url,
+        log=tmp_path / "serve.log",
+        env={"OPTIPLY_PASSWORD_HASH_PROFILE": "test"},
+    ) as served:
+        headers = {"Authorization": f"Bearer {login.access_token}"}
+        for index in range(40):  # fresh connections: both workers answer some
+            answer = httpx.get(f"{served.url}/v1/products", params={"c": index}, headers=headers)
+            assert answer.status_code == 200
+        tree = _tree(served.process.pid)
+        writers = [p for p in tree if b"journal_process" in Path(f"/proc/{p}/cmdline").read_bytes()]
+        assert len(writers) == 2  # one per worker
+        for pid in tree:
+            os.kill(pid, signal.SIGINT)
+        assert served.process.wait(30) == 0
+        _wait_for(lambda: all(not Path(f"/proc/{pid}").exists() or _zombie(pid) for pid in tree))
+    with server.engine.connect() as connection:
+        queries = connection.execute(
+            select(sandbox_requests.c.query).where(
+                sandbox_requests.c.account_id == login.account_id
+            )
+        ).scalars()
+        assert sorted(queries) == sorted(f"c={index}" for index in range(40))

@@ -30,6 +30,7 @@ import logging
 import os
 import pickle
 import select
+import signal
 import struct
 import subprocess
 import sys
@@ -347,6 +348,10 @@ def _record(fields: tuple[Any, ...], request: bytes, body: bytes, shared: Lru[by
 def main(argv: list[str]) -> int:
     """The child: read frames from stdin until it ends, write the records, acknowledge flushes."""
     logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+    # Ctrl-C and a service manager's SIGTERM reach the whole process group: the writer ends
+    # when the server closes the pipe, after writing what it holds, not before.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     acks = int(argv[0])
     stream = os.fdopen(0, "rb", buffering=PIPE_BYTES)
     kind, size, _, _ = HEADER.unpack(_read(stream, HEADER.size))
