@@ -35,6 +35,14 @@ def test_the_writer_is_a_child_process_of_the_server(server: LiveServer, login: 
     assert [r["path"] for r in login.journal(accountId=login.account_id)] == ["/v1/products"]
 
 
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="counts threads in /proc")
+def test_a_server_answers_once_its_writer_is_ready(start_server: Any) -> None:
+    """The lifespan waits for the writer: its start-up (about a second of CPU on a slow
+    machine) is not taken from the first requests."""
+    pid = writer_of(start_server()).pid
+    assert len(list(Path(f"/proc/{pid}/task").iterdir())) >= 2  # the writer thread runs
+
+
 def test_the_database_url_is_not_on_the_writers_command_line(server: LiveServer) -> None:
     """Any user of the machine can read a command line: the URL (and its password) goes
     through the pipe."""

@@ -56,6 +56,7 @@ PIPE_BYTES = 1 << 20
 MAX_BACKLOG = 64 << 20
 """Bytes waiting for the pipe beyond which records are dropped (the child is not keeping up)."""
 RESTART_SECONDS = 5.0
+STARTUP_SECONDS = 30.0
 
 
 def _part(chunks: list[bytes | memoryview]) -> bytes | memoryview:
@@ -103,10 +104,14 @@ class JournalProcess:
         return None if self._process is None else self._process.pid
 
     def start(self) -> None:
-        """Start the child; from the event loop that will call ``put``."""
+        """Start the child and wait until it can write (from the event loop that will call
+        ``put``, before the server answers): its start-up, about a second of CPU on a slow
+        machine, is not taken from the first requests, and a child that can't start says so."""
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
         self._spawn()
+        if not self.flush(STARTUP_SECONDS):
+            logger.warning("journal: the writer process is not ready after %s s", STARTUP_SECONDS)
 
     def _spawn(self) -> None:
         self._started_at = time.monotonic()
@@ -354,10 +359,13 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     acks = int(argv[0])
     stream = os.fdopen(0, "rb", buffering=PIPE_BYTES)
-    kind, size, _, _ = HEADER.unpack(_read(stream, HEADER.size))
-    if kind != b"C":
-        raise SystemExit("journal: the configuration must come first")
-    config = pickle.loads(_read(stream, size))  # noqa: S301 (the pipe from our own server)
+    try:
+        kind, size, _, _ = HEADER.unpack(_read(stream, HEADER.size))
+        if kind != b"C":
+            raise SystemExit("journal: the configuration must come first")
+        config = pickle.loads(_read(stream, size))  # noqa: S301 (the pipe from our own server)
+    except EOFError:  # the server ended before it said anything
+        return 0
     options = {} if config["interval"] is None else {"interval": config["interval"]}
     writer = JournalWriter(make_engine(config["url"]), keep=config["keep"], copies=False, **options)
     writer.start()
