@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from live import LiveServer, Login, make_login, serve_workers
+from optiply.server.sandbox.journal import WRITER_NICE
 from optiply.server.sandbox.journal_process import SHARED, JournalProcess
 from optiply.server.storage.tables import sandbox_requests
 
@@ -41,6 +43,17 @@ def test_a_server_answers_once_its_writer_is_ready(start_server: Any) -> None:
     machine) is not taken from the first requests."""
     pid = writer_of(start_server()).pid
     assert len(list(Path(f"/proc/{pid}/task").iterdir())) >= 2  # the writer thread runs
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a thread's own nice value is Linux's")
+def test_every_thread_of_the_writer_yields_the_cpu_to_the_server(server: LiveServer) -> None:
+    """The writer process reads and writes at ``WRITER_NICE`` below the server (not lower:
+    on a busy machine it must still keep up)."""
+    pid = writer_of(server).pid
+    own = os.getpriority(os.PRIO_PROCESS, os.getpid())
+    threads = [int(task.name) for task in Path(f"/proc/{pid}/task").iterdir()]
+    assert len(threads) >= 2
+    assert {os.getpriority(os.PRIO_PROCESS, t) for t in threads} == {min(own + WRITER_NICE, 19)}
 
 
 def test_the_database_url_is_not_on_the_writers_command_line(server: LiveServer) -> None:

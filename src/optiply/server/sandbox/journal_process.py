@@ -39,7 +39,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
-from optiply.server.sandbox.journal import JournalWriter
+from optiply.server.sandbox.journal import JournalWriter, lower_priority
 from optiply.server.sandbox.records import KEPT, Record, RequestNote
 from optiply.server.storage.caches import Lru
 from optiply.server.storage.engine import make_engine
@@ -368,7 +368,8 @@ def main(argv: list[str]) -> int:
         return 0
     options = {} if config["interval"] is None else {"interval": config["interval"]}
     writer = JournalWriter(make_engine(config["url"]), keep=config["keep"], copies=False, **options)
-    writer.start()
+    writer.start()  # its thread lowers its own priority
+    lower_priority()  # and this one, which reads the pipe: the server's requests come first
     shared: Lru[bytes] = Lru(SHARED)
     try:
         while True:
