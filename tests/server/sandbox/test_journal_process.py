@@ -195,9 +195,10 @@ def _tree(pid: int) -> list[int]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process tree in /proc")
-def test_ctrl_c_to_the_whole_process_group_loses_no_row(server: LiveServer, tmp_path: Path) -> None:
+def test_ctrl_c_to_the_whole_process_group_loses_no_row(start_server: Any, tmp_path: Path) -> None:
     """A terminal's Ctrl-C reaches the server, its workers and their writers at once: the
-    writers still write every request the workers answered."""
+    writers still write every request the workers answered. (Signals and pipes: SQLite only.)"""
+    server: LiveServer = start_server()
     login = make_login(server)
     with serve_workers(
         server.settings.database_url,
