@@ -34,6 +34,7 @@ from optiply.server.sandbox.journal import JournalMiddleware
 from optiply.server.sandbox.journal_process import open_writer
 from optiply.server.settings import Settings
 from optiply.server.storage import repository
+from optiply.server.storage.checkpoints import checkpointer_for
 from optiply.server.storage.engine import make_engine, reader
 from optiply.server.storage.migrate import upgrade
 
@@ -48,21 +49,28 @@ def create_app(settings: Settings | None = None) -> Starlette:
     passwords.dummy_hash()  # now, so that the first unknown user's miss costs what later ones do
     writer = open_writer(engine, keep=settings.journal_size) if settings.journal else None
 
+    checkpointer = checkpointer_for(engine)
+
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         if writer is not None:
             writer.start()
+        if checkpointer is not None:
+            checkpointer.start()
         try:
             yield
         finally:
             if writer is not None:  # write what is queued before the process ends
                 writer.stop()
+            if checkpointer is not None:
+                checkpointer.stop()
 
     app = Starlette(lifespan=lifespan, exception_handlers=dict(HANDLERS))
     app.state.engine = engine
     app.state.reader = reader(engine)  # single reads (the token endpoint's throttle check)
     app.state.settings = settings
     app.state.journal = writer
+    app.state.checkpointer = checkpointer
     controls = app.state.controls = Controls(engine)
     extensions = offered(settings)
     document = orjson.dumps(openapi_document(version=__version__, extensions=bool(extensions)))

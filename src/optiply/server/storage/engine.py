@@ -7,6 +7,9 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+BACKSTOP_PAGES = 10_000
+"""SQLite's automatic checkpoint, in a commit, once the log holds this many pages (40 MB)."""
+
 
 def normalize_url(url: str) -> str:
     """Pick our drivers: ``postgresql://`` means psycopg 3, ``sqlite://`` the stdlib module.
@@ -48,4 +51,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
+    # A commit checkpoints only past this many log pages: a server's own thread checkpoints
+    # sooner, off the request path (storage/checkpoints.py); the others (CLI) at their close.
+    cursor.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
     cursor.close()
