@@ -122,14 +122,20 @@ class JournalProcess:
                 fcntl.fcntl(self._out, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
             except OSError:  # over the system's limit: the default size works, in more writes
                 pass
-        self._process = subprocess.Popen(  # noqa: S603 (this interpreter, this module)
-            [sys.executable, "-m", __name__, str(from_child)],
-            stdin=into_child,
-            stdout=subprocess.DEVNULL,
-            pass_fds=(from_child,),
-        )
-        os.close(into_child)
-        os.close(from_child)
+        try:
+            self._process = subprocess.Popen(  # noqa: S603 (this interpreter, this module)
+                [sys.executable, "-m", __name__, str(from_child)],
+                stdin=into_child,
+                stdout=subprocess.DEVNULL,
+                pass_fds=(from_child,),
+            )
+        except OSError:
+            os.close(self._out)
+            os.close(self._acks)
+            raise
+        finally:
+            os.close(into_child)
+            os.close(from_child)
         os.set_blocking(self._out, False)
         self._sent = Lru(SHARED)
         self._backlog.clear()
@@ -296,7 +302,11 @@ class JournalProcess:
 
     def _restart(self) -> None:
         if self._loop is not None and time.monotonic() - self._started_at >= self.restart_seconds:
-            self._spawn()
+            try:
+                self._spawn()
+            except OSError:  # no process to be had now (memory, limits): a later put tries again
+                logger.exception("journal: the writer process could not be started")
+                self._process = None
 
 
 def open_writer(engine: Engine, *, keep: int) -> JournalProcess | JournalWriter:
