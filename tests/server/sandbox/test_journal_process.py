@@ -17,8 +17,10 @@ import pytest
 from sqlalchemy import select
 
 from live import LiveServer, Login, make_login, serve_workers
-from optiply.server.sandbox.journal import WRITER_NICE
-from optiply.server.sandbox.journal_process import SHARED, JournalProcess
+from optiply.server.sandbox.journal import WRITER_NICE, JournalWriter
+from optiply.server.sandbox.journal_process import SHARED, JournalProcess, open_writer
+from optiply.server.storage.checkpoints import checkpointer_for
+from optiply.server.storage.engine import make_engine
 from optiply.server.storage.tables import sandbox_requests
 
 
@@ -223,3 +225,14 @@ def test_ctrl_c_to_the_whole_process_group_loses_no_row(start_server: Any, tmp_p
             )
         ).scalars()
         assert sorted(queries) == sorted(f"c={index}" for index in range(40))
+
+
+def test_a_database_in_the_servers_memory_keeps_the_writer_thread(tmp_path: Path) -> None:
+    """No other process can open an in-memory SQLite database: its server writes the journal
+    from a thread, and has no checkpoints to make."""
+    memory = make_engine("sqlite://")
+    assert isinstance(open_writer(memory, keep=10), JournalWriter)
+    assert checkpointer_for(memory) is None
+    on_disk = make_engine(f"sqlite:///{tmp_path / 'file.db'}")
+    assert isinstance(open_writer(on_disk, keep=10), JournalProcess)
+    assert checkpointer_for(on_disk) is not None

@@ -42,7 +42,7 @@ from typing import Any, BinaryIO
 from optiply.server.sandbox.journal import JournalWriter, lower_priority
 from optiply.server.sandbox.records import KEPT, Record, RequestNote
 from optiply.server.storage.caches import Lru
-from optiply.server.storage.engine import make_engine
+from optiply.server.storage.engine import in_memory, make_engine
 from optiply.server.storage.repository import Engine
 
 logger = logging.getLogger(__name__)
@@ -312,8 +312,7 @@ class JournalProcess:
 def open_writer(engine: Engine, *, keep: int) -> JournalProcess | JournalWriter:
     """The journal's writer for a server on ``engine``: a process of its own, or a thread in
     this one when the database is in this process's memory (SQLite ``:memory:``)."""
-    url = engine.url
-    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+    if in_memory(engine):
         return JournalWriter(engine, keep=keep)
     return JournalProcess(engine, keep=keep)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from optiply.server.storage.engine import make_engine
+from optiply.server.storage.engine import in_memory, make_engine
 from optiply.server.storage.repository import Engine
 
 logger = logging.getLogger(__name__)
@@ -56,7 +56,6 @@ class Checkpointer:
 
 def checkpointer_for(engine: Engine) -> Checkpointer | None:
     """A checkpointer for a server on ``engine``: SQLite database files only."""
-    url = engine.url
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+    if engine.dialect.name != "sqlite" or in_memory(engine):
         return None
     return Checkpointer(engine)

@@ -35,6 +35,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, pool_size=10, max_overflow=10, **kwargs)
 
 
+def in_memory(engine: Engine) -> bool:
+    """Whether ``engine``'s database lives in this process's memory (SQLite ``:memory:``): no
+    other process can open it."""
+    url = engine.url
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
 def reader(engine: Engine) -> Engine:
     """The engine for reads that need no transaction: autocommit on PostgreSQL (no
     BEGIN/ROLLBACK round trip: 205 → 112 µs for a token check), the engine itself on SQLite,
