@@ -40,7 +40,7 @@ from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 from optiply.server.sandbox.journal import JournalWriter, lower_priority
-from optiply.server.sandbox.records import KEPT, Record, RequestNote
+from optiply.server.sandbox.records import KEPT, Record, RequestNote, joined
 from optiply.server.storage.caches import Lru
 from optiply.server.storage.engine import in_memory, make_engine
 from optiply.server.storage.repository import Engine
@@ -61,9 +61,7 @@ STARTUP_SECONDS = 30.0
 
 def _part(chunks: list[bytes | memoryview]) -> bytes | memoryview:
     """A body's first ``KEPT`` bytes (the writer cuts at 64 KiB and flags what was longer)."""
-    if not chunks:
-        return b""
-    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    body = joined(chunks) if chunks else b""
     return memoryview(body)[:KEPT] if len(body) > KEPT else body
 
 

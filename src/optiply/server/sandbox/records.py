@@ -112,7 +112,7 @@ def _body(
     return hidden, truncated
 
 
-def _joined(chunks: list[bytes | memoryview]) -> bytes | memoryview:
+def joined(chunks: list[bytes | memoryview]) -> bytes | memoryview:
     """The body the chunks make up (the one chunk itself when there is one: no copy)."""
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
@@ -225,12 +225,12 @@ def row_of(record: Record) -> dict[str, Any]:
     headers, headers_text = _headers(record.headers)
     query = record.query.decode("latin-1")
     shown_query = redact_query(query)
-    raw_request = _joined(record.request_chunks)
+    raw_request = joined(record.request_chunks)
     request_body, request_truncated = _body(raw_request, headers.get("content-type"))
     echoed: tuple[bytes, ...] = ()
     if shown_query != query or request_body != raw_request[:BODY_LIMIT]:
         echoed = _echoed(query, bytes(raw_request[:BODY_LIMIT]))  # the request held a secret
-    raw_response = _joined(record.response_chunks)
+    raw_response = joined(record.response_chunks)
     response_body, response_truncated = _body(
         raw_response,
         record.response_type,
