@@ -1,7 +1,9 @@
 """SQL that renders a row's ``attributes`` object as JSON text inside the database.
 
 Building the JSON in SQLite (``json_object``) or PostgreSQL (``json_build_object``) spares the
-server a Python dict per row: a list page is a join of strings the database already made.
+server a Python dict per row: a list page is a join of strings the database already made. The
+text is made when a row is written and kept in its ``rendered`` column
+(``storage/rendered_triggers.py``), so a read only fetches it.
 Formats follow §4.6: decimals as two-decimal strings, datetimes as UTC with ``Z`` (fractions only
 when present), booleans as JSON booleans, explicit nulls.
 """
@@ -16,8 +18,12 @@ _PG_TIMESTAMP = """replace(to_char({c} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI
 '.000000Z', 'Z')"""
 
 
-def _sqlite_value(attribute: Attribute) -> str:
-    column = f'"{attribute.column}"'
+RENDERED = "rendered"
+"""The column of every resource table holding its row's attributes JSON (``attributes_sql``)."""
+
+
+def _sqlite_value(attribute: Attribute, row: str) -> str:
+    column = f'{row}"{attribute.column}"'
     if attribute.kind is Kind.BOOLEAN:
         # json() of a constant runs once per statement (SQLite factors constants out), json()
         # of the CASE once per row: about a fifth of rendering a product.
@@ -29,8 +35,8 @@ def _sqlite_value(attribute: Attribute) -> str:
     return column
 
 
-def _postgresql_value(attribute: Attribute) -> str:
-    column = f'"{attribute.column}"'
+def _postgresql_value(attribute: Attribute, row: str) -> str:
+    column = f'{row}"{attribute.column}"'
     if attribute.kind is Kind.DECIMAL:
         return f"{column}::text"
     if attribute.kind is Kind.DATETIME:
@@ -39,15 +45,21 @@ def _postgresql_value(attribute: Attribute) -> str:
 
 
 @cache
-def attributes_sql(spec: ResourceSpec, dialect: str) -> str:
-    """A SQL expression producing the JSON text of ``spec``'s readable attributes.
+def attributes_sql(spec: ResourceSpec, dialect: str, row: str = "") -> str:
+    """A SQL expression producing the JSON text of ``spec``'s readable attributes, of the
+    columns of ``row`` (a prefix such as ``NEW.``; none: the statement's own row).
 
     >>> from optiply.resources import get
     >>> attributes_sql(get("accounts"), "sqlite")[:44]
     'json_object(\\'uuid\\', "uuid", \\'name\\', "name", '
     """
     if dialect == "postgresql":
-        pairs = ", ".join(f"'{a.name}', {_postgresql_value(a)}" for a in spec.readable)
+        pairs = ", ".join(f"'{a.name}', {_postgresql_value(a, row)}" for a in spec.readable)
         return f"json_build_object({pairs})::text"
-    pairs = ", ".join(f"'{a.name}', {_sqlite_value(a)}" for a in spec.readable)
+    pairs = ", ".join(f"'{a.name}', {_sqlite_value(a, row)}" for a in spec.readable)
     return f"json_object({pairs})"
+
+
+def rendered_columns(spec: ResourceSpec) -> tuple[str, ...]:
+    """The columns ``attributes_sql`` reads: a change of any of them changes the text."""
+    return tuple(a.column for a in spec.readable)
