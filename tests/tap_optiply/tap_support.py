@@ -11,7 +11,9 @@ from typing import Any
 
 import httpx
 
-from live import Login
+from live import Login, run_singer_command
+from tap_optiply.tap import TapOptiply
+from target_optiply.target import TargetOptiply
 
 
 def tap_config(login: Login, **extra: Any) -> dict[str, Any]:
@@ -62,11 +64,13 @@ def run_tap(
     catalog: dict[str, Any] | None = None,
     args: tuple[str, ...] = (),
     check: bool = True,
+    executable: bool = False,
 ) -> Output:
-    """Run ``tap-optiply`` (``python -m tap_optiply``) once."""
+    """Run ``tap-optiply`` once: its command in this process (``live.run_singer_command``), or
+    with ``executable`` the real ``python -m tap_optiply``."""
     config_path = tmp_path / "tap-config.json"
     config_path.write_text(json.dumps(config))
-    command = [sys.executable, "-m", "tap_optiply", "--config", str(config_path), *args]
+    command = ["--config", str(config_path), *args]
     if state is not None:
         state_path = tmp_path / "tap-state.json"
         state_path.write_text(json.dumps(state))
@@ -75,15 +79,18 @@ def run_tap(
         catalog_path = tmp_path / "tap-catalog.json"
         catalog_path.write_text(json.dumps(catalog))
         command += ["--catalog", str(catalog_path)]
-    process = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=120,
-        check=False,
-        env=dict(os.environ),
-    )
+    if executable:
+        process = subprocess.run(
+            [sys.executable, "-m", "tap_optiply", *command],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=120,
+            check=False,
+            env=dict(os.environ),
+        )
+    else:
+        process = run_singer_command(TapOptiply, command, cwd=tmp_path)
     output = Output(process)
     if check:
         assert process.returncode == 0, process.stderr[-3000:]
@@ -105,19 +112,14 @@ def update(api: httpx.Client, resource_type: str, row_id: str, **attributes: Any
 
 
 def run_target(tmp_path: Path, login: Login, out: Output, **extra: Any) -> None:
-    """Pipe a tap run's output into ``target-optiply`` writing to ``login``'s account."""
-    config_path = tmp_path / "target-config.json"
+    """Feed a tap run's output to ``target-optiply`` (its command, in this process) writing to
+    ``login``'s account."""
+    config_path, input_path = tmp_path / "target-config.json", tmp_path / "tap-output.jsonl"
     settings = {**tap_config(login), "target_state_path": str(tmp_path / "ts.json"), **extra}
     config_path.write_text(json.dumps(settings))
-    written = subprocess.run(
-        [sys.executable, "-m", "target_optiply", "--config", str(config_path)],
-        input=out.stdout,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=120,
-        check=False,
-    )
+    input_path.write_text(out.stdout)
+    args = ["--config", str(config_path), "--input", str(input_path)]
+    written = run_singer_command(TargetOptiply, args, cwd=tmp_path)
     assert written.returncode == 0, written.stderr[-3000:]
 
 

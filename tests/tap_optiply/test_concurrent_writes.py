@@ -38,8 +38,8 @@ def test_every_final_version_arrives_in_this_sync_or_the_next(login, api, tmp_pa
     config = tap_config(login, page_size=3, settle_seconds=1)
     thread = threading.Thread(target=writer)
     thread.start()
-    try:
-        first = run_tap(tmp_path, config)
+    try:  # the tap as a process of its own, running beside the writer
+        first = run_tap(tmp_path, config, executable=True)
     finally:
         stop.set()
         thread.join()

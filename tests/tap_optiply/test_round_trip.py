@@ -4,7 +4,9 @@ Every type of the small shop (``tests/small_shop.py``: products, suppliers, supp
 composition, sell and buy orders with lines, a receipt line, a promotion and its product, a
 deleted product) goes through the tap with ``copy_stream_maps()`` into the target; afterwards
 every live row of A has exactly one twin in B, equal in every writable attribute, whose
-references point at the twins of A's referenced rows.
+references point at the twins of A's referenced rows. The tap runs as its executable here
+(``python -m tap_optiply``, records on its stdout); the other tap tests run its command in the
+test's process (``live.run_singer_command``).
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ def test_a_copy_through_tap_and_target_reproduces_every_resource(server, login, 
     build(server.engine, login.account_id, coupling=None)
     copy = make_login(server)
     config = tap_config(login, stream_maps=copy_stream_maps(), settle_seconds=0)
-    tapped = run_tap(tmp_path, config)
+    tapped = run_tap(tmp_path, config, executable=True)
     run_target(tmp_path, copy, tapped)
 
     original, copied = _rows(login), _rows(copy)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from target_support import Run, run_process
+from target_support import Run, run_in_process
 
 from live import LiveServer, Login, make_login
 from optiply.server.settings import Settings
@@ -39,10 +39,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture
 def run_target(tmp_path: Path) -> Any:
-    """``run_target(config, lines, env=None)``: run the executable on Singer lines."""
+    """``run_target(config, lines, env=None)``: run the target's command on Singer lines (in
+    this process; ``target_support.run_process`` runs the executable)."""
 
     def run(config: dict[str, Any], lines: list[str], env: dict[str, str] | None = None) -> Run:
-        return run_process(tmp_path, config, lines, env)
+        return run_in_process(tmp_path, config, lines, env)
 
     return run
 

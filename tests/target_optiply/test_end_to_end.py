@@ -1,10 +1,12 @@
-"""target-optiply as a process, on Singer input, into a live server; then read everything back."""
+"""target-optiply on Singer input into a live server; then read everything back. The first test
+runs the real executable (``python -m target_optiply``, its input on stdin); the rest, like the
+other target tests, run its command in the test's process (``target_support.run_in_process``)."""
 
 from __future__ import annotations
 
 import json
 
-from target_support import singer, target_config
+from target_support import run_process, singer, target_config
 
 PLACED = "2024-03-01T10:00:00Z"
 
@@ -68,9 +70,9 @@ def catalogue_input(*, deleted_product: bool = False) -> list[str]:
     return lines
 
 
-def test_a_catalogue_with_orders_lands_and_reads_back(login, tmp_path, run_target):
+def test_a_catalogue_with_orders_lands_and_reads_back(login, tmp_path):
     config = target_config(login, tmp_path)
-    run = run_target(config, catalogue_input())
+    run = run_process(tmp_path, config, catalogue_input())
     assert run.returncode == 0, run.stderr
 
     summary = run.state["summary"]
