@@ -139,7 +139,7 @@ class ResourceEndpoints:
             cursor=cursor,
         )
         resources = self._writer(request, spec).resources(listing.rows, listing.deleted_at)
-        return _jsonapi(list_document(resources, links, listing.total), member=self.member)
+        return _jsonapi(list_document(resources, links, listing.total, self.member))
 
     async def collection(self, request: Request) -> Response:
         """GET a page of the collection, or POST a new resource."""
