@@ -22,8 +22,8 @@ RENDERED = "rendered"
 """The column of every resource table holding its row's attributes JSON (``attributes_sql``)."""
 
 
-def _sqlite_value(attribute: Attribute, row: str) -> str:
-    column = f'{row}"{attribute.column}"'
+def _sqlite_value(attribute: Attribute, column: str) -> str:
+    """The JSON value of ``attribute`` whose stored value the SQL ``column`` gives."""
     if attribute.kind is Kind.BOOLEAN:
         # json() of a constant runs once per statement (SQLite factors constants out), json()
         # of the CASE once per row: about a fifth of rendering a product.
@@ -56,8 +56,31 @@ def attributes_sql(spec: ResourceSpec, dialect: str, row: str = "") -> str:
     if dialect == "postgresql":
         pairs = ", ".join(f"'{a.name}', {_postgresql_value(a, row)}" for a in spec.readable)
         return f"json_build_object({pairs})::text"
-    pairs = ", ".join(f"'{a.name}', {_sqlite_value(a, row)}" for a in spec.readable)
+    pairs = ", ".join(
+        f"'{a.name}', {_sqlite_value(a, f'{row}{_quoted(a)}')}" for a in spec.readable
+    )
     return f"json_object({pairs})"
+
+
+def _quoted(attribute: Attribute) -> str:
+    return f'"{attribute.column}"'
+
+
+@cache
+def values_attributes_sql(spec: ResourceSpec, columns: tuple[str, ...]) -> str:
+    """SQLite: ``attributes_sql`` of the rows of a ``VALUES`` list of ``columns`` named ``v``
+    (``v.column1`` is the first column's value); NULL for readable columns not among them.
+
+    >>> from optiply.resources import get
+    >>> values_attributes_sql(get("accounts"), ("name", "uuid"))[:58]
+    "json_object('uuid', v.column2, 'name', v.column1, 'globalL"
+    """
+    pairs = []
+    for attribute in spec.readable:
+        found = attribute.column in columns
+        value = f"v.column{columns.index(attribute.column) + 1}" if found else "NULL"
+        pairs.append(f"'{attribute.name}', {_sqlite_value(attribute, value)}")
+    return f"json_object({', '.join(pairs)})"
 
 
 def rendered_columns(spec: ResourceSpec) -> tuple[str, ...]:
