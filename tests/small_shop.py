@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, literal_column, select
+from sqlalchemy import Engine, insert, literal_column, select
 
 from live import POSTGRES_URL, drop_postgres_database, fresh_postgres_database
 from optiply.resources import get as get_spec
@@ -181,6 +181,24 @@ def rows(engine: Engine, account_id: int) -> dict[str, list[dict[str, Any]]]:
                 assert stored == made, f"{spec.type} {values['id']}: stale {RENDERED}"
                 found[spec.type].append(values)
     return found
+
+
+def insert_product(engine: Engine, account: Any, name: str = "p", **columns: Any) -> int:
+    """A product of ``account`` (an ``admin.Account``) inserted by plain SQL, as the API's
+    columns but ``columns``; its id. Works on a database migrated to any revision since 0004
+    that has the columns given."""
+    values = crud.new_row(
+        get_spec("products"),
+        {"name": name, "stockLevel": 1},
+        now=datetime.now(UTC),
+        coupling_id=None,
+    )
+    values.update(account_id=account.id, account_uuid=account.uuid, **columns)
+    products = table(get_spec("products"))
+    with engine.begin() as connection:
+        return int(
+            connection.execute(insert(products).returning(products.c.id), values).scalar_one()
+        )
 
 
 def counts(engine: Engine, account_id: int) -> dict[str, int]:

@@ -52,6 +52,16 @@ def two_rows(connection: Connection, spec: ResourceSpec, account: int) -> tuple[
     return first, second
 
 
+def a_copy(
+    connection: Connection, spec: ResourceSpec, account: int, **changes: Any
+) -> dict[str, Any]:
+    """The stored columns of a row of ``spec`` in ``account`` with a new uuid and ``changes``."""
+    table = RESOURCE_TABLES[spec.type]
+    row, _ = two_rows(connection, spec, account)
+    values = dict(connection.execute(select(table).where(table.c.id == row)).mappings().one())
+    return {**values, "uuid": str(uuid.uuid4()), **changes}
+
+
 def test_rows_written_by_the_service_layer_and_cascades_are_rendered(
     storage_engine: Engine, shops: tuple[int, Shop, Shop]
 ) -> None:
@@ -121,10 +131,8 @@ def test_a_plain_insert_is_rendered(storage_engine: Engine, shops: tuple[int, Sh
     spec = get_spec("suppliers")
     table = RESOURCE_TABLES[spec.type]
     with storage_engine.begin() as connection:
-        row, _ = two_rows(connection, spec, account)
-        values = dict(connection.execute(select(table).where(table.c.id == row)).mappings().one())
+        values = a_copy(connection, spec, account, name="Plain insert", rendered=None)
         values.pop("id")
-        values.update(uuid=str(uuid.uuid4()), name="Plain insert", rendered=None)
         made = connection.execute(insert(table).returning(table.c.id), values).scalar_one()
         stored, fresh = stored_and_fresh(connection, spec, made)
         connection.rollback()
@@ -139,15 +147,12 @@ def test_bulk_inserts_render_their_rows_whatever_they_are_given(
     a ``rendered`` it is given is not kept."""
     account = shops[0]
     spec = get_spec("products")
-    table = RESOURCE_TABLES[spec.type]
     with storage_engine.begin() as connection:
-        row, _ = two_rows(connection, spec, account)
-        values = dict(connection.execute(select(table).where(table.c.id == row)).mappings().one())
+        copy = a_copy(connection, spec, account, name="Bulk", rendered='{"stale":true}')
         repository.lock_account(connection, account)
         with bulk.writer(connection, background=False) as writer:
             (made,) = writer.take_ids(spec, 1)
-            copy = {**values, "id": made, "uuid": str(uuid.uuid4()), "name": "Bulk"}
-            writer.insert(spec, [{**copy, "rendered": '{"stale":true}'}])
+            writer.insert(spec, [{**copy, "id": made}])
         stored, fresh = stored_and_fresh(connection, spec, made)
         connection.rollback()
     assert stored == fresh

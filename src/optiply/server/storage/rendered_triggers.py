@@ -31,11 +31,10 @@ rendering (``render.py``) or the readable attributes needs a new migration that 
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import MetaData, event
+from sqlalchemy import MetaData
 
 from optiply.resources import REGISTRY, ResourceSpec
+from optiply.server.storage import triggers
 from optiply.server.storage.render import RENDERED, attributes_sql, rendered_columns
 
 SPECS: tuple[ResourceSpec, ...] = tuple(REGISTRY)
@@ -79,18 +78,7 @@ def backfill_statements(dialect: str, specs: tuple[ResourceSpec, ...] = SPECS) -
 def install(metadata: MetaData) -> None:
     """Create the triggers whenever ``metadata.create_all`` made the tables (tests, tools);
     drop PostgreSQL's functions after ``drop_all``."""
-
-    def created(_target: Any, connection: Any, **_: Any) -> None:
-        for statement in create_statements(connection.dialect.name):
-            connection.exec_driver_sql(statement)
-
-    def dropped(_target: Any, connection: Any, **_: Any) -> None:
-        if connection.dialect.name == "postgresql":
-            for spec in SPECS:
-                connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {_pg_function(spec)}()")
-
-    event.listen(metadata, "after_create", created)
-    event.listen(metadata, "after_drop", dropped)
+    triggers.install(metadata, create_statements, [_pg_function(spec) for spec in SPECS])
 
 
 def _watched(spec: ResourceSpec) -> str:
