@@ -534,7 +534,8 @@ class Verdict:
 
 
 def _ids(rows: list[Row]) -> list[int]:
-    return [row.id for row in rows]
+    """The rows' ids, ascending (a snapshot's order is the database's, which an update moves)."""
+    return sorted(row.id for row in rows)
 
 
 def verify_database(writes: list[Write], rows: Snapshot) -> Verdict:
