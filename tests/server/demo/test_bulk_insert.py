@@ -70,13 +70,7 @@ def test_bulk_rows_are_stored_as_the_api_stores_them(server, spec_type, attribut
 
     table = get(spec_type).table
     before, after = stored(server, table, int(made["id"])), stored(server, table, copied)
-    assert without_identity(after) == without_identity(before)
-
-
-def without_identity(row: dict[str, Any]) -> dict[str, Any]:
-    """A stored row without its id and uuid (its rendered attributes name the uuid too)."""
-    rendered = row["rendered"].replace(row["uuid"], "<uuid>")
-    return {**row, "id": None, "uuid": None, "rendered": rendered}
+    assert {**after, "id": None, "uuid": None} == {**before, "id": None, "uuid": None}
 
 
 def test_a_flat_remote_id_map_is_written_as_json_dumps_writes_it(server):

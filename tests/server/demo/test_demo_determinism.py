@@ -24,7 +24,6 @@ from optiply.server.demo.codes import uuid4, uuid_stream
 from optiply.server.demo.sales import SalesJob, SalesProcess
 from optiply.server.storage.engine import make_engine
 from optiply.server.storage.migrate import upgrade
-from optiply.server.storage.render import RENDERED
 from optiply.server.storage.tables import RESOURCE_TABLES
 
 UNTIL = date(2025, 3, 31)
@@ -60,8 +59,7 @@ def databases(tmp_path: Path) -> Iterator[Any]:
 
 def dump(engine: Engine, *, deleted: bool = False, ids: bool = True) -> str:
     """The live (or the deleted) demo rows, every column as SQLAlchemy reads it, as JSON
-    text; the account's own uuid left out (it is random per database; ``rendered`` names it
-    too, and is the rendering of the other columns: tests/server/storage), and ids, uuids and
+    text; the account's own uuid left out (it is random per database), and ids, uuids and
     deletion times too unless ``ids``."""
     tables = {}
     with engine.connect() as connection:
@@ -78,7 +76,7 @@ def dump(engine: Engine, *, deleted: bool = False, ids: bool = True) -> str:
 
 
 def _kept(column: str, ids: bool) -> bool:
-    if column in ("account_uuid", RENDERED):  # the account's uuid is in the rendered text too
+    if column == "account_uuid":
         return False
     return ids or not (column in ("id", "deleted_at") or column.endswith(("_id", "uuid")))
 

@@ -10,27 +10,16 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from live import empty_database
 from optiply.server.storage.engine import make_engine, normalize_url
 from optiply.server.storage.tables import metadata
 
 POSTGRES_URL = os.environ.get("OPTIPLY_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
-
-
-@pytest.fixture(params=BACKENDS)
-def unmigrated_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """An empty database of each backend, not migrated (the migration tests run them)."""
-    with empty_database(request.param, tmp_path) as url:
-        engine = make_engine(url)
-        yield engine
-        engine.dispose()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -4,16 +4,20 @@ live is lost, and the downgrade gives each token its grant's revocation."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
 from sqlalchemy import Engine
 
-from live import migrate, token_works
+from live import BACKENDS, empty_database, migrate, token_works
 from optiply.server.auth import tokens
 from optiply.server.storage.columns import UtcDateTime
+from optiply.server.storage.engine import make_engine
 from optiply.server.storage.migrate import upgrade
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -57,6 +61,15 @@ _tokens = sa.table(
 )
 
 
+@pytest.fixture(params=BACKENDS)
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An empty database of each backend (not migrated)."""
+    with empty_database(request.param, tmp_path) as url:
+        engine = make_engine(url)
+        yield engine
+        engine.dispose()
+
+
 def _token(name: str, kind: str, client_pk: int, revoked: bool = False) -> dict[str, Any]:
     return {
         "token_hash": tokens.digest(name),
@@ -79,8 +92,7 @@ def _grant_of(engine: Engine, name: str) -> int:
     return int(found)
 
 
-def test_existing_tokens_are_grouped_into_grants(unmigrated_engine: Engine) -> None:
-    engine = unmigrated_engine
+def test_existing_tokens_are_grouped_into_grants(engine: Engine) -> None:
     migrate(engine, command.upgrade, "0001")
     with engine.begin() as connection:
         connection.execute(

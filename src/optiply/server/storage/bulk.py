@@ -8,13 +8,6 @@ column's SQLAlchemy type converts the values), but a chunk at a time, on a threa
 on SQLite multi-row INSERTs, on PostgreSQL a binary ``COPY``. Rows bound in another process
 (``Layout.binder``) go in with ``insert_bound``.
 
-On SQLite a resource row's INSERT makes its ``rendered`` text too (an ``INSERT ... SELECT``
-over the ``VALUES`` list, ``render.values_attributes_sql``), so its trigger has nothing to do:
-about 10 µs a product row against 32 µs for the trigger's UPDATE after each insert, and
-against 91-108 s for a medium demo shop with a rendering in every row of the VALUES list. A
-``rendered`` given here is left out. PostgreSQL's BEFORE trigger renders rows as ``COPY``
-writes them.
-
 Nothing here checks a row: the caller built it by the API's rules. What the database enforces
 (foreign keys, unique uuids) still holds, so parents go in before their children.
 
@@ -49,10 +42,9 @@ from typing import Any
 from sqlalchemy import Connection, Dialect, Table, func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from optiply.resources import REGISTRY, ResourceSpec
+from optiply.resources import ResourceSpec
 from optiply.server.storage import bulk_values as values
 from optiply.server.storage import repository
-from optiply.server.storage.render import RENDERED, values_attributes_sql
 from optiply.server.storage.tables import RESOURCE_TABLES
 
 Target = ResourceSpec | Table
@@ -72,7 +64,6 @@ DEFER_FROM = 50_000
 
 
 _TABLES = {table.name: table for table in RESOURCE_TABLES.values()}
-_SPECS = {spec.table: spec for spec in REGISTRY}
 
 
 def table_for(target: Target) -> Table:
@@ -208,7 +199,7 @@ class BulkWriter:
         iterator = iter(rows)
         total = 0
         while chunk := list(islice(iterator, CHUNK)):
-            shape = self._shape(table, tuple(c for c in chunk[0] if c != RENDERED))
+            shape = self._shape(table, tuple(chunk[0]))
             bound = [_bound(row, shape) for row in chunk]
             self._note(table.name, shape.columns, bound)
             self._submit(shape, bound)
@@ -219,7 +210,6 @@ class BulkWriter:
     def layout(self, target: Target, columns: Sequence[str]) -> Layout:
         """The layout of rows of ``target`` with ``columns``, for ``insert_bound``."""
         table = table_for(target)
-        columns = [column for column in columns if column != RENDERED]  # the trigger's
         unknown = [column for column in columns if column not in table.c]
         if unknown:
             raise KeyError(f"{table.name} has no column {', '.join(unknown)}")
@@ -420,12 +410,10 @@ def _bound(row: Mapping[str, Any], shape: _Shape) -> list[Any]:
 
 @cache
 def _rows_statement(statement: str, rows: int) -> str:
-    """The INSERT of one row (``_make_shape``) for ``rows`` rows: more VALUES."""
     if rows == 1:
         return statement
-    head, rest = statement.split("VALUES (", 1)
-    one, tail = rest.split(")", 1)
-    return f"{head}VALUES {', '.join([f'({one})'] * rows)}{tail}"
+    head, one = statement.split(" VALUES ", 1)
+    return f"{head} VALUES {', '.join([one] * rows)}"
 
 
 def _make_shape(layout: Layout, dialect: Dialect) -> _Shape:
@@ -445,17 +433,7 @@ def _make_shape(layout: Layout, dialect: Dialect) -> _Shape:
         if converter is not None:
             processors.append((index, converter))
     placeholders = ", ".join("?" for _ in columns)
-    spec = _SPECS.get(table.name)
-    if spec is None:
-        statement = f'INSERT INTO "{table.name}" ({names}) VALUES ({placeholders})'  # noqa: S608
-        return _Shape(columns, tuple(processors), statement)
-    # A resource row goes in rendered, so its trigger has nothing to do: the VALUES list stays
-    # a list of parameters and the rendering is one expression of the SELECT over it.
-    rendered = values_attributes_sql(spec, columns)
-    statement = (
-        f'INSERT INTO "{table.name}" ({names}, "{RENDERED}") '  # noqa: S608 - names from the registry
-        f"SELECT *, {rendered} FROM (VALUES ({placeholders})) AS v"
-    )
+    statement = f'INSERT INTO "{table.name}" ({names}) VALUES ({placeholders})'  # noqa: S608
     return _Shape(columns, tuple(processors), statement)
 
 

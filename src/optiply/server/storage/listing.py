@@ -22,7 +22,7 @@ from optiply.query.cursor import keyset_keys
 from optiply.resources import ResourceSpec
 from optiply.server.storage import caches
 from optiply.server.storage.compile import after, order_by, sort_columns, where
-from optiply.server.storage.render import RENDERED
+from optiply.server.storage.render import attributes_sql
 from optiply.server.storage.repository import Rendered, table_of
 from optiply.server.storage.tables import RESOURCE_TABLES
 
@@ -196,9 +196,9 @@ def _render_many(connection: Connection, spec: ResourceSpec, ids: list[int]) -> 
 
 @cache
 def _render_many_sql(spec: ResourceSpec, dialect: str) -> str:
-    """The statement reading rows' stored attributes JSON by id, with one parameter for all
-    the ids: a JSON array on SQLite, an array on PostgreSQL. Its text never changes with the
-    number of ids, so it is neither compiled nor rendered per request (an expanding ``IN`` is
-    rendered on each call)."""
+    """The statement rendering rows by id, with one parameter for all the ids: a JSON array on
+    SQLite, an array on PostgreSQL. Its text never changes with the number of ids, so it is
+    neither compiled nor rendered per request (an expanding ``IN`` is rendered on each call)."""
     ids = "IN (SELECT value FROM json_each(?))" if dialect == "sqlite" else "= ANY(%s)"
-    return f'SELECT id, {RENDERED} FROM "{table_of(spec).name}" WHERE id {ids}'  # noqa: S608 - names from the registry
+    attributes, table = attributes_sql(spec, dialect), table_of(spec).name
+    return f'SELECT id, {attributes} FROM "{table}" WHERE id {ids}'  # noqa: S608 - names from the registry

@@ -34,10 +34,11 @@ needs a new migration.
 
 from __future__ import annotations
 
-from sqlalchemy import MetaData
+from typing import Any
+
+from sqlalchemy import MetaData, event
 
 from optiply.resources import REGISTRY
-from optiply.server.storage import triggers
 
 TRACKED = tuple(spec.table for spec in REGISTRY if spec.has_remote_ids)
 """The tables whose rows carry ``remote_id_map``."""
@@ -89,7 +90,18 @@ def backfill_statements(dialect: str, tables: tuple[str, ...] = TRACKED) -> list
 def install(metadata: MetaData) -> None:
     """Create the triggers whenever ``metadata.create_all`` made the tables (tests, tools);
     drop PostgreSQL's functions after ``drop_all``."""
-    triggers.install(metadata, create_statements, _PG_FUNCTIONS)
+
+    def created(_target: Any, connection: Any, **_: Any) -> None:
+        for statement in create_statements(connection.dialect.name):
+            connection.exec_driver_sql(statement)
+
+    def dropped(_target: Any, connection: Any, **_: Any) -> None:
+        if connection.dialect.name == "postgresql":
+            for name in _PG_FUNCTIONS:
+                connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {name}()")
+
+    event.listen(metadata, "after_create", created)
+    event.listen(metadata, "after_drop", dropped)
 
 
 # SQLite: row-level triggers, one set per table (trigger names are database-wide).

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from functools import cache, lru_cache
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -24,14 +24,13 @@ from sqlalchemy import (
     func,
     insert,
     literal_column,
-    null,
     select,
     update,
 )
 from sqlalchemy.exc import IntegrityError
 
 from optiply.resources import ResourceSpec
-from optiply.server.storage.render import RENDERED, attributes_sql, rendered_columns
+from optiply.server.storage.render import attributes_sql
 from optiply.server.storage.tables import RESOURCE_TABLES
 
 Rendered = tuple[int, str]  # (id, attributes JSON text)
@@ -159,7 +158,7 @@ def _find_statement(spec: ResourceSpec, for_update: bool) -> Any:
 @cache
 def _render_statement(spec: ResourceSpec, dialect: str) -> Any:
     table = table_of(spec)
-    return select(table.c[RENDERED]).where(*_visible(table))
+    return select(literal_column(attributes_sql(spec, dialect))).where(*_visible(table))
 
 
 class UniqueViolation(Exception):
@@ -203,11 +202,7 @@ def insert_rendered(
     connection: Connection, spec: ResourceSpec, values: Mapping[str, Any]
 ) -> tuple[int, str]:
     """Insert a row and return its id and attributes JSON (``INSERT ... RETURNING``)."""
-    dialect = connection.dialect.name
-    if dialect == "postgresql":
-        statement = _insert_rendered_statement(spec, dialect)
-    else:
-        statement = _insert_with_rendered_statement(spec, tuple(values))
+    statement = _insert_rendered_statement(spec, connection.dialect.name)
     with _unique_violations():
         row_id, rendered = connection.execute(statement, dict(values)).one()
     return int(row_id), str(rendered)
@@ -229,30 +224,8 @@ def insert_rendered_many(
 @cache
 def _insert_rendered_statement(spec: ResourceSpec, dialect: str, ordered: bool = False) -> Any:
     table = table_of(spec)
-    # PostgreSQL's BEFORE trigger set the column; SQLite's RETURNING shows the row before its
-    # AFTER trigger rendered it, so the text is made here (the same expression).
-    rendered: Any = table.c[RENDERED]
-    if dialect != "postgresql":
-        rendered = literal_column(attributes_sql(spec, dialect))
+    rendered: Any = literal_column(attributes_sql(spec, dialect))
     return insert(table).returning(table.c.id, rendered, sort_by_parameter_order=ordered)
-
-
-@lru_cache(maxsize=256)
-def _insert_with_rendered_statement(spec: ResourceSpec, columns: tuple[str, ...]) -> Any:
-    """SQLite: ``INSERT ... SELECT`` of the given values with their rendering, so the row
-    arrives rendered and its AFTER INSERT trigger has nothing to do (``rendered_triggers``):
-    about 60 µs less a POST than a second write of the row. Columns not given are NULL."""
-    table = table_of(spec)
-    given = [bindparam(name, type_=table.c[name].type).label(name) for name in columns]
-    missing = [column for column in rendered_columns(spec) if column not in columns]
-    nulls = [null().label(column) for column in missing]
-    values = select(*given, *nulls).subquery("v")
-    rendered: Any = literal_column(attributes_sql(spec, "sqlite", "v."))
-    return (
-        insert(table)
-        .from_select([*columns, *missing, RENDERED], select(*values.c, rendered))
-        .returning(table.c.id, table.c[RENDERED])
-    )
 
 
 @cache

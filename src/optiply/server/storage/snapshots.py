@@ -41,7 +41,6 @@ from optiply.resources import find as find_spec
 from optiply.server.storage import account_data, bulk, idempotency
 from optiply.server.storage.account_data import ACCOUNTS, data_specs, references, table
 from optiply.server.storage.columns import Money, UtcDateTime, sqlite_timestamp
-from optiply.server.storage.render import RENDERED
 from optiply.server.storage.reset import delete_all
 from optiply.server.storage.snapshot_file import (
     SnapshotConflict,
@@ -151,9 +150,7 @@ def save_snapshot(connection: Connection, account_id: int, out: IO[bytes]) -> Sn
 
 
 def _file_columns(spec: ResourceSpec) -> list[str]:
-    """The columns a snapshot keeps: not the account's (the restoring one's), nor ``rendered``
-    (its triggers make it again on restore)."""
-    return [c.name for c in table(spec).columns if c.name not in (*_ACCOUNT_COLUMNS, RENDERED)]
+    return [c.name for c in table(spec).columns if c.name not in _ACCOUNT_COLUMNS]
 
 
 def _encoded_rows(

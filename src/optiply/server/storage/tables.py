@@ -25,9 +25,8 @@ from sqlalchemy.types import TypeEngine
 
 from optiply.resources import REGISTRY, Attribute, Kind, ResourceSpec
 from optiply.resources import get as get_spec
-from optiply.server.storage import remote_id_triggers, rendered_triggers
+from optiply.server.storage import remote_id_triggers
 from optiply.server.storage.columns import BigId, Json, Money, UtcDateTime
-from optiply.server.storage.render import RENDERED
 
 metadata = MetaData(
     naming_convention={
@@ -76,8 +75,6 @@ def _resource_table(spec: ResourceSpec) -> Table:
             )
         )
     columns.append(Column("deleted_at", UtcDateTime(), nullable=True))
-    # The attributes as JSON text, made by triggers on every write (``rendered_triggers``).
-    columns.append(Column(RENDERED, Text(), nullable=True))
     if spec.type == "accounts":
         # Bumped by every write in the account: the key of the cached list counts.
         columns.append(Column("data_version", BigInteger(), nullable=False, server_default="0"))
@@ -331,7 +328,6 @@ Index(
     remote_ids.c.row_id,
 )
 remote_id_triggers.install(metadata)
-rendered_triggers.install(metadata)
 
 # Idempotency-Key (an extension, docs/extensions.md; ``storage/idempotency.py``): one row per
 # key of a user in an account scope, holding the answer to replay. A row is inserted while its
