@@ -358,6 +358,20 @@ def run_singer_command(
     return subprocess.CompletedProcess([plugin.name, *args], status, out, err)
 
 
+def run_target_command(
+    directory: Path, config: Mapping[str, Any], messages: str, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``target-optiply``'s command (``run_singer_command``) on Singer ``messages`` (text),
+    its config and input written to files in ``directory``."""
+    from target_optiply.target import TargetOptiply
+
+    config_path, input_path = directory / "config.json", directory / "input.jsonl"
+    config_path.write_text(json.dumps(config))
+    input_path.write_text(messages)
+    args = ["--config", str(config_path), "--input", str(input_path)]
+    return run_singer_command(TargetOptiply, args, cwd=directory, env=env)
+
+
 def last_json(result: subprocess.CompletedProcess[str]) -> Any:
     """What a command printed with ``--json``: the JSON of its last line, once it exited 0."""
     assert result.returncode == 0, result.stderr

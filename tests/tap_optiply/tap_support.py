@@ -11,9 +11,8 @@ from typing import Any
 
 import httpx
 
-from live import Login, run_singer_command
+from live import Login, run_singer_command, run_target_command
 from tap_optiply.tap import TapOptiply
-from target_optiply.target import TargetOptiply
 
 
 def tap_config(login: Login, **extra: Any) -> dict[str, Any]:
@@ -114,12 +113,8 @@ def update(api: httpx.Client, resource_type: str, row_id: str, **attributes: Any
 def run_target(tmp_path: Path, login: Login, out: Output, **extra: Any) -> None:
     """Feed a tap run's output to ``target-optiply`` (its command, in this process) writing to
     ``login``'s account."""
-    config_path, input_path = tmp_path / "target-config.json", tmp_path / "tap-output.jsonl"
     settings = {**tap_config(login), "target_state_path": str(tmp_path / "ts.json"), **extra}
-    config_path.write_text(json.dumps(settings))
-    input_path.write_text(out.stdout)
-    args = ["--config", str(config_path), "--input", str(input_path)]
-    written = run_singer_command(TargetOptiply, args, cwd=tmp_path)
+    written = run_target_command(tmp_path, settings, out.stdout)
     assert written.returncode == 0, written.stderr[-3000:]
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from live import Login, run_singer_command
+from live import Login, run_target_command
 
 
 def extensions_on(login: Login) -> bool:
@@ -72,14 +72,8 @@ def run_in_process(
     tmp_path: Path, config: dict[str, Any], lines: list[str], env: dict[str, str] | None = None
 ) -> Run:
     """Run ``target-optiply``'s command on Singer lines in this process
-    (``live.run_singer_command``); ``run_process`` runs the executable."""
-    from target_optiply.target import TargetOptiply
-
-    config_path, input_path = tmp_path / "config.json", tmp_path / "input.jsonl"
-    config_path.write_text(json.dumps(config))
-    input_path.write_text("\n".join(lines) + "\n")
-    args = ["--config", str(config_path), "--input", str(input_path)]
-    process = run_singer_command(TargetOptiply, args, cwd=tmp_path, env=env)
+    (``live.run_target_command``); ``run_process`` runs the executable."""
+    process = run_target_command(tmp_path, config, "\n".join(lines) + "\n", env)
     return Run(process, Path(config["target_state_path"]))
 
 
