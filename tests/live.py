@@ -26,6 +26,7 @@ import httpx
 import uvicorn
 from sqlalchemy import Engine, create_engine, update
 
+import web
 from optiply.client import OptiplyAuth, OptiplyClient
 from optiply.server.app import create_app
 from optiply.server.auth import admin
@@ -158,7 +159,7 @@ class Login:
             "username": self.username,
             "password": self.password,
         }
-        return httpx.post(
+        return web.post(
             f"{self.url}/api/auth/oauth/token",
             data=data,
             auth=(self.client_id, self.client_secret),
@@ -183,7 +184,7 @@ class Login:
 
     def add_fault(self, **rule: Any) -> dict[str, Any]:
         """POST a fault rule (docs/sandbox.md) to the account's sandbox; the rule as stored."""
-        response = httpx.post(
+        response = web.post(
             f"{self.url}/sandbox/faults",
             json=rule,
             headers={"Authorization": f"Bearer {self.access_token}"},
@@ -205,7 +206,7 @@ class Login:
 
     def _journal(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
         assert self.server.app.state.journal.flush()
-        response = httpx.get(
+        response = web.get(
             f"{self.url}/sandbox/requests{path}",
             params=params,
             headers={"Authorization": f"Bearer {self.access_token}"},
@@ -222,7 +223,7 @@ class Login:
         ``url``: another server's, on the same database (default: the login's server);
         ``options`` go to ``httpx.Client``.
         """
-        return httpx.Client(
+        return web.Client(
             base_url=f"{url or self.url}/v1",
             headers={
                 "Authorization": f"Bearer {token or self.access_token}",
@@ -490,7 +491,7 @@ class ServeProcess:
         while time.monotonic() < deadline:
             assert self.process.poll() is None, "the server exited"
             try:
-                if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
+                if web.get(f"{base_url}/health", timeout=1).status_code == 200:
                     return
             except httpx.TransportError:
                 pass

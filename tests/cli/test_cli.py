@@ -17,6 +17,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+import web
 from live import (
     JSONAPI,
     OPTIPLY,
@@ -271,7 +272,7 @@ def _run_curl(line: str) -> httpx.Response:
     user = words[words.index("-u") + 1]
     client_id, _, client_secret = user.partition(":")
     data = dict(words[i + 1].split("=", 1) for i, word in enumerate(words) if word == "-d")
-    return httpx.post(words[-1], data=data, auth=(client_id, client_secret))
+    return web.post(words[-1], data=data, auth=(client_id, client_secret))
 
 
 def test_serve_bootstrap_prints_a_working_curl_once(database_url: str, tmp_path: Path) -> None:
@@ -286,7 +287,7 @@ def test_serve_bootstrap_prints_a_working_curl_once(database_url: str, tmp_path:
         curl = next(line.strip() for line in printed if line.strip().startswith("curl -s -u"))
         token = _run_curl(curl)
         assert token.status_code == 200, token.text
-        products = httpx.get(
+        products = web.get(
             f"{base_url}/v1/products",
             headers={"Authorization": f"Bearer {token.json()['access_token']}", "Accept": JSONAPI},
         )
@@ -353,12 +354,12 @@ def test_demo_login_prints_a_working_login_again_and_again(database_url: str) ->
     live = LiveServer(Settings(database_url=database_url)).start()
     try:
         headers = {"Authorization": f"Bearer {again['access_token']}", "Accept": JSONAPI}
-        products = httpx.get(f"{live.url}/v1/products", headers=headers)
+        products = web.get(f"{live.url}/v1/products", headers=headers)
         token = f"{live.url}/api/auth/oauth/token"
 
         def grant(password: str, secret: str) -> int:
             data = {"grant_type": "password", "username": "demo", "password": password}
-            return httpx.post(token, data=data, auth=(again["client_id"], secret)).status_code
+            return web.post(token, data=data, auth=(again["client_id"], secret)).status_code
 
         fresh = grant(again["password"], again["client_secret"])
         old_password = grant(first["password"], again["client_secret"])
@@ -378,7 +379,7 @@ def test_demo_login_for_people_prints_curl_commands_that_work(database_url: str)
         token = _run_curl(next(line for line in lines if line.startswith("curl -s -u")))
         listing = shlex.split(next(line for line in lines if line.startswith("curl -s -H")))
         headers = dict(listing[i + 1].split(": ", 1) for i, w in enumerate(listing) if w == "-H")
-        products = httpx.get(listing[-1], headers=headers)
+        products = web.get(listing[-1], headers=headers)
     finally:
         live.stop()
     assert lines[0].startswith("Created the demo account, user and client")

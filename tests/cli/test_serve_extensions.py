@@ -7,8 +7,7 @@ import time
 import uuid
 from pathlib import Path
 
-import httpx
-
+import web
 from live import JSONAPI, OPTIPLY, serving, tmp_sqlite_url
 from optiply.server.auth import admin
 from optiply.server.storage.engine import make_engine
@@ -24,7 +23,7 @@ def token(base: str, database_url: str) -> str:
     admin.create_user(engine, username=f"u-{tag}", password="pw", account_ids=[account])
     client = admin.create_client(engine, name=f"c-{tag}")
     engine.dispose()
-    answer = httpx.post(
+    answer = web.post(
         f"{base}/api/auth/oauth/token",
         data={"grant_type": "password", "username": f"u-{tag}", "password": "pw"},
         auth=(client.client_id, client.client_secret),
@@ -51,14 +50,14 @@ def test_serve_options_switch_the_extensions_and_set_the_ttl(tmp_path: Path) -> 
         for process in servers.values():
             process.wait_for_health()
         plain, short = (process.url for process in servers.values())
-        assert httpx.get(f"{plain}/v1").status_code == 404
-        assert httpx.get(f"{short}/v1").status_code == 200
+        assert web.get(f"{plain}/v1").status_code == 404
+        assert web.get(f"{short}/v1").status_code == 200
         for base in (plain, short):
             headers = {
                 "Authorization": f"Bearer {token(base, database_url)}",
                 "Content-Type": JSONAPI,
             }
-            with httpx.Client(base_url=f"{base}/v1", headers=headers) as api:
+            with web.Client(base_url=f"{base}/v1", headers=headers) as api:
                 first = api.post("/products", json=PRODUCT, headers={"Idempotency-Key": "k"})
                 replay = api.post("/products", json=PRODUCT, headers={"Idempotency-Key": "k"})
                 assert ("idempotent-replayed" in replay.headers) is (base == short)

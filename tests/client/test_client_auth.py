@@ -8,9 +8,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import httpx
 import pytest
 
+import web
 from live import Login, expire_access_token, make_login
 from optiply.client import (
     AsyncOptiplyClient,
@@ -80,7 +80,7 @@ def test_one_auth_serves_concurrent_requests_on_successive_event_loops(login: Lo
 
 
 def test_a_plain_httpx_client_can_use_the_auth(login: Login) -> None:
-    with httpx.Client(base_url=f"{login.url}/v1", auth=auth_for(login)) as client:
+    with web.Client(base_url=f"{login.url}/v1", auth=auth_for(login)) as client:
         assert client.get("/accounts").json()["data"][0]["id"] == str(login.account_id)
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+import web
 from live import Login
 from optiply.client.transport import Http11Transport
 
@@ -163,7 +164,7 @@ def serve() -> Iterator[Callable[[Handler], FakeServer]]:
 
 @pytest.fixture
 def client() -> Iterator[httpx.Client]:
-    with httpx.Client(transport=Http11Transport(), timeout=FAST) as http:
+    with web.Client(transport=Http11Transport(), timeout=FAST) as http:
         yield http
 
 
@@ -488,7 +489,7 @@ def test_no_answer_within_read_timeout_is_read_timeout(
 
     server = serve(handle)
     timeout = httpx.Timeout(2.0, read=0.2)
-    with httpx.Client(transport=Http11Transport(), timeout=timeout) as http:
+    with web.Client(transport=Http11Transport(), timeout=timeout) as http:
         started = time.monotonic()
         with pytest.raises(httpx.ReadTimeout):
             http.get(server.url)
@@ -614,7 +615,7 @@ def test_close_closes_idle_connections_and_later_requests_fail(
 
     server = serve(handle)
     transport = Http11Transport()
-    with httpx.Client(transport=transport, timeout=FAST) as http:
+    with web.Client(transport=transport, timeout=FAST) as http:
         assert http.get(f"{server.url}/one").text == "/one"
         assert not eof.is_set()
         transport.close()
@@ -635,7 +636,7 @@ def test_client_close_closes_the_transport(serve: Callable[[Handler], FakeServer
 
     server = serve(handle)
     transport = Http11Transport()
-    with httpx.Client(transport=transport, timeout=FAST) as http:
+    with web.Client(transport=transport, timeout=FAST) as http:
         http.get(server.url)
     assert eof.wait(1)
     with pytest.raises(RuntimeError):

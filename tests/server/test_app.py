@@ -5,9 +5,9 @@ from __future__ import annotations
 from html.parser import HTMLParser
 from urllib.parse import urljoin
 
-import httpx
 import pytest
 
+import web
 from live import JSONAPI, LiveServer
 from optiply import __version__
 from optiply.server.settings import Settings
@@ -25,7 +25,7 @@ INDEX_PATHS = {
 
 
 def test_health_checks_the_database(server):
-    response = httpx.get(f"{server.url}/health")
+    response = web.get(f"{server.url}/health")
 
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
@@ -37,17 +37,17 @@ def test_health_is_503_when_the_database_is_unreachable(tmp_path):
         (tmp_path / "x.db").unlink()
         (tmp_path / "x.db").mkdir()  # a directory where the file was: every query fails
         live.engine.dispose()
-        assert httpx.get(f"{live.url}/health").status_code == 503
+        assert web.get(f"{live.url}/health").status_code == 503
     finally:
         live.stop()
 
 
 def test_openapi_and_docs_are_served(server):
-    document = httpx.get(f"{server.url}/openapi.json").json()
+    document = web.get(f"{server.url}/openapi.json").json()
     assert document["openapi"].startswith("3.1")
     assert "/v1/products" in document["paths"]
 
-    docs = httpx.get(f"{server.url}/docs")
+    docs = web.get(f"{server.url}/docs")
     assert docs.status_code == 200
     assert "/openapi.json" in docs.text
 
@@ -64,7 +64,7 @@ class _References(HTMLParser):
 
 
 def test_the_docs_page_loads_only_files_of_this_server(server):
-    page = httpx.get(f"{server.url}/docs")
+    page = web.get(f"{server.url}/docs")
     references = _References()
     references.feed(page.text)
 
@@ -76,19 +76,19 @@ def test_the_docs_page_loads_only_files_of_this_server(server):
     total = 0
     for reference in references.urls:
         assert not reference.endswith(".map")
-        response = httpx.get(urljoin(f"{server.url}/docs", reference))
+        response = web.get(urljoin(f"{server.url}/docs", reference))
         assert response.status_code == 200, reference
         kinds[reference.rsplit(".", 1)[-1]] = response.headers["content-type"].split(";")[0]
         total += len(response.content)
     assert kinds == {"css": "text/css", "js": "text/javascript", "png": "image/png"}
     assert any(url.endswith("/swagger-ui-bundle.js") for url in references.urls)
     assert total < 2_000_000  # Swagger UI's bundle and styles, no source maps
-    assert httpx.get(f"{server.url}/docs/static/no-such-file.js").status_code == 404
+    assert web.get(f"{server.url}/docs/static/no-such-file.js").status_code == 404
 
 
 def test_the_index_answers_json_by_default(server):
     for headers in ({}, {"Accept": "*/*"}, {"Accept": "application/json"}):
-        response = httpx.get(f"{server.url}/", headers=headers)
+        response = web.get(f"{server.url}/", headers=headers)
 
         assert response.status_code == 200
         assert response.headers["content-type"] == "application/json"
@@ -99,11 +99,11 @@ def test_the_index_answers_json_by_default(server):
             "links": {key: server.url + path for key, path in INDEX_PATHS.items()},
         }
     for path in ("docs", "openapi", "health"):
-        assert httpx.get(response.json()["links"][path]).status_code == 200
+        assert web.get(response.json()["links"][path]).status_code == 200
 
 
 def test_the_index_is_a_page_for_a_browser(server):
-    response = httpx.get(f"{server.url}/", headers={"Accept": BROWSER_ACCEPT})
+    response = web.get(f"{server.url}/", headers={"Accept": BROWSER_ACCEPT})
     references = _References()
     references.feed(response.text)
 
@@ -124,15 +124,15 @@ def test_the_index_is_a_page_for_a_browser(server):
 def test_the_index_links_like_every_document_does(start_server, settings, headers, base):
     live = start_server(**settings)
 
-    links = httpx.get(f"{live.url}/", headers=headers).json()["links"]
-    page = httpx.get(f"{live.url}/", headers={**headers, "Accept": BROWSER_ACCEPT}).text
+    links = web.get(f"{live.url}/", headers=headers).json()["links"]
+    page = web.get(f"{live.url}/", headers={**headers, "Accept": BROWSER_ACCEPT}).text
 
     assert links == {key: base + path for key, path in INDEX_PATHS.items()}
     assert f'href="{base}/docs"' in page
 
 
 def test_v1_without_a_token_is_401_oauth_style(server):
-    response = httpx.get(f"{server.url}/v1/products")
+    response = web.get(f"{server.url}/v1/products")
 
     assert response.status_code == 401
     assert response.headers["www-authenticate"].startswith("Bearer")
@@ -140,7 +140,7 @@ def test_v1_without_a_token_is_401_oauth_style(server):
 
 
 def test_v1_with_a_bad_token_is_401(server):
-    response = httpx.get(f"{server.url}/v1/products", headers={"Authorization": "Bearer nope"})
+    response = web.get(f"{server.url}/v1/products", headers={"Authorization": "Bearer nope"})
 
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_token"
@@ -154,17 +154,17 @@ def test_servers_sharing_a_database_share_tokens_and_data(login, start_server):
     headers = {"Authorization": f"Bearer {login.access_token}", "Content-Type": JSONAPI}
     body = {"data": {"type": "products", "attributes": {"name": "Shared", "stockLevel": 1}}}
 
-    created = httpx.post(f"{login.url}/v1/products", json=body, headers=headers)
-    fetched = httpx.get(f"{second.url}/v1/products/{created.json()['data']['id']}", headers=headers)
+    created = web.post(f"{login.url}/v1/products", json=body, headers=headers)
+    fetched = web.get(f"{second.url}/v1/products/{created.json()['data']['id']}", headers=headers)
 
     assert fetched.status_code == 200
     assert fetched.json()["data"]["attributes"]["name"] == "Shared"
-    listed = httpx.get(f"{second.url}/v1/products", headers=headers).json()
+    listed = web.get(f"{second.url}/v1/products", headers=headers).json()
     assert listed["meta"]["totalResourceCount"] == 1
-    httpx.post(f"{second.url}/v1/products", json=body, headers=headers)
+    web.post(f"{second.url}/v1/products", json=body, headers=headers)
     # the first server's cached count sees the second server's write
     assert (
-        httpx.get(f"{login.url}/v1/products", headers=headers).json()["meta"]["totalResourceCount"]
+        web.get(f"{login.url}/v1/products", headers=headers).json()["meta"]["totalResourceCount"]
         == 2
     )
 
@@ -176,18 +176,18 @@ def test_cached_pages_never_outlive_a_change_made_by_another_server(login, start
     second = start_server(backend)
     headers = {"Authorization": f"Bearer {login.access_token}", "Content-Type": JSONAPI}
     body = {"data": {"type": "products", "attributes": {"name": "Before", "stockLevel": 1}}}
-    row_id = httpx.post(f"{login.url}/v1/products", json=body, headers=headers).json()["data"]["id"]
+    row_id = web.post(f"{login.url}/v1/products", json=body, headers=headers).json()["data"]["id"]
 
     def names(url):
         return [
             r["attributes"]["name"]
-            for r in httpx.get(f"{url}/v1/products", headers=headers).json()["data"]
+            for r in web.get(f"{url}/v1/products", headers=headers).json()["data"]
         ]
 
     assert names(login.url) == ["Before"]  # rendered and cached by the first server
     patch = {"data": {"type": "products", "attributes": {"name": "After"}}}
     assert (
-        httpx.patch(f"{second.url}/v1/products/{row_id}", json=patch, headers=headers).status_code
+        web.patch(f"{second.url}/v1/products/{row_id}", json=patch, headers=headers).status_code
         == 200
     )
 

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator
 
+import web
 from live import BACKENDS, Login, make_login
 from optiply.jsonapi.extensions import DELETED_ROWS
 from optiply.resources import REGISTRY, ResourceSpec
@@ -205,7 +206,7 @@ def test_other_accounts_deleted_rows_are_never_shown(server, new_login) -> None:
 
 
 def test_get_v1_lists_the_extension(login: Login) -> None:
-    body = httpx.get(f"{login.url}/v1").json()
+    body = web.get(f"{login.url}/v1").json()
     assert DELETED_ROWS.uri in body["jsonapi"]["ext"]
     (described,) = [e for e in body["meta"]["extensions"] if e["uri"] == DELETED_ROWS.uri]
     assert described["name"] == "deleted-rows" and "filter[deletedAt]" in described["summary"]

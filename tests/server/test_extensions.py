@@ -10,6 +10,7 @@ import httpx
 import orjson
 import pytest
 
+import web
 from live import BACKENDS, JSONAPI, Login, make_login
 from optiply import __version__
 from optiply.jsonapi.extensions import SERVER_EXTENSIONS, advertised, jsonapi_member
@@ -54,7 +55,7 @@ def test_every_document_names_the_extensions(api: httpx.Client) -> None:
 
 
 def test_v1_lists_the_extensions_without_a_token(login: Login) -> None:
-    response = httpx.get(f"{login.url}/v1")
+    response = web.get(f"{login.url}/v1")
     assert response.status_code == 200
     assert response.headers["content-type"] == JSONAPI
     body = response.json()
@@ -104,13 +105,13 @@ def test_without_extensions_documents_are_plain_v1(plain: Login) -> None:
             assert response.status_code in (200, 201), kind
             assert b"jsonapi" not in response.content, kind
             assert response.content.startswith(b'{"data":'), kind
-    missing = httpx.get(f"{plain.url}/v1")
+    missing = web.get(f"{plain.url}/v1")
     assert missing.status_code == 404
     assert missing.json()["errors"][0]["code"] == "NOT_FOUND"
 
 
 def test_without_extensions_the_openapi_document_is_the_v1_one(plain: Login) -> None:
-    served = httpx.get(f"{plain.url}/openapi.json").content
+    served = web.get(f"{plain.url}/openapi.json").content
     assert served == orjson.dumps(openapi_document(version=__version__, extensions=False))
     markers = (b"x-optiply-extension", b"Idempotency-Key", b"RemoteIdFilter", b"DeletedAt")
     for marker in (*markers, b'"/v1"'):

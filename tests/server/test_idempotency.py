@@ -16,6 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+import web
 from live import BACKENDS, JSONAPI, LiveServer, Login, make_login
 from optiply.server.auth import admin
 from optiply.server.storage.tables import idempotency_keys
@@ -156,7 +157,7 @@ def test_a_conflict_is_kept_too(api: httpx.Client) -> None:
 
 def settings(login: Login, **changes: Any) -> None:
     headers = {"Authorization": f"Bearer {login.access_token}"}
-    response = httpx.patch(f"{login.url}/sandbox/settings", json=changes, headers=headers)
+    response = web.patch(f"{login.url}/sandbox/settings", json=changes, headers=headers)
     assert response.status_code == 200, response.text
 
 
@@ -180,7 +181,7 @@ def test_commit_then_fail_then_the_retry_is_a_replay(login: Login, drop: bool) -
     gets the answer the write made, and nothing is written twice."""
     rule = {"action": "commit-then-fail", "method": "POST", "times": 1, "dropAfterCommit": drop}
     headers = {"Authorization": f"Bearer {login.access_token}"}
-    assert httpx.post(f"{login.url}/sandbox/faults", json=rule, headers=headers).status_code == 201
+    assert web.post(f"{login.url}/sandbox/faults", json=rule, headers=headers).status_code == 201
     sent = key()
     with login.client() as api:
         if drop:
@@ -196,7 +197,7 @@ def test_commit_then_fail_then_the_retry_is_a_replay(login: Login, drop: bool) -
 
 def token(server: LiveServer, username: str, password: str) -> str:
     client = admin.create_client(server.engine, name=f"c-{uuid.uuid4().hex[:8]}")
-    answer = httpx.post(
+    answer = web.post(
         f"{server.url}/api/auth/oauth/token",
         data={"grant_type": "password", "username": username, "password": password},
         auth=(client.client_id, client.client_secret),

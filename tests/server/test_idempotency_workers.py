@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+import web
 from live import JSONAPI, LiveServer, Login, make_login
 
 REPLAYED = "idempotent-replayed"
@@ -33,7 +34,7 @@ def send(base: str, login: Login, key: str, name: str) -> httpx.Response:
     headers = {"Authorization": f"Bearer {login.access_token}", "Content-Type": JSONAPI}
     body = {"data": {"type": "products", "attributes": {"name": name, "stockLevel": 1}}}
     headers["Idempotency-Key"] = key
-    with httpx.Client(base_url=f"{base}/v1", headers=headers, timeout=30) as client:
+    with web.Client(base_url=f"{base}/v1", headers=headers, timeout=30) as client:
         return client.post("/products", json=body)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+import web
 from live import BACKENDS, JSONAPI, LiveServer, Login, make_login
 from optiply.jsonapi.extensions import ATOMIC, ATOMIC_MEDIA_TYPE, advertised
 from optiply.resources import get as get_spec
@@ -455,7 +456,7 @@ def test_media_types_are_negotiated_as_json_api_1_1_says(
     if accept is not None:
         headers["Accept"] = accept
     body = {"atomic:operations": [add("products", name="m", stockLevel=1)]}
-    response = httpx.post(f"{login.url}/v1/operations", json=body, headers=headers)
+    response = web.post(f"{login.url}/v1/operations", json=body, headers=headers)
     assert response.status_code == status, response.text
     if status >= 400:
         code = {406: "NOT_ACCEPTABLE", 415: "UNSUPPORTED_MEDIA_TYPE"}[status]
@@ -469,7 +470,7 @@ def test_only_post(api: httpx.Client) -> None:
 
 
 def test_advertised_in_v1(login: Login) -> None:
-    body = httpx.get(f"{login.url}/v1").json()
+    body = web.get(f"{login.url}/v1").json()
     assert ATOMIC.uri in body["jsonapi"]["ext"]
     assert "atomic" in {e["name"] for e in body["meta"]["extensions"]}
 

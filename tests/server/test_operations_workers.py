@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+import web
 from live import LiveServer, Login, make_login
 from optiply.jsonapi.extensions import ATOMIC_MEDIA_TYPE
 
@@ -62,7 +63,7 @@ def post(base: str, login: Login, body: Any, key: str | None = None) -> httpx.Re
     headers = {"Authorization": f"Bearer {login.access_token}", **HEADERS}
     if key is not None:
         headers["Idempotency-Key"] = key
-    with httpx.Client(base_url=f"{base}/v1", headers=headers, timeout=60) as client:
+    with web.Client(base_url=f"{base}/v1", headers=headers, timeout=60) as client:
         return client.post("/operations", json=body)
 
 

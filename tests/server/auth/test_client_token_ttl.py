@@ -7,8 +7,7 @@ from __future__ import annotations
 import time
 import uuid
 
-import httpx
-
+import web
 from live import JSONAPI, LiveServer, cli_json
 from optiply.server.auth import admin
 from optiply.server.auth.principal import TOKEN_PATH
@@ -26,7 +25,7 @@ def test_a_clients_own_token_lifetime_holds(server: LiveServer) -> None:
     auth = (client["client_id"], client["client_secret"])
     token_url = f"{server.url}{TOKEN_PATH}"
 
-    granted = httpx.post(
+    granted = web.post(
         token_url,
         data={"grant_type": "password", "username": f"ttl-{tag}", "password": "pw"},
         auth=auth,
@@ -36,17 +35,17 @@ def test_a_clients_own_token_lifetime_holds(server: LiveServer) -> None:
     assert granted.status_code == 200, granted.text
     assert granted.json()["expires_in"] == TTL
     headers = {"Authorization": f"Bearer {granted.json()['access_token']}", "Accept": JSONAPI}
-    assert httpx.get(f"{server.url}/v1/products", headers=headers).status_code == 200
+    assert web.get(f"{server.url}/v1/products", headers=headers).status_code == 200
     time.sleep(max(0.0, issued + TTL + 0.1 - time.monotonic()))
-    expired = httpx.get(f"{server.url}/v1/products", headers=headers)
+    expired = web.get(f"{server.url}/v1/products", headers=headers)
     assert expired.status_code == 401
     assert expired.json()["error"] == "invalid_token"
     assert expired.json()["error_description"] == "Access token expired"
     refresh_token = granted.json()["refresh_token"]
-    refreshed = httpx.post(
+    refreshed = web.post(
         token_url, data={"grant_type": "refresh_token", "refresh_token": refresh_token}, auth=auth
     )
     assert refreshed.status_code == 200, refreshed.text
     assert refreshed.json()["expires_in"] == TTL
     headers["Authorization"] = f"Bearer {refreshed.json()['access_token']}"
-    assert httpx.get(f"{server.url}/v1/products", headers=headers).status_code == 200
+    assert web.get(f"{server.url}/v1/products", headers=headers).status_code == 200

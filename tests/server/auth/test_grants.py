@@ -15,6 +15,7 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select, update
 
+import web
 from live import JSONAPI, LiveServer, Login, make_login
 from optiply.server.auth import admin, passwords, tokens
 from optiply.server.storage.tables import oauth_clients, oauth_grants, oauth_tokens, users
@@ -26,7 +27,7 @@ PRODUCT = {"data": {"type": "products", "attributes": {"name": "Mug", "stockLeve
 
 def _get(login: Login, token: str) -> int:
     headers = {"Authorization": f"Bearer {token}", "Accept": JSONAPI}
-    return httpx.get(f"{login.url}/v1/products", headers=headers).status_code
+    return web.get(f"{login.url}/v1/products", headers=headers).status_code
 
 
 def _post(login: Login, token: str) -> int:
@@ -297,7 +298,7 @@ def test_a_deleted_client_is_an_unknown_client(server: LiveServer) -> None:
     assert admin.delete_client(server.engine, client_id=login.client_id) == 1
 
     assert _get(login, login.access_token) == 401
-    unknown = httpx.post(f"{login.url}{TOKEN_PATH}", data=user, auth=("no-such-client", "x"))
+    unknown = web.post(f"{login.url}{TOKEN_PATH}", data=user, auth=("no-such-client", "x"))
     for data in (user, refresh):
         response = login.token(**data)
         assert response.status_code == 401
@@ -370,7 +371,7 @@ def test_a_deleted_client_costs_as_much_as_an_unknown_one(
     user = {"grant_type": "password", "username": login.username, "password": login.password}
     ids = {"deleted": login.client_id, "unknown": "no-such-" + uuid.uuid4().hex}
     fastest = dict.fromkeys(ids, float("inf"))
-    with httpx.Client(base_url=login.url) as client:
+    with web.Client(base_url=login.url) as client:
         for _ in range(3):
             for name, client_id in ids.items():
                 started = time.perf_counter()

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from argon2 import PasswordHasher
 
+import web
 from live import LiveServer, Login, make_login
 from optiply.server.auth import admin, passwords
 
@@ -54,7 +55,7 @@ def _refresh_request(login: Login, encoding: str) -> dict[str, Any]:
 
 
 def _post_token(login: Login, **kwargs: Any) -> httpx.Response:
-    return httpx.post(f"{login.url}{TOKEN_PATH}", **kwargs)
+    return web.post(f"{login.url}{TOKEN_PATH}", **kwargs)
 
 
 def _products(login: Login, token: str) -> httpx.Response:
@@ -242,7 +243,7 @@ def test_unknown_user_costs_as_much_as_a_wrong_password(
         "unknown-user": {"username": "nobody-" + uuid.uuid4().hex, "password": "wrong"},
     }
     fastest = dict.fromkeys(attempts, float("inf"))
-    with httpx.Client(base_url=login.url, auth=(login.client_id, login.client_secret)) as client:
+    with web.Client(base_url=login.url, auth=(login.client_id, login.client_secret)) as client:
         for _ in range(3):
             for name, user in attempts.items():  # interleaved, so load drifts hit both alike
                 started = time.perf_counter()
@@ -348,7 +349,7 @@ def test_no_secret_or_token_reaches_the_logs(
 
 def test_nul_characters_in_credentials_are_refused_not_crashed(login: Login) -> None:
     user = login.token(grant_type="password", username="a\x00b", password="x")
-    client = httpx.post(
+    client = web.post(
         f"{login.url}{TOKEN_PATH}",
         data={"grant_type": "password", "username": login.username, "password": login.password},
         auth=("a\x00b", "secret"),

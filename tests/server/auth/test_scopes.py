@@ -7,6 +7,7 @@ import uuid
 import httpx
 import pytest
 
+import web
 from live import JSONAPI, Login
 from optiply.server.auth import admin
 
@@ -85,7 +86,7 @@ def test_a_request_without_a_bearer_token_gets_401(login: Login, authorization: 
     if authorization is not None:
         headers["Authorization"] = authorization
 
-    response = httpx.get(f"{login.url}/v1/products", headers=headers)
+    response = web.get(f"{login.url}/v1/products", headers=headers)
 
     assert response.status_code == 401
     assert response.headers["www-authenticate"].lower().startswith("bearer")
@@ -96,7 +97,7 @@ def test_a_request_without_a_bearer_token_gets_401(login: Login, authorization: 
 def test_the_bearer_scheme_is_case_insensitive(login: Login, scheme: str) -> None:
     headers = {"Authorization": f"{scheme} {login.access_token}", "Accept": JSONAPI}
 
-    response = httpx.get(f"{login.url}/v1/products", headers=headers)
+    response = web.get(f"{login.url}/v1/products", headers=headers)
 
     assert response.status_code == 200, response.text
 

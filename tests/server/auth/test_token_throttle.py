@@ -16,6 +16,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+import web
 from live import LiveServer, Login, make_login
 from optiply.server.auth import throttle
 from optiply.server.storage.tables import oauth_throttle
@@ -34,7 +35,7 @@ def _grant(
     data = {"grant_type": "password", "username": login.username, "password": login.password}
     headers = {} if address is None else {"X-Forwarded-For": address}
     auth = (client_id or login.client_id, login.client_secret if secret is None else secret)
-    return httpx.post(f"{login.url}{TOKEN_PATH}", data=data, auth=auth, headers=headers)
+    return web.post(f"{login.url}{TOKEN_PATH}", data=data, auth=auth, headers=headers)
 
 
 def _flood(
@@ -69,7 +70,7 @@ def test_a_burst_of_bad_secrets_is_answered_429_quickly_while_others_get_tokens(
     data = {"grant_type": "password", "username": victim.username, "password": victim.password}
     answers: list[tuple[int, float, httpx.Response]] = []
     started = time.perf_counter()
-    with httpx.Client(base_url=victim.url) as client:
+    with web.Client(base_url=victim.url) as client:
         for _ in range(25):
             begun = time.perf_counter()
             response = client.post(
@@ -175,7 +176,7 @@ def test_every_refused_grant_counts(login: Login, data: dict[str, str]) -> None:
     headers = {"X-Forwarded-For": _address()}
 
     heard, _ = _flood(
-        lambda: httpx.post(f"{login.url}{TOKEN_PATH}", data=data, auth=auth, headers=headers)
+        lambda: web.post(f"{login.url}{TOKEN_PATH}", data=data, auth=auth, headers=headers)
     )
 
     assert set(heard) == {400}

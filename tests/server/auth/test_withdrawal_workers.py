@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+import web
 from live import JSONAPI, LiveServer, Login, cli_json, make_login, serve_workers
 from optiply.server.auth import throttle
 
@@ -53,7 +54,7 @@ def statuses(
     """
 
     def one(_: int) -> int:
-        with httpx.Client(base_url=base, timeout=30) as client:
+        with web.Client(base_url=base, timeout=30) as client:
             return request(client).status_code
 
     with ThreadPoolExecutor(min(8, count)) as pool:
@@ -193,7 +194,7 @@ def test_failed_token_requests_are_throttled_across_workers_before_argon2(
 
     def attempt(_: int) -> tuple[int, float, httpx.Response]:
         data = {"grant_type": "password", "username": "nobody", "password": "guess"}
-        with httpx.Client(base_url=workers, timeout=60) as client:
+        with web.Client(base_url=workers, timeout=60) as client:
             begun = time.perf_counter()
             response = client.post(
                 TOKEN_PATH, data=data, auth=(uuid.uuid4().hex, "guess"), headers=headers
@@ -216,7 +217,7 @@ def test_failed_token_requests_are_throttled_across_workers_before_argon2(
     for _, response in throttled:
         assert int(response.headers["retry-after"]) >= 1
         assert response.json()["error"] == "too_many_requests"
-    with httpx.Client(base_url=workers, timeout=60) as client:  # the flood is over
+    with web.Client(base_url=workers, timeout=60) as client:  # the flood is over
         for _ in range(throttle.BURST):  # one may have refilled meanwhile
             begun = time.perf_counter()
             again = client.post(TOKEN_PATH, data={"grant_type": "password"}, headers=headers)
@@ -228,7 +229,7 @@ def test_failed_token_requests_are_throttled_across_workers_before_argon2(
     login = make_login(server)  # another client id, from 127.0.0.1 and from elsewhere
     assert statuses(workers, password_grant(login)) == {200}
     elsewhere = {"X-Forwarded-For": "198.18.251.1"}
-    with httpx.Client(base_url=workers, timeout=60) as client:
+    with web.Client(base_url=workers, timeout=60) as client:
         data = {"grant_type": "password", "username": login.username, "password": login.password}
         auth = (login.client_id, login.client_secret)
         assert client.post(TOKEN_PATH, data=data, auth=auth, headers=elsewhere).status_code == 200

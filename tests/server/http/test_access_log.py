@@ -12,9 +12,9 @@ import re
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
+import web
 from live import JSONAPI, OPTIPLY, REPO, serving, tmp_sqlite_url
 from optiply.server.http.access_log import AccessLog
 from optiply.server.sandbox.faults import FaultMiddleware
@@ -47,31 +47,31 @@ def test_scripts_serve_logs_each_request_with_secrets_hidden(tmp_path: Path) -> 
         server.wait_for_health(base)
         client = (shown["client_id"], shown["client_secret"])
         # Clients send the grant in the query string, with an empty body.
-        password_grant = httpx.post(
+        password_grant = web.post(
             f"{base}{TOKEN_PATH}",
             params={"grant_type": "password", "username": "demo", "password": shown["password"]},
             auth=client,
         )
         assert password_grant.status_code == 200, password_grant.text
         issued = password_grant.json()
-        refresh_grant = httpx.post(
+        refresh_grant = web.post(
             f"{base}{TOKEN_PATH}",
             params={"grant_type": "refresh_token", "refresh_token": issued["refresh_token"]},
             auth=client,
         )
         assert refresh_grant.status_code == 200, refresh_grant.text
-        products = httpx.get(
+        products = web.get(
             f"{base}/v1/products",
             params={"filter[name][LIKE]": "mug", "page[limit]": "2"},
             headers={"Authorization": f"Bearer {issued['access_token']}", "Accept": JSONAPI},
         )
         assert products.status_code == 200, products.text
         odd = "Client_Secret=cs-7f3a&TOKEN=tk-7f3a&code=cd-7f3a&access_token=at-7f3a&PASS%57ORD=pw-7f3a"
-        assert httpx.get(f"{base}/health?{odd}&x=1").status_code == 200
+        assert web.get(f"{base}/health?{odd}&x=1").status_code == 200
         for n in range(20):  # new connections, spread over both workers
             closing = {"Connection": "close"}
-            assert httpx.get(f"{base}/health?n={n}", headers=closing).status_code == 200
-        assert httpx.get(f"{base}/nowhere").status_code == 404
+            assert web.get(f"{base}/health?n={n}", headers=closing).status_code == 200
+        assert web.get(f"{base}/nowhere").status_code == 404
     finally:
         log = server.stop()
 
@@ -117,8 +117,8 @@ def test_without_the_access_log_no_request_is_logged(
     base = server.url
     try:
         server.wait_for_health(base)
-        assert httpx.get(f"{base}/health?password=pw-7f3a").status_code == 200
-        assert httpx.get(f"{base}/v1/products").status_code == 401
+        assert web.get(f"{base}/health?password=pw-7f3a").status_code == 200
+        assert web.get(f"{base}/v1/products").status_code == 401
     finally:
         log = server.stop()
 
@@ -156,8 +156,8 @@ def test_the_middleware_is_there_only_when_the_access_log_is_on(server, start_se
     ]
 
     with caplog.at_level(logging.INFO, logger="optiply.access"):
-        assert httpx.get(f"{server.url}/health?password=off-7f3a").status_code == 200
-        assert httpx.get(f"{live.url}/health?password=on-7f3a").status_code == 200
+        assert web.get(f"{server.url}/health?password=off-7f3a").status_code == 200
+        assert web.get(f"{live.url}/health?password=on-7f3a").status_code == 200
         deadline = time.monotonic() + 5  # the line is written once the response is sent
         while not caplog.records and time.monotonic() < deadline:
             time.sleep(0.01)

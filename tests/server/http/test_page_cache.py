@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 
+import web
 from live import JSONAPI, LiveServer, make_login, serve_workers
 from optiply.server.storage import caches
 from support import create
@@ -81,15 +82,15 @@ def test_a_write_through_one_worker_shows_in_the_other_workers_page(
         url = f"{workers.url}/v1/products?page[limit]=1"
         for round_ in range(12):  # fresh connections: both processes serve and cache pages
             for _ in range(2):
-                before = httpx.get(url, headers=headers).json()["meta"]["totalResourceCount"]
+                before = web.get(url, headers=headers).json()["meta"]["totalResourceCount"]
                 assert before == round_
             attributes = {"name": f"P{round_}", "stockLevel": 1}
-            created = httpx.post(
+            created = web.post(
                 f"{workers.url}/v1/products",
                 json={"data": {"type": "products", "attributes": attributes}},
                 headers={**headers, "Content-Type": JSONAPI},
             )
             assert created.status_code == 201, created.text
             for _ in range(2):
-                after = httpx.get(url, headers=headers).json()["meta"]["totalResourceCount"]
+                after = web.get(url, headers=headers).json()["meta"]["totalResourceCount"]
                 assert after == round_ + 1

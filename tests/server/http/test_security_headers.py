@@ -9,6 +9,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+import web
 from live import JSONAPI, Login
 from support import create
 
@@ -50,11 +51,11 @@ API_CALLS: dict[str, tuple[Call, int]] = {
     "bad-filter-400": (lambda login, api: api.get("/products?filter[nope]=1"), 400),
     "bad-body-400": (lambda login, api: api.post("/products", content=b"{"), 400),
     "no-token-401": (
-        lambda login, api: httpx.get(f"{login.url}/v1/products", headers={"Accept": JSONAPI}),
+        lambda login, api: web.get(f"{login.url}/v1/products", headers={"Accept": JSONAPI}),
         401,
     ),
     "bad-token-401": (
-        lambda login, api: httpx.get(
+        lambda login, api: web.get(
             f"{login.url}/v1/products", headers={"Authorization": "Bearer nope"}
         ),
         401,
@@ -96,7 +97,7 @@ def test_token_endpoint_answers_are_nosniff_and_no_store(
     }[grant]
     auth = None if grant == "no-client" else (login.client_id, login.client_secret)
 
-    response = httpx.post(f"{login.url}{TOKEN_PATH}", data=data, auth=auth)
+    response = web.post(f"{login.url}{TOKEN_PATH}", data=data, auth=auth)
 
     assert response.status_code == status
     assert response.headers["x-content-type-options"] == "nosniff"
@@ -108,7 +109,7 @@ def test_token_endpoint_answers_are_nosniff_and_no_store(
     "path", ["/", "/health", "/openapi.json", "/docs", "/docs/static/swagger-ui.css"]
 )
 def test_every_other_response_is_nosniff(login: Login, path: str) -> None:
-    response = httpx.get(f"{login.url}{path}")
+    response = web.get(f"{login.url}{path}")
 
     assert response.status_code == 200
     assert response.headers["x-content-type-options"] == "nosniff"

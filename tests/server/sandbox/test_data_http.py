@@ -10,6 +10,7 @@ import httpx
 import jsonschema_rs
 import pytest
 
+import web
 from live import Login, make_login
 from optiply.server.http import sandbox_data
 from optiply.server.http.openapi import openapi_document
@@ -20,7 +21,7 @@ from support import create
 
 def call(login: Login, method: str, path: str, token: str | None = None, **kw: Any) -> Any:
     headers = {"Authorization": f"Bearer {token or login.access_token}", **kw.pop("headers", {})}
-    return httpx.request(method, f"{login.url}/sandbox/{path}", headers=headers, **kw)
+    return web.request(method, f"{login.url}/sandbox/{path}", headers=headers, **kw)
 
 
 def ids(api: httpx.Client, kind: str) -> list[str]:

@@ -9,11 +9,12 @@ from typing import Any
 import httpx
 import pytest
 
+import web
 from live import JSONAPI, Login, make_login
 
 
 def faults(login: Login) -> list[dict[str, Any]]:
-    response = httpx.get(
+    response = web.get(
         f"{login.url}/sandbox/faults", headers={"Authorization": f"Bearer {login.access_token}"}
     )
     assert response.status_code == 200, response.text
@@ -89,7 +90,7 @@ def test_a_seeded_probability_gives_the_same_sequence_for_the_same_seed(login: L
         login.add_fault(action="status", status=502, path="/v1/products", probability=0.5, seed=7)
         with login.client() as api:
             sequences.append([api.get("/products").status_code for _ in range(12)])
-        httpx.delete(
+        web.delete(
             f"{login.url}/sandbox/faults",
             headers={"Authorization": f"Bearer {login.access_token}"},
         )
@@ -185,14 +186,14 @@ def test_a_cleared_rule_stops_at_once(login: Login) -> None:
     rule = login.add_fault(action="status", status=503)
     headers = {"Authorization": f"Bearer {login.access_token}"}
     other = login.add_fault(action="status", status=500, method="DELETE")
-    gone = httpx.delete(f"{login.url}/sandbox/faults/{rule['id']}", headers=headers)
+    gone = web.delete(f"{login.url}/sandbox/faults/{rule['id']}", headers=headers)
     assert gone.status_code == 204
     assert [f["id"] for f in faults(login)] == [other["id"]]
     with login.client() as api:
         assert api.get("/products").status_code == 200
-    again = httpx.delete(f"{login.url}/sandbox/faults/{rule['id']}", headers=headers)
+    again = web.delete(f"{login.url}/sandbox/faults/{rule['id']}", headers=headers)
     assert again.status_code == 404
-    cleared = httpx.delete(f"{login.url}/sandbox/faults", headers=headers)
+    cleared = web.delete(f"{login.url}/sandbox/faults", headers=headers)
     assert cleared.json() == {"cleared": 1}
 
 
@@ -201,16 +202,16 @@ def test_faults_need_the_write_scope_to_change_and_an_account_the_user_reaches(
 ) -> None:
     reader = make_login(login.server, scopes=("read",))
     headers = {"Authorization": f"Bearer {reader.access_token}"}
-    refused = httpx.post(f"{reader.url}/sandbox/faults", json={"action": "drop"}, headers=headers)
+    refused = web.post(f"{reader.url}/sandbox/faults", json={"action": "drop"}, headers=headers)
     assert refused.status_code == 403
-    assert httpx.get(f"{reader.url}/sandbox/faults", headers=headers).status_code == 200
-    foreign = httpx.get(
+    assert web.get(f"{reader.url}/sandbox/faults", headers=headers).status_code == 200
+    foreign = web.get(
         f"{login.url}/sandbox/faults",
         params={"accountId": reader.account_id},
         headers={"Authorization": f"Bearer {login.access_token}"},
     )
     assert foreign.status_code == 403
-    assert httpx.get(f"{login.url}/sandbox/faults").status_code == 401
+    assert web.get(f"{login.url}/sandbox/faults").status_code == 401
 
 
 @pytest.mark.parametrize(
@@ -240,7 +241,7 @@ def test_faults_need_the_write_scope_to_change_and_an_account_the_user_reaches(
 def test_bad_rules_are_refused_with_a_pointer(
     login: Login, rule: dict[str, Any], pointer: str
 ) -> None:
-    response = httpx.post(
+    response = web.post(
         f"{login.url}/sandbox/faults",
         json=rule,
         headers={"Authorization": f"Bearer {login.access_token}"},
@@ -254,13 +255,13 @@ def test_bad_rules_are_refused_with_a_pointer(
 def test_a_body_that_is_no_json_object_is_refused(login: Login) -> None:
     headers = {"Authorization": f"Bearer {login.access_token}", "Content-Type": "application/json"}
     for body in (b"[1]", b"{", b""):
-        response = httpx.post(f"{login.url}/sandbox/faults", content=body, headers=headers)
+        response = web.post(f"{login.url}/sandbox/faults", content=body, headers=headers)
         assert response.status_code == 400, body
         assert response.json()["errors"][0]["code"] == "INVALID_DOCUMENT"
 
 
 def test_a_rule_id_must_be_a_number(login: Login) -> None:
-    response = httpx.delete(
+    response = web.delete(
         f"{login.url}/sandbox/faults/abc",
         headers={"Authorization": f"Bearer {login.access_token}"},
     )

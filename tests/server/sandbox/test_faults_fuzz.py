@@ -28,6 +28,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import web
 from live import JSONAPI, Login
 from optiply import __version__
 from optiply.server.http.openapi import openapi_document
@@ -262,7 +263,7 @@ def test_the_documented_settings_schema_allows_exactly_what_checked_settings_acc
 def sandbox(login: Login) -> Iterator[httpx.Client]:
     """A keep-alive client for the login's /sandbox endpoints."""
     headers = {"Authorization": f"Bearer {login.access_token}"}
-    with httpx.Client(base_url=f"{login.url}/sandbox", headers=headers, timeout=30) as client:
+    with web.Client(base_url=f"{login.url}/sandbox", headers=headers, timeout=30) as client:
         yield client
 
 

@@ -22,6 +22,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, delete, func, select
 
+import web
 from live import (
     JSONAPI,
     OPTIPLY,
@@ -49,7 +50,7 @@ def flush(server: LiveServer) -> None:
 def journal(
     login: Login, token: str | None = None, path_suffix: str = "", **params: Any
 ) -> httpx.Response:
-    return httpx.get(
+    return web.get(
         f"{login.url}/sandbox/requests{path_suffix}",
         params=params,
         headers={"Authorization": f"Bearer {token or login.access_token}"},
@@ -147,7 +148,7 @@ def test_secrets_never_reach_the_table_the_api_or_the_cli(server: LiveServer) ->
     # and with the client's secret in the form; a refresh grant in the query string.
     answers = [
         login.token(),
-        httpx.post(
+        web.post(
             url,
             params={
                 "grant_type": "password",
@@ -156,7 +157,7 @@ def test_secrets_never_reach_the_table_the_api_or_the_cli(server: LiveServer) ->
             },
             auth=basic,
         ),
-        httpx.post(
+        web.post(
             url,
             files={
                 "grant_type": (None, "password"),
@@ -165,7 +166,7 @@ def test_secrets_never_reach_the_table_the_api_or_the_cli(server: LiveServer) ->
             },
             auth=basic,
         ),
-        httpx.post(
+        web.post(
             url,
             data={
                 "grant_type": "password",
@@ -175,26 +176,26 @@ def test_secrets_never_reach_the_table_the_api_or_the_cli(server: LiveServer) ->
                 "client_secret": login.client_secret,
             },
         ),
-        httpx.post(
+        web.post(
             url,
             params={"grant_type": "refresh_token", "refresh_token": login.refresh_token},
             auth=basic,
         ),
         # The password first in a form (no "&" before it), a form sent as JSON, and JSON sent
         # as a form: hidden all the same.
-        httpx.post(
+        web.post(
             url,
             content=f"password={login.password}&grant_type=password&username={login.username}",
             auth=basic,
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         ),
-        httpx.post(
+        web.post(
             url,
             content=f"grant_type=password&password={login.password}",
             auth=basic,
             headers={"Content-Type": "application/json"},
         ),
-        httpx.post(
+        web.post(
             url,
             content=json.dumps({"password": login.password}),
             auth=basic,
@@ -209,7 +210,7 @@ def test_secrets_never_reach_the_table_the_api_or_the_cli(server: LiveServer) ->
     with login.client() as api:
         api.post("/products", json=product(password=login.password, access_token="x" * 3))
         api.get("/products", params={"access_token": login.access_token, "page[limit]": 1})
-    httpx.get(f"{login.url}/v1/products", auth=basic)  # Basic on the API: 401, still hidden
+    web.get(f"{login.url}/v1/products", auth=basic)  # Basic on the API: 401, still hidden
     flush(server)
     cli_output = cli(
         "--account",
@@ -341,7 +342,7 @@ def test_rows_of_both_workers_land_in_one_table(
     def send(start: int) -> None:
         try:
             for i in range(start, sent, 6):  # fresh connections: the workers share them out
-                response = httpx.post(
+                response = web.post(
                     f"{journal_workers.url}/v1/products",
                     json=product(f"w{i}"),
                     headers={
@@ -413,7 +414,7 @@ def test_no_journal_records_nothing_and_installs_nothing(start_server: Any) -> N
 
 
 def test_sandbox_and_health_are_not_recorded(login: Login) -> None:
-    httpx.get(f"{login.url}/health")
+    web.get(f"{login.url}/health")
     journal(login)
     assert not [r for r in login.journal() if not r["path"].startswith(("/v1/", "/api/auth/"))]
 
@@ -443,7 +444,7 @@ def test_json_lines(login: Login, api: httpx.Client) -> None:
     flush(login.server)
     for response in (
         journal(login, format="jsonl"),
-        httpx.get(
+        web.get(
             f"{login.url}/sandbox/requests",
             headers={
                 "Authorization": f"Bearer {login.access_token}",
@@ -483,7 +484,7 @@ def test_stats_count_per_resource_and_status(login: Login, api: httpx.Client) ->
     api.get("/products")
     api.get("/products/0")
     flush(login.server)
-    response = httpx.get(
+    response = web.get(
         f"{login.url}/sandbox/stats",
         params={"accountId": login.account_id},
         headers={"Authorization": f"Bearer {login.access_token}"},
@@ -520,7 +521,7 @@ def test_bad_parameters_are_400_naming_the_parameter(
     for path in ("/sandbox/requests", "/sandbox/requests/count", "/sandbox/stats"):
         if parameter in ("format", "bodies") and path != "/sandbox/requests":
             continue
-        response = httpx.get(
+        response = web.get(
             f"{login.url}{path}",
             params={parameter: value},
             headers={"Authorization": f"Bearer {login.access_token}"},
@@ -531,8 +532,8 @@ def test_bad_parameters_are_400_naming_the_parameter(
 
 def test_tenancy(server: LiveServer, login: Login, api: httpx.Client) -> None:
     api.post("/products", json=product())
-    assert httpx.get(f"{login.url}/v1/products").status_code == 401  # nobody's: no account
-    assert httpx.get(f"{login.url}/v1/nowhere").status_code == 404  # no route: no account
+    assert web.get(f"{login.url}/v1/products").status_code == 401  # nobody's: no account
+    assert web.get(f"{login.url}/v1/nowhere").status_code == 404  # no route: no account
     other = make_login(server)
     flush(server)
     refused = journal(other, accountId=login.account_id)
@@ -543,7 +544,7 @@ def test_tenancy(server: LiveServer, login: Login, api: httpx.Client) -> None:
     mine = journal(login, accountId=login.account_id).json()["requests"]
     assert mine and {r["accountId"] for r in mine} == {login.account_id}
     assert journal(login, token="not-a-token").status_code == 401
-    assert httpx.get(f"{login.url}/sandbox/requests").status_code == 401
+    assert web.get(f"{login.url}/sandbox/requests").status_code == 401
 
 
 def test_reading_needs_the_read_scope(server: LiveServer) -> None:

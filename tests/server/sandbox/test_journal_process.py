@@ -12,10 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import select
 
+import web
 from live import LiveServer, Login, make_login, serve_workers
 from optiply.server.sandbox.journal import WRITER_NICE, JournalWriter
 from optiply.server.sandbox.journal_process import SHARED, JournalProcess, open_writer
@@ -209,7 +209,7 @@ def test_ctrl_c_to_the_whole_process_group_loses_no_row(start_server: Any, tmp_p
     ) as served:
         headers = {"Authorization": f"Bearer {login.access_token}"}
         for index in range(40):  # fresh connections: both workers answer some
-            answer = httpx.get(f"{served.url}/v1/products", params={"c": index}, headers=headers)
+            answer = web.get(f"{served.url}/v1/products", params={"c": index}, headers=headers)
             assert answer.status_code == 200
         tree = _tree(served.process.pid)
         writers = [p for p in tree if b"journal_process" in Path(f"/proc/{p}/cmdline").read_bytes()]

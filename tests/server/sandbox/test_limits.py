@@ -8,14 +8,15 @@ from typing import Any
 import httpx
 import pytest
 
+import web
 from live import Login, make_login
 
 
 def settings(login: Login, **changes: Any) -> httpx.Response:
     headers = {"Authorization": f"Bearer {login.access_token}"}
     if changes:
-        return httpx.patch(f"{login.url}/sandbox/settings", json=changes, headers=headers)
-    return httpx.get(f"{login.url}/sandbox/settings", headers=headers)
+        return web.patch(f"{login.url}/sandbox/settings", json=changes, headers=headers)
+    return web.get(f"{login.url}/sandbox/settings", headers=headers)
 
 
 def test_settings_default_to_no_limit_and_strict(login: Login) -> None:
@@ -140,7 +141,7 @@ def test_a_user_of_several_accounts_says_which(login: Login) -> None:
     response = settings(several)
     assert response.status_code == 400
     assert response.json()["errors"][0]["code"] == "ACCOUNT_REQUIRED"
-    chosen = httpx.get(
+    chosen = web.get(
         f"{several.url}/sandbox/settings",
         params={"accountId": several.extra_account_ids[0]},
         headers={"Authorization": f"Bearer {several.access_token}"},
@@ -153,19 +154,19 @@ def test_timeline_and_row_counts(login: Login) -> None:
     with login.client() as api:
         api.post("/suppliers", json={"data": {"type": "suppliers", "attributes": {"name": "a"}}})
         api.get("/nothing-here")
-    rows = httpx.get(f"{login.url}/sandbox/rows", headers=headers).json()["rows"]
+    rows = web.get(f"{login.url}/sandbox/rows", headers=headers).json()["rows"]
     assert rows["suppliers"] == 1 and rows["products"] == 0 and rows["accounts"] == 1
     assert login.server.app.state.journal.flush()
-    timeline = httpx.get(
+    timeline = web.get(
         f"{login.url}/sandbox/timeline", params={"minutes": 2, "step": 10}, headers=headers
     ).json()
     assert timeline["step"] == 10
     assert 12 <= len(timeline["buckets"]) <= 13
     assert sum(bucket["2xx"] for bucket in timeline["buckets"]) >= 1
-    bad = httpx.get(f"{login.url}/sandbox/timeline", params={"step": 0}, headers=headers)
+    bad = web.get(f"{login.url}/sandbox/timeline", params={"step": 0}, headers=headers)
     assert bad.status_code == 400
     assert bad.json()["errors"][0]["source"] == {"parameter": "step"}
-    too_many = httpx.get(
+    too_many = web.get(
         f"{login.url}/sandbox/timeline", params={"minutes": 1440, "step": 1}, headers=headers
     )
     assert too_many.status_code == 400

@@ -14,10 +14,10 @@ from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import delete
 
+import web
 from live import REPO, LiveServer, Login, make_login
 from optiply.server.auth import admin
 from optiply.server.settings import Settings
@@ -62,7 +62,7 @@ def live(database_urls: dict[str, str]) -> Iterator[LiveServer]:
     ids=["page", "script", "stylesheet"],
 )
 def test_the_page_and_its_files_are_served_locked_down(live, path, media_type):
-    response = httpx.get(live.url + path)
+    response = web.get(live.url + path)
 
     assert response.status_code == 200
     assert response.headers["content-type"] == media_type
@@ -72,13 +72,13 @@ def test_the_page_and_its_files_are_served_locked_down(live, path, media_type):
     assert response.headers["referrer-policy"] == "no-referrer"
     shipped = "index.html" if path == "/sandbox" else path.rsplit("/", 1)[-1]
     assert response.content == (PAGE_FILES / shipped).read_bytes()
-    again = httpx.get(live.url + path, headers={"If-None-Match": response.headers["etag"]})
+    again = web.get(live.url + path, headers={"If-None-Match": response.headers["etag"]})
     assert again.status_code == 304 and again.content == b""
 
 
 @pytest.mark.parametrize("name", ["index.html", "nope.js", "..%2Fjournal.py", "sandbox.js.map", ""])
 def test_only_the_known_files_are_served(live, name):
-    response = httpx.get(f"{live.url}/sandbox/static/{name}")
+    response = web.get(f"{live.url}/sandbox/static/{name}")
 
     assert response.status_code == 404
 
@@ -103,7 +103,7 @@ class _References(HTMLParser):
 
 
 def test_the_page_works_offline_with_files_of_its_own(live):
-    page = httpx.get(f"{live.url}/sandbox").text
+    page = web.get(f"{live.url}/sandbox").text
     references = _References()
     references.feed(page)
 
@@ -111,7 +111,7 @@ def test_the_page_works_offline_with_files_of_its_own(live):
     local = [url for url in references.urls if not url.startswith("data:")]
     assert sorted(local) == ["sandbox/static/sandbox.css", "sandbox/static/sandbox.js"]
     for url in local:  # relative to /sandbox: works under a path prefix too
-        assert httpx.get(f"{live.url}/{url}").status_code == 200
+        assert web.get(f"{live.url}/{url}").status_code == 200
     for name in ("index.html", "sandbox.js", "sandbox.css"):
         text = (PAGE_FILES / name).read_text()
         assert not re.search(r"https?:|//[a-z0-9.-]+\.[a-z]{2,}/", text, re.IGNORECASE), name
@@ -121,7 +121,7 @@ def test_the_page_works_offline_with_files_of_its_own(live):
 
 
 def test_the_index_links_to_the_page(live):
-    assert httpx.get(f"{live.url}/").json()["links"]["sandbox"] == f"{live.url}/sandbox"
+    assert web.get(f"{live.url}/").json()["links"]["sandbox"] == f"{live.url}/sandbox"
 
 
 # --- in a browser ----------------------------------------------------------------------------
@@ -202,7 +202,7 @@ def product(name: str) -> dict[str, Any]:
 
 
 def fault_rules(login: Login) -> list[dict[str, Any]]:
-    response = httpx.get(
+    response = web.get(
         f"{login.url}/sandbox/faults",
         params={"accountId": login.account_id},
         headers={"Authorization": f"Bearer {login.access_token}"},
@@ -388,7 +388,7 @@ def test_ten_thousand_requests_show_the_newest_500_and_poll_after_the_last(crowd
 
 
 def rows_max_id(login: Login) -> int:
-    response = httpx.get(
+    response = web.get(
         f"{login.url}/sandbox/requests",
         params={"accountId": login.account_id, "limit": 1},
         headers={"Authorization": f"Bearer {login.access_token}"},

@@ -10,8 +10,6 @@ each on a fresh connection, so both workers answer some of them. After a CLI cha
 
 from __future__ import annotations
 
-import functools
-import ssl
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -23,6 +21,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, func, select
 
+import web
 from live import BACKENDS, JSONAPI, empty_database, last_json, run_cli, serve_workers
 from optiply.server.auth import admin
 from optiply.server.auth.principal import TOKEN_PATH
@@ -74,7 +73,7 @@ def login(workers: Workers) -> Login:
     account = admin.create_account(workers.engine, name=f"Shop {tag}").id
     admin.create_user(workers.engine, username=f"user-{tag}", password="pw", account_ids=[account])
     client = admin.create_client(workers.engine, name=f"client-{tag}")
-    answer = httpx.post(
+    answer = web.post(
         f"{workers.base}{TOKEN_PATH}",
         data={"grant_type": "password", "username": f"user-{tag}", "password": "pw"},
         auth=(client.client_id, client.client_secret),
@@ -92,15 +91,9 @@ def optiply(workers: Workers, *args: str) -> Any:
 Send = Callable[[httpx.Client], httpx.Response]
 
 
-@functools.cache
-def _tls() -> ssl.SSLContext:
-    return ssl.create_default_context()
-
-
 def fresh_client(workers: Workers) -> httpx.Client:
-    """A client with a connection of its own (the shared TLS context only saves the ~25 ms a
-    client spends loading certificates it never uses here)."""
-    return httpx.Client(base_url=workers.base, timeout=30, verify=_tls())
+    """A client with a connection of its own."""
+    return web.Client(base_url=workers.base, timeout=30)
 
 
 def concurrently(workers: Workers, send: Send, count: int = REQUESTS) -> list[httpx.Response]:
