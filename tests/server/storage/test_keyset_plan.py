@@ -1,6 +1,7 @@
 """A page by keyset cursor starts its index range at the cursor: a walk by ``updatedAt`` (the
 tap's order) costs the same per page however deep it is, with or without a range filter on
-``updatedAt`` (the tap's bookmark and the sync's start), on SQLite.
+``updatedAt`` (the tap's bookmark and the sync's start), on SQLite. A walk by id (an export)
+renders its rows in the page's own statement, reading the page's rows alone.
 
 The work is counted in SQLite virtual-machine instructions (its progress handler), not timed.
 """
@@ -11,13 +12,16 @@ import sqlite3
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import orjson
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from optiply.query import parse
 from optiply.query.cursor import encode
-from optiply.resources import get
+from optiply.resources import REGISTRY, ResourceSpec, get
 from optiply.server.auth import admin
 from optiply.server.storage import listing
 from optiply.server.storage.engine import make_engine
@@ -136,3 +140,85 @@ def test_a_walk_sorted_by_many_keys_resumes_from_each_cursor(walk: tuple[sa.Engi
     # Every key but updatedAt is the same on every row: the order is -updatedAt, then id.
     expected = sorted(range(1, ROWS + 1), key=lambda n: (-(n // 2), n))[:300]
     assert seen == expected
+
+
+# A walk of one account's live rows by id (an export) renders its rows in the page's own
+# statement; every other shape renders its page's rows by id afterwards.
+EXPORT_SHAPES = [((), False), ((), True), (("-id",), False), (("-id",), True)]
+
+
+def _sort(spec: ResourceSpec, names: tuple[str, ...]) -> tuple[Any, ...]:
+    return parse([("sort", ",".join(names))], spec).sort if names else ()
+
+
+@pytest.mark.parametrize("spec", REGISTRY, ids=lambda spec: spec.type)
+def test_an_export_page_renders_in_its_statement_which_reads_only_the_page(
+    walk: tuple[sa.Engine, int], spec: ResourceSpec
+) -> None:
+    """Rendered in the statement, a page must come in index order: were its matches sorted
+    first (a temporary B-tree), every match would be rendered, not the page's rows alone."""
+    engine, account = walk
+    dialect = sqlite_dialect.dialect()
+    for names, resume in EXPORT_SHAPES:
+        statements = listing._statements(
+            spec, "sqlite", (account,), (), _sort(spec, names), None, resume
+        )
+        assert statements.renders, (names, resume)
+        compiled = statements.page.compile(dialect=dialect)
+        values = {"page_limit": 101, "page_offset": 0, "after_0": 1}
+        parameters = compiled.construct_params(values)
+        positional = [parameters[name] for name in compiled.positiontup or ()]
+        with engine.connect() as connection:
+            plan = connection.exec_driver_sql(
+                f"EXPLAIN QUERY PLAN {compiled}", tuple(positional)
+            ).all()
+        steps = " / ".join(str(step[-1]) for step in plan)
+        assert "TEMP B-TREE" not in steps and "SCAN" not in steps.replace("SCAN CONSTANT", ""), (
+            names,
+            resume,
+            steps,
+        )
+
+
+@pytest.mark.parametrize(
+    ("accounts", "items", "related"),
+    [
+        (2, [], None),
+        (1, [("filter[name][LIKE]", "P1%")], None),
+        (1, [("sort", "name")], None),
+        (1, [("sort", "updatedAt")], None),
+        (1, [], "supplier_id"),
+        (1, [("filter[deletedAt][GT]", "2020-01-01T00:00:00Z")], None),
+    ],
+    ids=["two accounts", "a filter", "by name", "by updatedAt", "related", "deleted rows"],
+)
+def test_any_other_page_renders_its_rows_after_choosing_them(
+    accounts: int, items: list[tuple[str, str]], related: str | None
+) -> None:
+    spec = get("supplierProducts") if related else PRODUCTS
+    query = parse(items, spec, deleted_rows=True)
+    statements = listing._statements(
+        spec, "sqlite", tuple(range(1, accounts + 1)), query.filters, query.sort, related, False
+    )
+    assert not statements.renders
+
+
+def test_an_export_walk_by_id_gives_every_row_once_with_its_own_attributes(
+    walk: tuple[sa.Engine, int],
+) -> None:
+    engine, account = walk
+    seen: list[int] = []
+    cursor: str | None = None
+    with engine.connect() as connection:
+        while True:
+            items = [("page[limit]", "100")] + ([("page[after]", cursor)] if cursor else [])
+            page = listing.list_page(
+                connection, PRODUCTS, [account], parse(items, PRODUCTS), versions=(-4,)
+            )
+            for row_id, attributes in page.rows:
+                assert orjson.loads(attributes)["name"] == f"P{row_id}"
+            seen += [row_id for row_id, _ in page.rows]
+            if page.last is None:
+                break
+            cursor = encode(page.last, page.total)
+    assert seen == list(range(1, ROWS + 1))

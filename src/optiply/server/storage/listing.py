@@ -14,12 +14,22 @@ from functools import cache, lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Connection, Select, Table, bindparam, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Table,
+    bindparam,
+    func,
+    literal_column,
+    select,
+)
 
 from optiply.query import ListQuery
 from optiply.query.ast import Filter, SortKey
 from optiply.query.cursor import keyset_keys
 from optiply.resources import ResourceSpec
+from optiply.resources.spec import Kind
 from optiply.server.storage import caches
 from optiply.server.storage.compile import after, order_by, sort_columns, where
 from optiply.server.storage.render import attributes_sql
@@ -100,9 +110,11 @@ def list_page(
     found = found[: page.limit]
     if total is None:
         total = _count(connection, statements, parameters, counted) if more else len(found)
+    last = tuple(found[-1][1 : 1 + len(keys)]) if found and keys and more else None
+    if statements.renders:
+        return Listing(total, [(row[0], row[-1]) for row in found], last, more)
     ids = [row[0] for row in found]
     rendered: dict[int, str] = dict(_render_many(connection, spec, ids)) if ids else {}
-    last = tuple(found[-1][1 : 1 + len(keys)]) if found and keys and more else None
     deleted_at = tuple(row[-1] for row in found) if query.deleted else ()
     return Listing(total, [(row_id, rendered[row_id]) for row_id in ids], last, more, deleted_at)
 
@@ -123,10 +135,12 @@ def _count(
 
 @dataclass(frozen=True, slots=True)
 class _Statements:
-    """The statements of one shape of list query: its page of ids and its count."""
+    """The statements of one shape of list query: its page of ids and its count. When
+    ``renders``, the page's rows end with their rendered attributes."""
 
     page: Select[Any]
     count: Select[Any]
+    renders: bool = False
 
 
 @cache
@@ -161,6 +175,19 @@ def _statements(
     # The page's ids (index-only where possible, one row more to know whether another page
     # follows), the sort keys of the last (for the next cursor), and when each was deleted.
     marked = [table.c.deleted_at] if deleted else []
+    # A plain walk of one account's live rows by id (an export) renders its rows in the same
+    # statement: the account's (account_id, id) index gives them in order, so only the page's
+    # rows are rendered, read in id order. Any other shape may sort the matches first, which
+    # would render every one of them: its page renders by id afterwards (``_render_many``).
+    renders = (
+        len(account_ids) == 1
+        and not filters
+        and related is None
+        and keys is not None
+        and [key.attribute.kind for key in keys] == [Kind.ID]
+    )
+    if renders:
+        marked = [literal_column(attributes_sql(spec, dialect))]
     page = (
         select(table.c.id, *sort_columns(table, keys or ()), *marked)
         .where(*scope, *position, *matching)
@@ -169,7 +196,7 @@ def _statements(
         .offset(bindparam("page_offset"))
     )
     count = select(func.count()).select_from(table).where(*scope, *matching)
-    return _Statements(page, count)
+    return _Statements(page, count, renders)
 
 
 def _versions(
