@@ -174,7 +174,7 @@ def _statements(
         matching.append(table.c[related] == bindparam("related_id"))
     # The page's ids (index-only where possible, one row more to know whether another page
     # follows), the sort keys of the last (for the next cursor), and when each was deleted.
-    marked = [table.c.deleted_at] if deleted else []
+    tail: list[ColumnElement[Any]] = [table.c.deleted_at] if deleted else []
     # A plain walk of one account's live rows by id (an export) renders its rows in the same
     # statement: the account's (account_id, id) index gives them in order, so only the page's
     # rows are rendered, read in id order. Any other shape may sort the matches first, which
@@ -187,9 +187,9 @@ def _statements(
         and [key.attribute.kind for key in keys] == [Kind.ID]
     )
     if renders:
-        marked = [literal_column(attributes_sql(spec, dialect))]
+        tail = [literal_column(attributes_sql(spec, dialect))]
     page = (
-        select(table.c.id, *sort_columns(table, keys or ()), *marked)
+        select(table.c.id, *sort_columns(table, keys or ()), *tail)
         .where(*scope, *position, *matching)
         .order_by(*order_by(table, query, dialect))
         .limit(bindparam("page_limit"))
