@@ -28,8 +28,7 @@ from sqlalchemy import (
 from optiply.query import ListQuery
 from optiply.query.ast import Filter, SortKey
 from optiply.query.cursor import keyset_keys
-from optiply.resources import ResourceSpec
-from optiply.resources.spec import Kind
+from optiply.resources import Kind, ResourceSpec
 from optiply.server.storage import caches
 from optiply.server.storage.compile import after, order_by, sort_columns, where
 from optiply.server.storage.render import attributes_sql
@@ -174,7 +173,6 @@ def _statements(
         matching.append(table.c[related] == bindparam("related_id"))
     # The page's ids (index-only where possible, one row more to know whether another page
     # follows), the sort keys of the last (for the next cursor), and when each was deleted.
-    tail: list[ColumnElement[Any]] = [table.c.deleted_at] if deleted else []
     # A plain walk of one account's live rows by id (an export) renders its rows in the same
     # statement: the account's (account_id, id) index gives them in order, so only the page's
     # rows are rendered, read in id order. Any other shape may sort the matches first, which
@@ -186,7 +184,8 @@ def _statements(
         and keys is not None
         and [key.attribute.kind for key in keys] == [Kind.ID]
     )
-    if renders:
+    tail: list[ColumnElement[Any]] = [table.c.deleted_at] if deleted else []
+    if renders:  # never a list of deleted rows: filter[deletedAt] is a filter
         tail = [literal_column(attributes_sql(spec, dialect))]
     page = (
         select(table.c.id, *sort_columns(table, keys or ()), *tail)
