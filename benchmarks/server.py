@@ -49,6 +49,9 @@ PAGE_QUERY = "/v1/products?page[limit]=100"
 LINES_QUERY = "/v1/sellOrderLines?page[limit]=100"
 WALK_PAGES = 64
 """Pages of an export kept for the bare app's walk (served in turn)."""
+PAGE_LIMIT = 100  # of PAGE_QUERY and LINES_QUERY
+EXPORT_BLOCK = 250
+"""Pages walked from our server, then from the bare app, in turn."""
 TOKEN_PATH = "/api/auth/oauth/token"
 POST_BODY = orjson.dumps(
     {
@@ -494,60 +497,67 @@ class Export:
         return deciles[-1] / deciles[0] if deciles and deciles[0] else float("nan")
 
 
-@dataclass
-class Walk:
-    """What following ``links.next`` from one URL saw."""
+class Walker:
+    """Follows ``links.next`` verbatim from ``url`` over one keep-alive connection, timing
+    every page, as many pages at a time as asked (``advance``): the export's client, also run
+    against the bare app (``benchmarks/baseline.py``) so that both walks cost the client the
+    same. ``keep``: the first pages' bodies to keep (those with a next link); ``pid``: the
+    server process whose RSS is sampled every 50 pages; ``label``: progress every 1,000 pages."""
 
-    times: list[float]  # seconds per page
-    rows: int
-    ids: set[str]
-    complete: bool  # the last page was reached (not the time budget)
-    seconds: float
-    sample: str | None  # the second page's next link
-    kept: list[bytes]  # the first pages' bodies (those with a next link), up to ``keep``
-    rss: list[int]  # KiB of process ``pid``, every 50 pages
+    def __init__(
+        self, url: str, access_token: str, *, keep: int = 0, pid: int = 0, label: str = ""
+    ) -> None:
+        self.client = httpx.Client(headers=_headers(access_token), timeout=120)
+        self.next_url: str | None = url
+        self.keep, self.pid, self.label = keep, pid, label
+        self.times: list[float] = []
+        self.rss: list[int] = []
+        self.ids: set[str] = set()
+        self.kept: list[bytes] = []
+        self.rows = 0
+        self.sample: str | None = None
+        self.seconds = 0.0  # spent walking, summed over the blocks
 
-
-def walk(url: str, access_token: str, budget: float, *, keep: int = 0, pid: int = 0) -> Walk:
-    """Follow ``links.next`` verbatim from ``url`` over one keep-alive connection, timing
-    every page: the export's client, also run against the bare app (``benchmarks/baseline.py``)
-    so that both walks cost the client the same."""
-    times: list[float] = []
-    rss: list[int] = []
-    ids: set[str] = set()
-    kept: list[bytes] = []
-    rows, complete, sample = 0, False, None
-    following_url: str | None = url
-    started = time.perf_counter()
-    with httpx.Client(headers=_headers(access_token), timeout=120) as client:
-        while following_url is not None:
+    def advance(self, pages: float, budget: float = float("inf")) -> None:
+        """Walk up to ``pages`` more pages, stopping at the end or once ``budget`` seconds
+        of walking are spent."""
+        client, times = self.client, self.times
+        walked = 0
+        started = time.perf_counter()
+        while self.next_url is not None and walked < pages:
+            if self.seconds + time.perf_counter() - started > budget:
+                break
             before = time.perf_counter()
-            response = client.get(following_url)
+            response = client.get(self.next_url)
             times.append(time.perf_counter() - before)
+            walked += 1
             response.raise_for_status()
             document = orjson.loads(response.content)
-            rows += len(document["data"])
-            ids.update(resource["id"] for resource in document["data"])
+            self.rows += len(document["data"])
+            self.ids.update(resource["id"] for resource in document["data"])
             following = (document.get("links") or {}).get("next")
             if len(times) == 2:
-                sample = following
-            if following and len(kept) < keep:
-                kept.append(response.content)
-            following_url = urllib.parse.urljoin(following_url, following) if following else None
-            if following_url is None:
-                complete = True
-            elif time.perf_counter() - started > budget:
-                break
-            if pid and len(times) % 50 == 0:
-                rss.append(memory_kib(pid, "VmRSS"))
-            if len(times) % 1000 == 0:
+                self.sample = following
+            if following and len(self.kept) < self.keep:
+                self.kept.append(response.content)
+            self.next_url = urllib.parse.urljoin(self.next_url, following) if following else None
+            if self.pid and len(times) % 50 == 0:
+                self.rss.append(memory_kib(self.pid, "VmRSS"))
+            if self.label and len(times) % 1000 == 0:
                 console.print(
-                    f"    {len(times):,} pages, {rows:,} rows, "
-                    f"{time.perf_counter() - started:.0f} s, "
+                    f"    {len(times):,} pages, {self.rows:,} rows, "
+                    f"{self.seconds + time.perf_counter() - started:.0f} s, "
                     f"last page {times[-1] * 1e3:.1f} ms"
                 )
-    seconds = time.perf_counter() - started
-    return Walk(times, rows, ids, complete, seconds, sample, kept, rss)
+        self.seconds += time.perf_counter() - started
+
+    @property
+    def complete(self) -> bool:
+        """Whether the last page was reached."""
+        return self.next_url is None
+
+    def close(self) -> None:
+        self.client.close()
 
 
 def export(
@@ -555,22 +565,41 @@ def export(
     access_token: str,
     expected_rows: int,
     budget: float,
-    query: str = PAGE_QUERY,
-) -> tuple[Export, list[bytes]]:
-    """Walk ``query``'s pages by ``links.next``; the figures and the first pages' bodies."""
+    query: str,
+    work_dir: Path,
+) -> Export:
+    """Walk ``query``'s pages by ``links.next``, and the same number of pages of the same bytes
+    from the bare app, in alternate blocks of ``EXPORT_BLOCK`` pages (so that a machine whose
+    speed drifts over the minutes of an export slows both alike); the figures."""
     rss_before = memory_kib(server.pid, "VmRSS")
     peak_reset = reset_peak_rss(server.pid)
-    seen = walk(server.url + query, access_token, budget, keep=WALK_PAGES, pid=server.pid)
-    times, rss = seen.times, seen.rss
+    ours = Walker(server.url + query, access_token, keep=WALK_PAGES, pid=server.pid, label="ours")
+    bare: Walker | None = None
+    try:
+        ours.advance(max(EXPORT_BLOCK, WALK_PAGES + 1), budget)  # the bare app's bodies first
+        pages = -(-expected_rows // PAGE_LIMIT)
+        with baseline_serve(b"{}", b"{}", work_dir, ours.kept, pages) as bare_url:
+            bare = Walker(bare_url + "/walk?n=0", access_token)
+            bare.advance(len(ours.times))
+            while not ours.complete and ours.seconds < budget:
+                ours.advance(EXPORT_BLOCK, budget)
+                bare.advance(EXPORT_BLOCK)
+            bare.advance(len(ours.times) - len(bare.times))
+    finally:
+        ours.close()
+        if bare is not None:
+            bare.close()
+    times, rss = ours.times, ours.rss
     deciles = [statistics.median(chunk) * 1e3 for chunk in _deciles(times)]
     rss_deciles = [max(chunk) / 1024 for chunk in _deciles(rss)]
-    result = Export(
+    same_walk = bare is not None and bare.complete and bare.rows == ours.rows
+    return Export(
         pages=len(times),
-        rows=seen.rows,
-        unique_ids=len(seen.ids),
+        rows=ours.rows,
+        unique_ids=len(ours.ids),
         expected_rows=expected_rows,
-        total_seconds=seen.seconds,
-        complete=seen.complete,
+        total_seconds=ours.seconds,
+        complete=ours.complete,
         first_ms=statistics.median(times[:10]) * 1e3,
         last_ms=statistics.median(times[-10:]) * 1e3,
         rss_before_kib=rss_before,
@@ -580,10 +609,10 @@ def export(
         peak_is_vmhwm=peak_reset,
         page_ms_by_decile=[round(d, 2) for d in deciles],
         rss_mib_by_decile=[round(r, 1) for r in rss_deciles],
-        next_link_sample=seen.sample,
+        next_link_sample=ours.sample,
         resource=query.split("?")[0].rsplit("/", 1)[-1],
+        bare_seconds=bare.seconds if same_walk and bare is not None and ours.complete else None,
     )
-    return result, seen.kept
 
 
 def _deciles(values: list[Any]) -> list[list[Any]]:
@@ -763,18 +792,15 @@ def export_step(
     options: Options,
 ) -> list[Figure]:
     """Export ``query``'s ``expected`` rows from a server started for it (cold: nothing cached),
-    then walk the same number of pages of the same bytes from the bare app."""
+    in turn with the same number of pages of the same bytes from the bare app (``export``)."""
     console.print(f"  [bold]{backend}: export {expected:,} rows of {escape(query)}[/bold]")
     with tempfile.TemporaryDirectory(prefix="export-", dir=data.DATA_DIR) as folder:
         work_dir = Path(folder)
         try:
             with optiply_serve(database_url, work_dir) as server:
-                result, kept = export(server, logins.export, expected, options.export_budget, query)
-            if result.complete and kept:
-                with baseline_serve(b"{}", b"{}", work_dir, kept, result.pages) as bare:
-                    seen = walk(bare + "/walk?n=0", logins.export, options.export_budget)
-                if seen.complete and seen.rows == result.rows:
-                    result.bare_seconds = seen.seconds
+                result = export(
+                    server, logins.export, expected, options.export_budget, query, work_dir
+                )
         except httpx.HTTPError as error:
             console.print(f"    [red]export failed:[/red] {escape(str(error))}")
             return [
