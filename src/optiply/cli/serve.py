@@ -54,6 +54,16 @@ def serve(
             help="Journal rows kept per account (the newest).",
         ),
     ] = 10_000,
+    read_ahead: Annotated[
+        bool,
+        typer.Option(
+            "--read-ahead/--no-read-ahead",
+            envvar="OPTIPLY_READ_AHEAD",
+            show_envvar=True,
+            help="After a list page with a next link, make the next page while idle, for "
+            "the client's next request (never stale).",
+        ),
+    ] = True,
     extensions: Annotated[
         bool,
         typer.Option(
@@ -97,6 +107,7 @@ def serve(
     os.environ["OPTIPLY_ACCESS_LOG"] = "true" if access_log else "false"
     os.environ["OPTIPLY_JOURNAL"] = "true" if journal else "false"
     os.environ["OPTIPLY_JOURNAL_SIZE"] = str(journal_size)
+    os.environ["OPTIPLY_READ_AHEAD"] = "true" if read_ahead else "false"
     os.environ["OPTIPLY_EXTENSIONS"] = "true" if extensions else "false"
     os.environ["OPTIPLY_IDEMPOTENCY_TTL"] = str(idempotency_ttl)
     uvicorn.run(

@@ -23,6 +23,7 @@ from optiply.server.http.extensions import offered, v1_route
 from optiply.server.http.headers import API_HEADERS, PUBLIC_HEADERS, secured
 from optiply.server.http.index import index_route
 from optiply.server.http.openapi import openapi_document
+from optiply.server.http.readahead import Idle, ReadAhead
 from optiply.server.http.routes import api_routes
 from optiply.server.http.sandbox import sandbox_routes
 from optiply.server.http.sandbox_data import data_routes
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.checkpointer = checkpointer
     controls = app.state.controls = Controls(engine)
     extensions = offered(settings)
+    read_ahead = ReadAhead() if settings.read_ahead else None
     document = orjson.dumps(openapi_document(version=__version__, extensions=bool(extensions)))
 
     async def openapi(_request: Request) -> Response:
@@ -88,7 +90,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return secured(Response(b'{"status":"ok"}', media_type="application/json"), API_HEADERS)
 
     routes: list[Any] = [
-        *api_routes(engine, settings, controls),  # first: the requests that count (one lookup)
+        *api_routes(
+            engine, settings, controls, read_ahead
+        ),  # first: the requests that count (one lookup)
         index_route(
             title=TITLE, version=__version__, public_url=configured_base(settings.public_url)
         ),
@@ -106,6 +110,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.add_middleware(JournalMiddleware, writer=writer)
     # Outside the journal, which records what the client saw; it needs uvicorn's own receive.
     app.add_middleware(FaultMiddleware)
+    if read_ahead is not None:  # outermost but the access log: a request in flight is busy
+        app.add_middleware(Idle, read_ahead=read_ahead)
     if settings.access_log:  # when off, not installed: no cost per request
         access_log.send_to_stderr()
         app.add_middleware(access_log.AccessLog)

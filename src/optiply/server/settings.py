@@ -34,6 +34,12 @@ class Settings(BaseSettings):
         description="Record every /v1 and /api/auth request in the sandbox_requests table "
         "(secrets hidden); off installs nothing.",
     )
+    read_ahead: bool = Field(
+        default=True,
+        description="After a list page with a next link, make that next page while the "
+        "process is idle, for the client's next request (never stale: keyed by the accounts' "
+        "data versions); off installs nothing.",
+    )
     journal_size: int = Field(
         default=10_000, gt=0, description="Journal rows kept per account (the newest)."
     )

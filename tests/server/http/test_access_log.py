@@ -17,6 +17,7 @@ import pytest
 import web
 from live import JSONAPI, OPTIPLY, REPO, serving, tmp_sqlite_url
 from optiply.server.http.access_log import AccessLog
+from optiply.server.http.readahead import Idle
 from optiply.server.sandbox.faults import FaultMiddleware
 from optiply.server.sandbox.redact import redact_query
 
@@ -152,6 +153,7 @@ def test_the_middleware_is_there_only_when_the_access_log_is_on(server, start_se
     live = start_server(access_log=True, journal=False)
     assert [middleware.cls for middleware in live.app.user_middleware] == [
         AccessLog,
+        Idle,  # read-ahead's (on by default): it counts the requests in flight
         FaultMiddleware,  # always there: it acts on the requests a fault rule fired on
     ]
 

@@ -13,7 +13,8 @@ advertises them (``http/extensions.py``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -27,6 +28,7 @@ from optiply.query.cursor import encode
 from optiply.resources import REGISTRY, ResourceSpec
 from optiply.resources import get as get_spec
 from optiply.resources.types import INT64_MAX
+from optiply.server.http import readahead
 from optiply.server.http.deserialize import parse_document
 from optiply.server.http.dispatch import ByType
 from optiply.server.http.errors import ApiError
@@ -49,8 +51,9 @@ from optiply.server.sandbox.controls import Controls
 from optiply.server.sandbox.journal import note_of
 from optiply.server.service import crud
 from optiply.server.service.crud import PUBLIC_API_KEY, Context
+from optiply.server.service.tenancy import request_scope
 from optiply.server.settings import Settings
-from optiply.server.storage import caches
+from optiply.server.storage import caches, repository
 from optiply.server.storage.listing import Listing
 from optiply.server.storage.repository import Connection, Engine
 
@@ -86,8 +89,10 @@ class ResourceEndpoints:
         transactions: Transactions,
         settings: Settings,
         extensions: tuple[Extension, ...] = (),
+        read_ahead: readahead.ReadAhead | None = None,
     ) -> None:
         self.spec = spec
+        self.read_ahead = read_ahead
         self.transactions = transactions
         self._transaction = transactions.open
         self.member = document_member(extensions)  # the jsonapi member ending each document
@@ -128,6 +133,12 @@ class ResourceEndpoints:
     def _list(
         self, request: Request, spec: ResourceSpec, listing: Listing, query: ListQuery
     ) -> Response:
+        return _jsonapi(self._page(request, spec, listing, query)[0])
+
+    def _page(
+        self, request: Request, spec: ResourceSpec, listing: Listing, query: ListQuery
+    ) -> tuple[bytes, str | None]:
+        """A list document's bytes, and its next link."""
         base = self._base(request)
         cursor = None if listing.last is None else encode(listing.last, listing.total)
         links = page_links(
@@ -139,7 +150,8 @@ class ResourceEndpoints:
             cursor=cursor,
         )
         resources = self._writer(request, spec).resources(listing.rows, listing.deleted_at)
-        return _jsonapi(list_document(resources, links, listing.total, self.member))
+        document = list_document(resources, links, listing.total, self.member)
+        return document, links["next"]
 
     async def collection(self, request: Request) -> Response:
         """GET a page of the collection, or POST a new resource."""
@@ -169,11 +181,55 @@ class ResourceEndpoints:
             note = note_of(request.scope)
             if note is not None:  # the journal keeps the cached bytes, stored once per key
                 note.body_key = key
-            return _jsonapi(page)  # the member is in the kept bytes already
-        response = self._list(request, spec, listing, query)
+            response = _jsonapi(page)  # the member is in the kept bytes already
+            made = None if self.read_ahead is None else self.read_ahead.made(key)
+            response.raw_headers.append(readahead.HIT if made is None else readahead.AHEAD)
+            if made is not None and made[0] is not None:
+                self._read_ahead(response, request, context, made[0])
+            return response
+        body, following = self._page(request, spec, listing, query)
+        response = _jsonapi(body)
         if key is not None:
-            caches.PAGES.put(key, bytes(response.body))
+            caches.PAGES.put(key, body)
+            if following is not None:
+                self._read_ahead(response, request, context, following)
         return response
+
+    def _read_ahead(
+        self, response: Response, request: Request, context: Context, link: str
+    ) -> None:
+        """Make the page of ``link`` (this one's next) once ``response`` is sent and the
+        process idle (``http/readahead.py``), for the same caller."""
+        if self.read_ahead is None:
+            return
+        base = self._base(request)
+        if not link.startswith(base + "/"):
+            return
+        path, _, query = link[len(base) :].partition("?")
+        scope = dict(request.scope)
+        scope.update(path=path, raw_path=path.encode(), query_string=query.encode(), state={})
+        ahead = Request(scope)
+        principal = context.principal
+
+        def make() -> readahead.Made | None:
+            with self.transactions.reader.connect() as connection:
+                # The versions first, then the rows: the page is at least as new as its key.
+                versions = repository.data_versions(connection, principal.account_ids)
+                current = replace(principal, account_versions=versions)
+                params = ahead.query_params
+                scope = request_scope(current, params.get("accountId"))
+                now = datetime.now(UTC)
+                made = Context(current, scope, params.get("couplingId") or None, now)
+                key = self._page_key(ahead, connection, made)
+                if key is None or key in caches.PAGES:
+                    return None
+                query = self._query(ahead, self.spec, made)
+                listing = crud.list_rows(connection, self.spec, made, query)
+            body, following = self._page(ahead, self.spec, listing, query)
+            caches.PAGES.put(key, body)
+            return key, following
+
+        self.read_ahead.after(response, make)
 
     def _page_key(
         self, request: Request, connection: Connection, context: Context
@@ -186,6 +242,9 @@ class ResourceEndpoints:
             return None
         database = str(connection.engine.url)
         path, query = request.scope["path"], request.scope["query_string"]
+        if b"%5" in query:  # brackets escaped or not read the same (``requests`` escapes them)
+            query = query.replace(b"%5B", b"[").replace(b"%5D", b"]")
+            query = query.replace(b"%5b", b"[").replace(b"%5d", b"]")
         base = self._base(request)
         return (database, self.spec.type, base, path, query, scope.account_ids, scope.versions)
 
@@ -276,9 +335,14 @@ class _Followed:
     attributes: str | None = None
 
 
-def api_routes(engine: Engine, settings: Settings, controls: Controls) -> list[BaseRoute]:
+def api_routes(
+    engine: Engine,
+    settings: Settings,
+    controls: Controls,
+    read_ahead: readahead.ReadAhead | None = None,
+) -> list[BaseRoute]:
     """Every /v1 route of a resource, derived from the registry, with the extensions the
-    settings offer."""
+    settings offer; list walks read ahead with ``read_ahead``."""
     extensions = offered(settings)
     idempotency = None
     if IDEMPOTENCY in extensions:
@@ -288,5 +352,6 @@ def api_routes(engine: Engine, settings: Settings, controls: Controls) -> list[B
     if ATOMIC in extensions:  # "operations" is no resource type
         routes.extend(OperationsEndpoint(transactions, settings, extensions).routes())
     for spec in REGISTRY:
-        routes.extend(ResourceEndpoints(spec, transactions, settings, extensions).routes())
+        endpoints = ResourceEndpoints(spec, transactions, settings, extensions, read_ahead)
+        routes.extend(endpoints.routes())
     return [ByType("/v1/", routes)]

@@ -29,6 +29,9 @@ class Lru(Generic[V]):
             self._items.move_to_end(key)
         return value
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
     def put(self, key: object, value: V) -> None:
         """Remember ``value``, forgetting the least recently used entry when full."""
         self._items[key] = value
