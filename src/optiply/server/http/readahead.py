@@ -4,8 +4,9 @@ A client walking a list by ``links.next`` (an export, a tap, a sync) spends as l
 page as the server spends making it, and the server sits idle meanwhile. After answering a list
 page that has a next link, the server makes that next page once it has nothing else to do, and
 keeps it in the page cache (``storage.caches.PAGES``) under the key the client's request for it
-will have: the same URL, link base and accounts, and the accounts' data versions **read when
-the page is made**, before its rows. The request itself then goes through everything as
+will have: the same URL, link base and accounts, and the accounts' data versions as this
+request read them with its token, before the page's rows are read (so the page is at least as
+new as its key says). The request itself then goes through everything as
 before (sandbox controls, the token, its scopes, the account scope: all before the cache is
 looked at) and is answered from the cache only if nothing was committed in its accounts since:
 a write in between changes the versions, so the key, and the page is made anew. Nothing stale,

@@ -13,7 +13,7 @@ advertises them (``http/extensions.py``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from starlette.requests import Request
@@ -53,7 +53,7 @@ from optiply.server.service import crud
 from optiply.server.service.crud import PUBLIC_API_KEY, Context
 from optiply.server.service.tenancy import request_scope
 from optiply.server.settings import Settings
-from optiply.server.storage import caches, repository
+from optiply.server.storage import caches
 from optiply.server.storage.listing import Listing
 from optiply.server.storage.repository import Connection, Engine
 
@@ -212,14 +212,12 @@ class ResourceEndpoints:
         principal = context.principal
 
         def make() -> readahead.Made | None:
+            # Under the versions this request read with its token, before the rows are read
+            # now: the page is at least as new as its key says (``storage/caches.py``).
+            params = ahead.query_params
+            scope = request_scope(principal, params.get("accountId"))
+            made = Context(principal, scope, params.get("couplingId") or None, datetime.now(UTC))
             with self.transactions.reader.connect() as connection:
-                # The versions first, then the rows: the page is at least as new as its key.
-                versions = repository.data_versions(connection, principal.account_ids)
-                current = replace(principal, account_versions=versions)
-                params = ahead.query_params
-                scope = request_scope(current, params.get("accountId"))
-                now = datetime.now(UTC)
-                made = Context(current, scope, params.get("couplingId") or None, now)
                 key = self._page_key(ahead, connection, made)
                 if key is None or key in caches.PAGES:
                     return None

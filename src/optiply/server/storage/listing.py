@@ -32,7 +32,8 @@ from optiply.resources import Kind, ResourceSpec
 from optiply.server.storage import caches
 from optiply.server.storage.compile import after, order_by, sort_columns, where
 from optiply.server.storage.render import attributes_sql
-from optiply.server.storage.repository import Rendered, data_versions, table_of
+from optiply.server.storage.repository import Rendered, table_of
+from optiply.server.storage.tables import RESOURCE_TABLES
 
 
 def _scope(
@@ -203,7 +204,13 @@ def _versions(
     """The accounts' data versions: as read with the token, or read now."""
     if len(versions) == len(account_ids):
         return versions
-    return data_versions(connection, account_ids)
+    accounts = RESOURCE_TABLES["accounts"]
+    statement = (
+        select(accounts.c.data_version)
+        .where(accounts.c.id.in_(list(account_ids)))
+        .order_by(accounts.c.id)
+    )
+    return tuple(row[0] for row in connection.execute(statement))
 
 
 def _render_many(connection: Connection, spec: ResourceSpec, ids: list[int]) -> Sequence[Any]:

@@ -81,16 +81,6 @@ _BUMP = (
 )
 
 
-def data_versions(connection: Connection, account_ids: Collection[int]) -> tuple[int, ...]:
-    """The data versions of ``account_ids``, in ascending id order (missing accounts left out)."""
-    statement = (
-        select(_ACCOUNTS.c.data_version)
-        .where(_ACCOUNTS.c.id.in_(list(account_ids)))
-        .order_by(_ACCOUNTS.c.id)
-    )
-    return tuple(row[0] for row in connection.execute(statement))
-
-
 def render_visible(
     connection: Connection, spec: ResourceSpec, row_id: int, account_ids: Collection[int]
 ) -> str | None:
