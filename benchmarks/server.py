@@ -36,6 +36,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
+from sqlalchemy.engine import make_url
 
 from benchmarks import data
 from benchmarks.load import JSONAPI, LoadError, LoadResult, run_wrk, wrk_path
@@ -306,6 +307,19 @@ def baseline_serve(
         command += [str(walk_file), str(pages)]
     url = f"http://127.0.0.1:{port}"
     with process(command, work_dir / f"baseline-{port}.log", url + "/health"):
+        yield url
+
+
+@contextmanager
+def post_floor_serve(database_url: str, work_dir: Path) -> Iterator[str]:
+    """The floor app of ``POST /v1/products`` on a SQLite database (``benchmarks/post_floor.py``);
+    yields its URL."""
+    port = free_port()
+    database_file = make_url(database_url).database
+    assert database_file, database_url
+    command = [sys.executable, "-m", "benchmarks.post_floor", database_file, str(port)]
+    url = f"http://127.0.0.1:{port}"
+    with process(command, work_dir / f"post-floor-{port}.log", url + "/health"):
         yield url
 
 
@@ -661,6 +675,23 @@ def throughput_figure(name: str, ours: Throughput, baseline: Throughput, goal: f
     )
 
 
+def floor_figure(backend: str, floor: Throughput, baseline: Throughput) -> Figure:
+    """The POST floor (``benchmarks/post_floor.py``) against the ceiling: how near the bare app
+    any POST that does its database work can come on this machine."""
+    return Figure(
+        name=f"{backend} · POST /v1/products, floor: only its database work, raw sqlite3",
+        ours=_rps(floor),
+        baseline=_rps(baseline),
+        goal="report",
+        met=None,
+        data={
+            "floor": floor.json(),
+            "baseline": baseline.json(),
+            "fraction_of_ceiling": round(floor.rps / baseline.rps, 3),
+        },
+    )
+
+
 def export_figures(backend: str, result: Export) -> list[Figure]:
     """The export lines: total time, page-cost ratio, memory."""
     done = "" if result.complete else f" — INCOMPLETE: out of time at page {result.pages:,}"
@@ -864,19 +895,21 @@ def run_backend(
             )
         if baseline and options.wants(f"{key}-post"):
             console.print(f"  [bold]{backend}: POST /v1/products[/bold]")
-            got = compare(
-                options,
-                {
-                    "ours": (server.url + "/v1/products", logins.writes),
-                    "baseline": (baseline + "/v1/products", logins.writes),
-                },
-                method="POST",
-            )
+            targets = {
+                "ours": (server.url + "/v1/products", logins.writes),
+                "baseline": (baseline + "/v1/products", logins.writes),
+            }
+            if key == "sqlite":  # what a POST costs with nothing but its database work
+                floor = stack.enter_context(post_floor_serve(database_url, work_dir))
+                targets["floor"] = (floor + "/v1/products", logins.writes)
+            got = compare(options, targets, method="POST")
             figures.append(
                 throughput_figure(
                     f"{backend} · POST /v1/products", got["ours"], got["baseline"], POST_GOAL
                 )
             )
+            if "floor" in got:
+                figures.append(floor_figure(backend, got["floor"], got["baseline"]))
         if options.wants(f"{key}-export"):
             exports = [(PAGE_QUERY, accounts.export_rows), (LINES_QUERY, accounts.export_lines)]
             for query, expected in exports:
