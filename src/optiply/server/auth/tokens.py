@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 
 from sqlalchemy import Connection, bindparam, delete, exists, insert, select, update
 
@@ -115,6 +116,7 @@ def format_scopes(scopes: Iterable[str]) -> str:
     return " ".join(scope.value for scope in Scope if scope.value in wanted)
 
 
+@lru_cache(maxsize=64)  # a handful of distinct lists; two are parsed on every request
 def parse_scopes(text: str) -> frozenset[Scope]:
     """The known scopes of a space-separated list; unknown names are dropped."""
     return frozenset(Scope(name) for name in text.split() if name in _SCOPE_VALUES)
