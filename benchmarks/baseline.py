@@ -83,10 +83,16 @@ def main(argv: list[str]) -> None:
         pages,
         int(walk[1]) if walk else 0,
     )
+    serve_like_ours(app, int(port))
+
+
+def serve_like_ours(app: Starlette, port: int) -> None:
+    """Serve ``app`` on 127.0.0.1:``port`` under the uvicorn settings of ``optiply serve``
+    (uvloop, httptools, one worker, no access log)."""
     uvicorn.run(
         app,
         host="127.0.0.1",
-        port=int(port),
+        port=port,
         workers=1,
         loop="uvloop",
         http="httptools",

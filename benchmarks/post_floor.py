@@ -21,7 +21,6 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-import uvicorn
 from sqlalchemy import insert, literal_column
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from starlette.applications import Starlette
@@ -29,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from benchmarks.baseline import serve_like_ours
 from optiply.resources import get
 from optiply.server.auth.tokens import _AUTHENTICATE, digest  # the server's own token query
 from optiply.server.service.crud import new_row
@@ -115,15 +115,7 @@ def create_app(database_file: str) -> Starlette:
 def main(argv: list[str]) -> None:
     """Serve the floor app like ``optiply serve`` serves ours."""
     database_file, port = argv
-    uvicorn.run(
-        create_app(database_file),
-        host="127.0.0.1",
-        port=int(port),
-        loop="uvloop",
-        http="httptools",
-        log_level="warning",
-        access_log=False,
-    )
+    serve_like_ours(create_app(database_file), int(port))
 
 
 if __name__ == "__main__":

@@ -54,17 +54,23 @@ def test_a_walk_by_next_links_is_answered_from_pages_read_ahead(
     assert timings == [None, READ_AHEAD, READ_AHEAD, READ_AHEAD]  # the first is made for it
     assert [page.json()["meta"]["totalResourceCount"] for page in pages] == [7] * 4
     assert pages[-1].json()["links"]["next"] is None
-    # Each answered as any page is: journaled with its body.
+    # Each journaled as any request is.
     rows = login.journal(method="GET", path="/v1/products")
     assert len(rows) == 4
 
 
-def test_pages_read_ahead_are_the_pages_the_walk_would_get_without(
-    login: Login, seven: list[str], start_server: Callable[..., LiveServer], server: LiveServer
-) -> None:
+@pytest.fixture
+def plain(start_server: Callable[..., LiveServer], server: LiveServer) -> LiveServer:
+    """A server started with ``read_ahead=False`` on the SQLite database (``start_server``
+    serves that one only)."""
     if server.settings.database_url.startswith("postgresql"):
         pytest.skip("start_server serves the SQLite database")
-    plain = start_server(read_ahead=False)
+    return start_server(read_ahead=False)
+
+
+def test_pages_read_ahead_are_the_pages_the_walk_would_get_without(
+    login: Login, seven: list[str], plain: LiveServer
+) -> None:
     with login.client() as ahead, login.client(url=plain.url) as without:
         read = walk(ahead, "/products", **{"page[limit]": "3"})
         made = walk(without, "/products", **{"page[limit]": "3"})
@@ -156,12 +162,7 @@ def test_the_same_page_again_says_it_came_from_the_cache(
     assert names(again) == ["P6", "P5", "P4"]
 
 
-def test_off_nothing_is_read_ahead(
-    login: Login, seven: list[str], start_server: Callable[..., LiveServer], server: LiveServer
-) -> None:
-    if server.settings.database_url.startswith("postgresql"):
-        pytest.skip("start_server serves the SQLite database")
-    plain = start_server(read_ahead=False)
+def test_off_nothing_is_read_ahead(login: Login, seven: list[str], plain: LiveServer) -> None:
     with login.client(url=plain.url) as api:
         pages = walk(api, "/products", **{"page[limit]": "2"})
     assert [page.headers.get("server-timing") for page in pages] == [None] * 4
