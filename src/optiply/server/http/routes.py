@@ -199,24 +199,26 @@ class ResourceEndpoints:
         self, response: Response, request: Request, context: Context, link: str
     ) -> None:
         """Make the page of ``link`` (this one's next) once ``response`` is sent and the
-        process idle (``http/readahead.py``), for the same caller."""
+        process idle (``http/readahead.py``), for the same caller. Nothing but the closure is
+        made on the request's time."""
         if self.read_ahead is None:
             return
-        base = self._base(request)
-        if not link.startswith(base + "/"):
-            return
-        path, _, query = link[len(base) :].partition("?")
-        scope = dict(request.scope)
-        scope.update(path=path, raw_path=path.encode(), query_string=query.encode(), state={})
-        ahead = Request(scope)
         principal = context.principal
 
         def make() -> readahead.Made | None:
+            base = self._base(request)
+            if not link.startswith(base + "/"):
+                return None
+            path, _, query_string = link[len(base) :].partition("?")
+            scope = dict(request.scope)
+            scope.update(path=path, raw_path=path.encode(), query_string=query_string.encode())
+            scope["state"] = {}  # no journal note: this is no request
+            ahead = Request(scope)
             # Under the versions this request read with its token, before the rows are read
             # now: the page is at least as new as its key says (``storage/caches.py``).
             params = ahead.query_params
-            scope = request_scope(principal, params.get("accountId"))
-            made = Context(principal, scope, params.get("couplingId") or None, datetime.now(UTC))
+            accounts = request_scope(principal, params.get("accountId"))
+            made = Context(principal, accounts, params.get("couplingId") or None, datetime.now(UTC))
             with self.transactions.reader.connect() as connection:
                 key = self._page_key(ahead, connection, made)
                 if key is None or key in caches.PAGES:
